@@ -1,0 +1,135 @@
+// Translation validation: is each optimized function equivalent to its
+// original? Z3 decides it over the Binaryen IR of both modules.
+//
+// The verifier is split like Alive2: src/verify/smt/ wraps Z3, the meaning of
+// WebAssembly instructions lives in src/verify/semantics/, and the
+// equivalence check (per function, loops, module level) in src/verify/check/.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "loom/wasm/hash.hpp"
+#include "loom/wasm/module.hpp"
+
+namespace loom::verify {
+
+enum class Verdict {
+  Proved,   // equivalent for every input and every initial state
+  Bounded,  // equivalent whenever no loop runs more than `bound` iterations
+  Refuted,  // a counterexample shows a difference
+  Unknown,  // could not decide; `reason` says why
+};
+
+std::string_view verdictName(Verdict verdict);  // "proved", "bounded", "refuted", "unknown"
+std::optional<Verdict> parseVerdict(std::string_view name);
+
+struct VerifyOptions {
+  std::chrono::milliseconds function_timeout{5000};  // solver budget per function
+  unsigned loop_bound = 8;     // iterations per loop entry when falling back to bounded unrolling
+  unsigned inline_depth = 3;   // how deep calls to module functions are executed symbolically
+  std::uint64_t max_terms = 2'000'000;  // give up (unknown) on functions whose encoding grows past this
+  nlohmann::json toJson() const;
+  friend bool operator==(const VerifyOptions&, const VerifyOptions&) = default;
+};
+
+// Values use scripts/wasm-run.mjs syntax: i32/i64 as signed decimal,
+// f32/f64 as "bits:0x..." of the IEEE pattern.
+struct TypedValue {
+  std::string type;  // "i32", "i64", "f32", "f64"
+  std::string value;
+  friend bool operator==(const TypedValue&, const TypedValue&) = default;
+};
+
+// Inputs that make the two versions of a function behave differently, in a
+// form an independent engine can replay (scripts/wasm-run.mjs).
+struct Counterexample {
+  std::string function;                 // name in the original module
+  std::vector<TypedValue> arguments;
+  std::uint64_t memory_pages = 0;       // memory size at the call (0 if no memory)
+  std::map<std::uint32_t, std::uint8_t> memory;  // initial bytes that matter
+  std::map<std::string, TypedValue> globals;     // initial values of the globals read
+  std::vector<std::vector<TypedValue>> import_results;  // results of the i-th call to an import
+  std::string original_outcome;   // e.g. "returns i32 7", "traps", "calls env.log(3) first"
+  std::string optimized_outcome;
+  nlohmann::json toJson() const;
+  static Counterexample fromJson(const nlohmann::json& json);
+};
+
+struct FunctionVerdict {
+  std::string function;  // name in the original module
+  Verdict verdict = Verdict::Unknown;
+  std::string reason;    // why unknown; what differs when refuted; what was bounded
+  unsigned bound = 0;    // the loop bound of a Bounded verdict
+  std::optional<Counterexample> counterexample;  // when Refuted
+  double solver_seconds = 0;
+  bool cached = false;
+  nlohmann::json toJson() const;
+  static FunctionVerdict fromJson(const nlohmann::json& json);
+};
+
+struct ModuleVerdict {
+  std::vector<FunctionVerdict> functions;  // the functions that changed
+  std::size_t unchanged_functions = 0;     // skipped: same body hash, no solver call
+  // Module-level differences: exports, imports, start, tables, segments,
+  // globals, a removed function that something can still reach.
+  std::vector<std::string> module_problems;
+  bool module_problems_refute = false;  // a problem is a definite difference, not a limitation
+
+  // Worst verdict: any refuted -> Refuted; else any unknown -> Unknown; else
+  // any bounded -> Bounded; else Proved.
+  Verdict overall() const;
+  std::size_t count(Verdict verdict) const;
+  nlohmann::json toJson() const;
+};
+
+// Verdicts keyed by everything they depend on (the function's body on both
+// sides, the bodies of the callees that were executed symbolically, the
+// module context and the options). Thread-safe. Entries can be exported and
+// imported so that worker processes share what they learn.
+class VerdictCache {
+ public:
+  VerdictCache();
+  ~VerdictCache();
+  std::optional<FunctionVerdict> find(const wasm::Hash128& key) const;
+  void insert(const wasm::Hash128& key, const FunctionVerdict& verdict);
+  std::size_t size() const;
+  std::uint64_t hits() const;
+  std::uint64_t misses() const;
+  nlohmann::json exportEntries() const;
+  void importEntries(const nlohmann::json& entries);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class Verifier {
+ public:
+  // `original` must outlive the verifier; its function hashes are computed once.
+  explicit Verifier(const wasm::Module& original, VerifyOptions options = {},
+                    std::shared_ptr<VerdictCache> cache = nullptr);
+  ~Verifier();
+  Verifier(const Verifier&) = delete;
+  Verifier& operator=(const Verifier&) = delete;
+
+  // Verifies every function of `optimized` that differs from the original.
+  // Never throws for a verification problem: those become verdicts.
+  ModuleVerdict verify(const wasm::Module& optimized);
+
+  const VerifyOptions& options() const;
+  VerdictCache& cache();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace loom::verify

@@ -1,0 +1,15 @@
+// The subcommands of loom-evolve. Each registers its options on the CLI11 app
+// and returns the function that runs it (its return value is the exit code).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace loom::cli {
+
+using Command = std::function<int()>;
+
+Command addBaselinesCommand(CLI::App& app);
+Command addApplyCommand(CLI::App& app);
+
+}  // namespace loom::cli

@@ -1,0 +1,106 @@
+#include "weights.hpp"
+
+#include <unordered_map>
+
+namespace loom::cost {
+
+namespace {
+
+using wasm::ExprKind;
+
+double baseWeight(ExprKind kind) {
+  switch (kind) {
+    case ExprKind::Nop:
+    case ExprKind::Block:
+    case ExprKind::Loop:
+    case ExprKind::Drop:
+    case ExprKind::Unreachable:
+    case ExprKind::Pop:
+      return 0.0;
+    case ExprKind::LocalGet:
+    case ExprKind::LocalSet:
+    case ExprKind::Const:
+      return 0.25;
+    case ExprKind::If:
+    case ExprKind::Break:
+    case ExprKind::Select:
+    case ExprKind::Return:
+      return 1.0;
+    case ExprKind::Switch:
+      return 3.0;  // bounds check and an indirect jump
+    case ExprKind::GlobalGet:
+    case ExprKind::GlobalSet:
+      return 1.0;  // a load or store through the instance
+    case ExprKind::Load:
+    case ExprKind::SIMDLoad:
+      return 4.0;  // L1 hit plus the bounds check
+    case ExprKind::Store:
+    case ExprKind::SIMDLoadStoreLane:
+      return 2.0;
+    case ExprKind::Call:
+      return 5.0;
+    case ExprKind::CallIndirect:
+    case ExprKind::CallRef:
+      return 12.0;
+    case ExprKind::MemorySize:
+      return 2.0;
+    case ExprKind::MemoryGrow:
+      return 200.0;
+    case ExprKind::MemoryCopy:
+    case ExprKind::MemoryFill:
+    case ExprKind::MemoryInit:
+      return 20.0;
+    case ExprKind::AtomicRMW:
+    case ExprKind::AtomicCmpxchg:
+      return 20.0;
+    case ExprKind::AtomicWait:
+    case ExprKind::AtomicNotify:
+      return 100.0;
+    default:
+      return 1.0;
+  }
+}
+
+// Unary and binary operators that cost more than one cycle.
+const std::unordered_map<BinaryenOp, double>& operatorWeights() {
+  static const std::unordered_map<BinaryenOp, double> table = [] {
+    std::unordered_map<BinaryenOp, double> t;
+    for (BinaryenOp op : {BinaryenMulInt32(), BinaryenMulInt64()}) t[op] = 3;
+    for (BinaryenOp op : {BinaryenDivSInt32(), BinaryenDivUInt32(), BinaryenRemSInt32(), BinaryenRemUInt32()}) t[op] = 26;
+    for (BinaryenOp op : {BinaryenDivSInt64(), BinaryenDivUInt64(), BinaryenRemSInt64(), BinaryenRemUInt64()}) t[op] = 40;
+    for (BinaryenOp op : {BinaryenAddFloat32(), BinaryenSubFloat32(), BinaryenMulFloat32(), BinaryenAddFloat64(),
+                          BinaryenSubFloat64(), BinaryenMulFloat64()}) t[op] = 4;
+    for (BinaryenOp op : {BinaryenDivFloat32(), BinaryenDivFloat64()}) t[op] = 13;
+    for (BinaryenOp op : {BinaryenSqrtFloat32(), BinaryenSqrtFloat64()}) t[op] = 15;
+    // wasm min/max need NaN and signed-zero fix-ups around minss/maxss.
+    for (BinaryenOp op : {BinaryenMinFloat32(), BinaryenMaxFloat32(), BinaryenMinFloat64(), BinaryenMaxFloat64()}) t[op] = 6;
+    for (BinaryenOp op : {BinaryenCeilFloat32(), BinaryenFloorFloat32(), BinaryenTruncFloat32(), BinaryenNearestFloat32(),
+                          BinaryenCeilFloat64(), BinaryenFloorFloat64(), BinaryenTruncFloat64(), BinaryenNearestFloat64()}) t[op] = 8;
+    // Trapping float-to-int conversions check the range first.
+    for (BinaryenOp op : {BinaryenTruncSFloat32ToInt32(), BinaryenTruncUFloat32ToInt32(), BinaryenTruncSFloat64ToInt32(),
+                          BinaryenTruncUFloat64ToInt32(), BinaryenTruncSFloat32ToInt64(), BinaryenTruncUFloat32ToInt64(),
+                          BinaryenTruncSFloat64ToInt64(), BinaryenTruncUFloat64ToInt64()}) t[op] = 10;
+    for (BinaryenOp op : {BinaryenConvertSInt32ToFloat32(), BinaryenConvertUInt32ToFloat32(), BinaryenConvertSInt64ToFloat32(),
+                          BinaryenConvertUInt64ToFloat32(), BinaryenConvertSInt32ToFloat64(), BinaryenConvertUInt32ToFloat64(),
+                          BinaryenConvertSInt64ToFloat64(), BinaryenConvertUInt64ToFloat64(), BinaryenPromoteFloat32(),
+                          BinaryenDemoteFloat64()}) t[op] = 4;
+    for (BinaryenOp op : {BinaryenPopcntInt32(), BinaryenPopcntInt64(), BinaryenClzInt32(), BinaryenClzInt64(),
+                          BinaryenCtzInt32(), BinaryenCtzInt64()}) t[op] = 3;
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace
+
+double expressionWeight(BinaryenExpressionRef expr, wasm::ExprKind kind) {
+  if (kind == ExprKind::Unary || kind == ExprKind::Binary) {
+    const BinaryenOp op = kind == ExprKind::Unary ? BinaryenUnaryGetOp(expr) : BinaryenBinaryGetOp(expr);
+    const auto& table = operatorWeights();
+    if (auto it = table.find(op); it != table.end()) return it->second;
+    return 1.0;
+  }
+  return baseWeight(kind);
+}
+
+}  // namespace loom::cost

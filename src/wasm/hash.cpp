@@ -1,0 +1,318 @@
+#include "loom/wasm/hash.hpp"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <xxhash.h>
+
+#include <bit>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "loom/wasm/ir.hpp"
+#include "loom/wasm/module.hpp"
+
+namespace loom::wasm {
+
+std::string Hash128::hex() const { return fmt::format("{:016x}{:016x}", high, low); }
+
+Hash128 Hash128::fromHex(std::string_view hex) {
+  if (hex.size() != 32) throw Error(fmt::format("bad hash '{}': expected 32 hex digits", hex));
+  auto part = [&](std::string_view digits) {
+    std::uint64_t v = 0;
+    for (char c : digits) {
+      v <<= 4;
+      if (c >= '0' && c <= '9') v |= static_cast<std::uint64_t>(c - '0');
+      else if (c >= 'a' && c <= 'f') v |= static_cast<std::uint64_t>(c - 'a' + 10);
+      else throw Error(fmt::format("bad hash '{}': not hexadecimal", hex));
+    }
+    return v;
+  };
+  return Hash128{part(hex.substr(16)), part(hex.substr(0, 16))};
+}
+
+namespace {
+
+class Stream {
+ public:
+  Stream() : state_(XXH3_createState()) { XXH3_128bits_reset(state_.get()); }
+  void word(std::uint64_t v) { XXH3_128bits_update(state_.get(), &v, sizeof v); }
+  void text(const char* s) {
+    const std::size_t n = s ? std::strlen(s) : 0;
+    word(n);
+    if (n) XXH3_128bits_update(state_.get(), s, n);
+  }
+  Hash128 digest() const {
+    const XXH128_hash_t h = XXH3_128bits_digest(state_.get());
+    return Hash128{h.low64, h.high64};
+  }
+
+ private:
+  struct Free {
+    void operator()(XXH3_state_t* s) const { XXH3_freeState(s); }
+  };
+  std::unique_ptr<XXH3_state_t, Free> state_;
+};
+
+class FunctionHasher {
+ public:
+  FunctionHash run(BinaryenFunctionRef f) {
+    stream_.word(BinaryenFunctionGetParams(f));
+    stream_.word(BinaryenFunctionGetResults(f));
+    const BinaryenIndex vars = BinaryenFunctionGetNumVars(f);
+    stream_.word(vars);
+    for (BinaryenIndex i = 0; i < vars; ++i) stream_.word(BinaryenFunctionGetVar(f, i));
+    walk(BinaryenFunctionGetBody(f), [&](BinaryenExpressionRef e, unsigned) {
+      visit(e);
+      return true;
+    });
+    return FunctionHash{stream_.digest(), opaque_};
+  }
+
+ private:
+  void label(const char* name) {
+    if (!name) {
+      stream_.word(~0ULL);
+      return;
+    }
+    auto [it, inserted] = labels_.try_emplace(name, labels_.size());
+    stream_.word(it->second);
+  }
+  void target(const char* name) {
+    auto it = labels_.find(name ? name : "");
+    if (it == labels_.end()) {
+      stream_.word(~1ULL);
+      stream_.text(name);
+    } else {
+      stream_.word(it->second);
+    }
+  }
+
+  void visit(BinaryenExpressionRef e) {
+    const ExprKind kind = kindOf(e);
+    if (!isTransparent(kind)) opaque_ = true;
+    stream_.word(static_cast<std::uint64_t>(kind));
+    stream_.word(BinaryenExpressionGetType(e));
+    stream_.word(childrenOf(e).size());
+    switch (kind) {
+      case ExprKind::Block:
+        label(BinaryenBlockGetName(e));
+        break;
+      case ExprKind::Loop:
+        label(BinaryenLoopGetName(e));
+        break;
+      case ExprKind::If:
+        stream_.word(BinaryenIfGetIfFalse(e) != nullptr);
+        break;
+      case ExprKind::Break:
+        target(BinaryenBreakGetName(e));
+        stream_.word(BinaryenBreakGetValue(e) != nullptr);
+        stream_.word(BinaryenBreakGetCondition(e) != nullptr);
+        break;
+      case ExprKind::Switch:
+        for (BinaryenIndex i = 0, n = BinaryenSwitchGetNumNames(e); i < n; ++i) {
+          target(BinaryenSwitchGetNameAt(e, i));
+        }
+        target(BinaryenSwitchGetDefaultName(e));
+        stream_.word(BinaryenSwitchGetValue(e) != nullptr);
+        break;
+      case ExprKind::Call:
+        stream_.text(BinaryenCallGetTarget(e));
+        stream_.word(BinaryenCallIsReturn(e));
+        break;
+      case ExprKind::CallIndirect:
+        stream_.text(BinaryenCallIndirectGetTable(e));
+        stream_.word(BinaryenCallIndirectGetParams(e));
+        stream_.word(BinaryenCallIndirectGetResults(e));
+        stream_.word(BinaryenCallIndirectIsReturn(e));
+        break;
+      case ExprKind::LocalGet:
+        stream_.word(BinaryenLocalGetGetIndex(e));
+        break;
+      case ExprKind::LocalSet:
+        stream_.word(BinaryenLocalSetGetIndex(e));
+        stream_.word(BinaryenLocalSetIsTee(e));
+        break;
+      case ExprKind::GlobalGet:
+        stream_.text(BinaryenGlobalGetGetName(e));
+        break;
+      case ExprKind::GlobalSet:
+        stream_.text(BinaryenGlobalSetGetName(e));
+        break;
+      case ExprKind::Load:
+        stream_.word(BinaryenLoadIsAtomic(e));
+        stream_.word(BinaryenLoadIsSigned(e));
+        stream_.word(BinaryenLoadGetOffset(e));
+        stream_.word(BinaryenLoadGetAlign(e));
+        stream_.word(BinaryenLoadGetBytes(e));
+        break;
+      case ExprKind::Store:
+        stream_.word(BinaryenStoreIsAtomic(e));
+        stream_.word(BinaryenStoreGetOffset(e));
+        stream_.word(BinaryenStoreGetAlign(e));
+        stream_.word(BinaryenStoreGetBytes(e));
+        stream_.word(BinaryenStoreGetValueType(e));
+        break;
+      case ExprKind::Const:
+        constant(e);
+        break;
+      case ExprKind::Unary:
+        stream_.word(BinaryenUnaryGetOp(e));
+        break;
+      case ExprKind::Binary:
+        stream_.word(BinaryenBinaryGetOp(e));
+        break;
+      case ExprKind::AtomicRMW:
+        stream_.word(BinaryenAtomicRMWGetOp(e));
+        stream_.word(BinaryenAtomicRMWGetBytes(e));
+        stream_.word(BinaryenAtomicRMWGetOffset(e));
+        break;
+      case ExprKind::AtomicCmpxchg:
+        stream_.word(BinaryenAtomicCmpxchgGetBytes(e));
+        stream_.word(BinaryenAtomicCmpxchgGetOffset(e));
+        break;
+      case ExprKind::AtomicWait:
+        stream_.word(BinaryenAtomicWaitGetExpectedType(e));
+        break;
+      case ExprKind::AtomicFence:
+        stream_.word(BinaryenAtomicFenceGetOrder(e));
+        break;
+      case ExprKind::SIMDExtract:
+        stream_.word(BinaryenSIMDExtractGetOp(e));
+        stream_.word(BinaryenSIMDExtractGetIndex(e));
+        break;
+      case ExprKind::SIMDReplace:
+        stream_.word(BinaryenSIMDReplaceGetOp(e));
+        stream_.word(BinaryenSIMDReplaceGetIndex(e));
+        break;
+      case ExprKind::SIMDShuffle: {
+        std::uint8_t mask[16];
+        BinaryenSIMDShuffleGetMask(e, mask);
+        for (std::uint8_t m : mask) stream_.word(m);
+        break;
+      }
+      case ExprKind::SIMDTernary:
+        stream_.word(BinaryenSIMDTernaryGetOp(e));
+        break;
+      case ExprKind::SIMDShift:
+        stream_.word(BinaryenSIMDShiftGetOp(e));
+        break;
+      case ExprKind::SIMDLoad:
+        stream_.word(BinaryenSIMDLoadGetOp(e));
+        stream_.word(BinaryenSIMDLoadGetOffset(e));
+        stream_.word(BinaryenSIMDLoadGetAlign(e));
+        break;
+      case ExprKind::SIMDLoadStoreLane:
+        stream_.word(BinaryenSIMDLoadStoreLaneGetOp(e));
+        stream_.word(BinaryenSIMDLoadStoreLaneGetOffset(e));
+        stream_.word(BinaryenSIMDLoadStoreLaneGetAlign(e));
+        stream_.word(BinaryenSIMDLoadStoreLaneGetIndex(e));
+        break;
+      case ExprKind::MemoryInit:
+        stream_.word(BinaryenMemoryInitGetSegment(e));
+        break;
+      case ExprKind::DataDrop:
+        stream_.word(BinaryenDataDropGetSegment(e));
+        break;
+      case ExprKind::RefIs:
+        stream_.word(BinaryenRefIsGetOp(e));
+        break;
+      case ExprKind::RefAs:
+        stream_.word(BinaryenRefAsGetOp(e));
+        break;
+      case ExprKind::RefFunc:
+        stream_.text(BinaryenRefFuncGetFunc(e));
+        break;
+      case ExprKind::TableGet:
+        stream_.text(BinaryenTableGetGetTable(e));
+        break;
+      case ExprKind::TableSet:
+        stream_.text(BinaryenTableSetGetTable(e));
+        break;
+      case ExprKind::TableSize:
+        stream_.text(BinaryenTableSizeGetTable(e));
+        break;
+      case ExprKind::TableGrow:
+        stream_.text(BinaryenTableGrowGetTable(e));
+        break;
+      case ExprKind::Try:
+        label(BinaryenTryGetName(e));
+        for (BinaryenIndex i = 0, n = BinaryenTryGetNumCatchTags(e); i < n; ++i) {
+          stream_.text(BinaryenTryGetCatchTagAt(e, i));
+        }
+        stream_.text(BinaryenTryGetDelegateTarget(e));
+        break;
+      case ExprKind::Throw:
+        stream_.text(BinaryenThrowGetTag(e));
+        break;
+      case ExprKind::Rethrow:
+        target(BinaryenRethrowGetTarget(e));
+        break;
+      case ExprKind::TupleExtract:
+        stream_.word(BinaryenTupleExtractGetIndex(e));
+        break;
+      case ExprKind::I31Get:
+        stream_.word(BinaryenI31GetIsSigned(e));
+        break;
+      default:
+        break;
+    }
+  }
+
+  void constant(BinaryenExpressionRef e) {
+    const BinaryenType type = BinaryenExpressionGetType(e);
+    if (type == BinaryenTypeInt32()) {
+      stream_.word(static_cast<std::uint32_t>(BinaryenConstGetValueI32(e)));
+    } else if (type == BinaryenTypeInt64()) {
+      stream_.word(static_cast<std::uint64_t>(BinaryenConstGetValueI64(e)));
+    } else if (type == BinaryenTypeFloat32()) {
+      stream_.word(std::bit_cast<std::uint32_t>(BinaryenConstGetValueF32(e)));
+    } else if (type == BinaryenTypeFloat64()) {
+      stream_.word(std::bit_cast<std::uint64_t>(BinaryenConstGetValueF64(e)));
+    } else if (type == BinaryenTypeVec128()) {
+      std::uint8_t bytes[16];
+      BinaryenConstGetValueV128(e, bytes);
+      for (std::uint8_t b : bytes) stream_.word(b);
+    } else {
+      opaque_ = true;
+    }
+  }
+
+  Stream stream_;
+  std::unordered_map<std::string, std::uint64_t> labels_;
+  bool opaque_ = false;
+};
+
+}  // namespace
+
+FunctionHash hashFunction(BinaryenFunctionRef function) { return FunctionHasher().run(function); }
+
+std::unordered_map<std::string, FunctionHash> hashFunctions(BinaryenModuleRef module) {
+  std::unordered_map<std::string, FunctionHash> out;
+  for (BinaryenFunctionRef f : definedFunctions(module)) {
+    out.emplace(BinaryenFunctionGetName(f), hashFunction(f));
+  }
+  return out;
+}
+
+Hash128 hashBytes(std::span<const std::uint8_t> bytes) {
+  const XXH128_hash_t h = XXH3_128bits(bytes.data(), bytes.size());
+  return Hash128{h.low64, h.high64};
+}
+
+Hash128 hashString(std::string_view text) {
+  const XXH128_hash_t h = XXH3_128bits(text.data(), text.size());
+  return Hash128{h.low64, h.high64};
+}
+
+std::string sha256Hex(std::span<const std::uint8_t> bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+  std::string out;
+  out.reserve(length * 2);
+  for (unsigned i = 0; i < length; ++i) out += fmt::format("{:02x}", digest[i]);
+  return out;
+}
+
+}  // namespace loom::wasm

@@ -1,0 +1,179 @@
+#include "loom/wasm/module.hpp"
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "loom/wasm/binary_layout.hpp"
+#include "loom/wasm/binaryen_globals.hpp"
+
+// libbinaryen.so exports this C++ function (no header is shipped for it). It
+// copies everything but Module::hasFeaturesSection, which decides whether the
+// writer emits a target_features section; Module::copy() restores it by
+// appending the section Binaryen would have written (always the last one).
+namespace wasm {
+class Module;
+namespace ModuleUtils {
+void copyModule(const Module& in, Module& out);
+}  // namespace ModuleUtils
+}  // namespace wasm
+
+namespace loom::wasm {
+
+std::mutex& binaryenGlobalsMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+namespace {
+
+struct WrittenBuffer {
+  BinaryenModuleAllocateAndWriteResult result{};
+  ~WrittenBuffer() {
+    std::free(result.binary);
+    std::free(result.sourceMap);
+  }
+};
+
+Bytes writeWith(BinaryenModuleRef ref, bool names) {
+  WrittenBuffer buffer;
+  {
+    std::lock_guard lock(binaryenGlobalsMutex());
+    const bool before = BinaryenGetDebugInfo();
+    BinaryenSetDebugInfo(names);
+    buffer.result = BinaryenModuleAllocateAndWrite(ref, nullptr);
+    BinaryenSetDebugInfo(before);
+  }
+  const auto* data = static_cast<const std::uint8_t*>(buffer.result.binary);
+  return Bytes(data, data + buffer.result.binaryBytes);
+}
+
+// The exact target_features section Binaryen writes for `features`: made by
+// letting Binaryen round-trip an empty module that declares them.
+Bytes featuresSectionFor(BinaryenFeatures features) {
+  static std::mutex mutex;
+  static std::map<BinaryenFeatures, Bytes> cache;
+  std::lock_guard lock(mutex);
+  if (auto it = cache.find(features); it != cache.end()) return it->second;
+
+  static const std::pair<BinaryenFeatures (*)(), const char*> kNames[] = {
+      {BinaryenFeatureAtomics, "atomics"},
+      {BinaryenFeatureMutableGlobals, "mutable-globals"},
+      {BinaryenFeatureNontrappingFPToInt, "nontrapping-fptoint"},
+      {BinaryenFeatureSIMD128, "simd128"},
+      {BinaryenFeatureBulkMemory, "bulk-memory"},
+      {BinaryenFeatureSignExt, "sign-ext"},
+      {BinaryenFeatureExceptionHandling, "exception-handling"},
+      {BinaryenFeatureTailCall, "tail-call"},
+      {BinaryenFeatureReferenceTypes, "reference-types"},
+      {BinaryenFeatureMultivalue, "multivalue"},
+      {BinaryenFeatureGC, "gc"},
+      {BinaryenFeatureMemory64, "memory64"},
+      {BinaryenFeatureTypedFunctionReferences, "typed-function-references"},
+      {BinaryenFeatureRelaxedSIMD, "relaxed-simd"},
+      {BinaryenFeatureExtendedConst, "extended-const"},
+  };
+  Bytes payload;
+  auto putString = [&](std::string_view s) {
+    payload.push_back(static_cast<std::uint8_t>(s.size()));
+    payload.insert(payload.end(), s.begin(), s.end());
+  };
+  putString("target_features");
+  std::vector<const char*> enabled;
+  for (auto [flag, name] : kNames) {
+    if (features & flag()) enabled.push_back(name);
+  }
+  payload.push_back(static_cast<std::uint8_t>(enabled.size()));
+  for (const char* name : enabled) {
+    payload.push_back('+');
+    putString(name);
+  }
+  Bytes binary = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x00};
+  binary.push_back(static_cast<std::uint8_t>(payload.size()));
+  binary.insert(binary.end(), payload.begin(), payload.end());
+
+  std::vector<char> input(binary.begin(), binary.end());
+  BinaryenModuleRef ref = BinaryenModuleRead(input.data(), input.size());
+  Bytes written = writeWith(ref, false);
+  BinaryenModuleDispose(ref);
+
+  Bytes section;
+  const BinaryLayout layout = readBinaryLayout(written);
+  if (const Section* s = layout.customSection("target_features")) {
+    section.assign(written.begin() + static_cast<std::ptrdiff_t>(s->offset),
+                   written.begin() + static_cast<std::ptrdiff_t>(s->offset + s->size));
+  }
+  return cache.emplace(features, std::move(section)).first->second;
+}
+
+}  // namespace
+
+Module::~Module() {
+  if (ref_) BinaryenModuleDispose(ref_);
+}
+
+Module::Module(Module&& other) noexcept
+    : ref_(std::exchange(other.ref_, nullptr)),
+      features_section_(std::move(other.features_section_)),
+      writes_own_features_section_(other.writes_own_features_section_) {}
+
+Module& Module::operator=(Module&& other) noexcept {
+  if (this != &other) {
+    if (ref_) BinaryenModuleDispose(ref_);
+    ref_ = std::exchange(other.ref_, nullptr);
+    features_section_ = std::move(other.features_section_);
+    writes_own_features_section_ = other.writes_own_features_section_;
+  }
+  return *this;
+}
+
+Module Module::parseBinaryTrusted(std::span<const std::uint8_t> bytes) {
+  std::vector<char> input(bytes.begin(), bytes.end());
+  Module module(BinaryenModuleRead(input.data(), input.size()));
+  module.writes_own_features_section_ =
+      readBinaryLayout(bytes).customSection("target_features") != nullptr;
+  return module;
+}
+
+Module Module::parseTextTrusted(std::string_view text) {
+  std::string input(text);
+  return Module(BinaryenModuleParse(input.c_str()));
+}
+
+BinaryenFeatures Module::features() const { return BinaryenModuleGetFeatures(ref_); }
+
+void Module::setFeatures(BinaryenFeatures features) {
+  BinaryenModuleSetFeatures(ref_, features);
+  if (features_section_) features_section_ = std::make_shared<const Bytes>(featuresSectionFor(features));
+}
+
+Module Module::copy() const {
+  Module out(BinaryenModuleCreate());
+  ::wasm::ModuleUtils::copyModule(*reinterpret_cast<const ::wasm::Module*>(ref_),
+                                  *reinterpret_cast<::wasm::Module*>(out.ref_));
+  BinaryenModuleSetFeatures(out.ref_, features());
+  if (writes_own_features_section_) {
+    out.features_section_ = std::make_shared<const Bytes>(featuresSectionFor(features()));
+  } else {
+    out.features_section_ = features_section_;
+  }
+  return out;
+}
+
+Bytes Module::writeBinary(const WriteOptions& options) const {
+  Bytes bytes = writeWith(ref_, options.names_section);
+  if (features_section_) bytes.insert(bytes.end(), features_section_->begin(), features_section_->end());
+  return bytes;
+}
+
+std::string Module::writeText() const {
+  char* text = BinaryenModuleAllocateAndWriteText(ref_);
+  std::string out(text);
+  std::free(text);
+  return out;
+}
+
+bool Module::validate() const { return BinaryenModuleValidate(ref_); }
+
+}  // namespace loom::wasm
