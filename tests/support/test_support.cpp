@@ -116,7 +116,10 @@ fs::path fixtureBinary(const std::string& name) {
   std::lock_guard lock(mutex);
   const fs::path out = cache / (name + ".wasm");
   if (!fs::exists(out)) {
-    const CommandResult r = runCommand({LOOM_WASM_OPT, fixturePath(name).string(), "-o", out.string()});
+    // Some fixtures use sign-extension ops and exported mutable globals, which
+    // Binaryen 108 only accepts when enabled.
+    const CommandResult r = runCommand({LOOM_WASM_OPT, fixturePath(name).string(), "--enable-sign-ext",
+                                        "--enable-mutable-globals", "-o", out.string()});
     if (r.exit_code != 0) throw std::runtime_error("wasm-opt could not convert fixture " + name + ": " + r.err);
   }
   return out;
