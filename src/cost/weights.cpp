@@ -61,19 +61,31 @@ double baseWeight(ExprKind kind) {
   }
 }
 
-// Unary and binary operators that cost more than one cycle.
-const std::unordered_map<BinaryenOp, double>& operatorWeights() {
-  static const std::unordered_map<BinaryenOp, double> table = [] {
-    std::unordered_map<BinaryenOp, double> t;
+using OperatorTable = std::unordered_map<BinaryenOp, double>;
+
+// Binary operators that cost more than one cycle. (Unary and binary operator
+// numbers overlap in Binaryen, so each has its own table.)
+const OperatorTable& binaryWeights() {
+  static const OperatorTable table = [] {
+    OperatorTable t;
     for (BinaryenOp op : {BinaryenMulInt32(), BinaryenMulInt64()}) t[op] = 3;
     for (BinaryenOp op : {BinaryenDivSInt32(), BinaryenDivUInt32(), BinaryenRemSInt32(), BinaryenRemUInt32()}) t[op] = 26;
     for (BinaryenOp op : {BinaryenDivSInt64(), BinaryenDivUInt64(), BinaryenRemSInt64(), BinaryenRemUInt64()}) t[op] = 40;
     for (BinaryenOp op : {BinaryenAddFloat32(), BinaryenSubFloat32(), BinaryenMulFloat32(), BinaryenAddFloat64(),
                           BinaryenSubFloat64(), BinaryenMulFloat64()}) t[op] = 4;
     for (BinaryenOp op : {BinaryenDivFloat32(), BinaryenDivFloat64()}) t[op] = 13;
-    for (BinaryenOp op : {BinaryenSqrtFloat32(), BinaryenSqrtFloat64()}) t[op] = 15;
     // wasm min/max need NaN and signed-zero fix-ups around minss/maxss.
     for (BinaryenOp op : {BinaryenMinFloat32(), BinaryenMaxFloat32(), BinaryenMinFloat64(), BinaryenMaxFloat64()}) t[op] = 6;
+    return t;
+  }();
+  return table;
+}
+
+// Unary operators that cost more than one cycle.
+const OperatorTable& unaryWeights() {
+  static const OperatorTable table = [] {
+    OperatorTable t;
+    for (BinaryenOp op : {BinaryenSqrtFloat32(), BinaryenSqrtFloat64()}) t[op] = 15;
     for (BinaryenOp op : {BinaryenCeilFloat32(), BinaryenFloorFloat32(), BinaryenTruncFloat32(), BinaryenNearestFloat32(),
                           BinaryenCeilFloat64(), BinaryenFloorFloat64(), BinaryenTruncFloat64(), BinaryenNearestFloat64()}) t[op] = 8;
     // Trapping float-to-int conversions check the range first.
@@ -95,8 +107,9 @@ const std::unordered_map<BinaryenOp, double>& operatorWeights() {
 
 double expressionWeight(BinaryenExpressionRef expr, wasm::ExprKind kind) {
   if (kind == ExprKind::Unary || kind == ExprKind::Binary) {
-    const BinaryenOp op = kind == ExprKind::Unary ? BinaryenUnaryGetOp(expr) : BinaryenBinaryGetOp(expr);
-    const auto& table = operatorWeights();
+    const bool unary = kind == ExprKind::Unary;
+    const BinaryenOp op = unary ? BinaryenUnaryGetOp(expr) : BinaryenBinaryGetOp(expr);
+    const OperatorTable& table = unary ? unaryWeights() : binaryWeights();
     if (auto it = table.find(op); it != table.end()) return it->second;
     return 1.0;
   }

@@ -1,0 +1,262 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+
+#include "loom/support/files.hpp"
+#include "loom/wasm/binary_layout.hpp"
+#include "loom/wasm/features.hpp"
+#include "loom/wasm/hash.hpp"
+#include "loom/wasm/ir.hpp"
+#include "loom/wasm/loader.hpp"
+#include "support/test_support.hpp"
+
+namespace loom::wasm {
+namespace {
+
+using test::fixtureNames;
+using test::fixturePath;
+
+TEST(Loader, EveryFixtureLoadsAndValidates) {
+  for (const auto& name : fixtureNames()) {
+    SCOPED_TRACE(name);
+    LoadedModule loaded = loadModuleFile(fixturePath(name));
+    EXPECT_EQ(loaded.source.format, SourceFormat::Text);
+    EXPECT_TRUE(loaded.module.validate());
+    EXPECT_GT(definedFunctions(loaded.module.get()).size(), 0u);
+  }
+}
+
+TEST(Loader, DetectsTheFeaturesTheCodeUses) {
+  EXPECT_TRUE(loadModuleFile(fixturePath("arith")).source.features & BinaryenFeatureSignExt());
+  EXPECT_TRUE(loadModuleFile(fixturePath("globals")).source.features & BinaryenFeatureMutableGlobals());
+  EXPECT_EQ(loadModuleFile(fixturePath("crc32")).source.features, BinaryenFeatureMVP());
+  EXPECT_EQ(describeFeatures(BinaryenFeatureMVP()), "mvp");
+  EXPECT_EQ(describeFeatures(BinaryenFeatureSignExt() | BinaryenFeatureBulkMemory()), "bulk-memory,sign-ext");
+}
+
+TEST(Loader, KeepsTheTargetFeaturesSectionOfABinary) {
+  test::TempDir dir;
+  const auto with_section = dir / "f.wasm";
+  const auto r = test::runCommand({LOOM_WASM_OPT, fixturePath("arith").string(), "--enable-sign-ext",
+                                   "--enable-bulk-memory", "--emit-target-features", "-o", with_section.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  LoadedModule loaded = loadModuleFile(with_section);
+  EXPECT_TRUE(loaded.source.features & BinaryenFeatureBulkMemory());
+  const Bytes written = loaded.module.writeBinary();
+  EXPECT_NE(readBinaryLayout(written).customSection("target_features"), nullptr);
+}
+
+Bytes bytesOf(const std::string& text) { return Bytes(text.begin(), text.end()); }
+
+void expectOneLineError(const std::string& name, Bytes bytes, const std::string& must_contain) {
+  SCOPED_TRACE(name);
+  try {
+    probeModule(name, std::move(bytes));
+    FAIL() << "accepted bad input";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    EXPECT_NE(message.find(must_contain), std::string::npos) << message;
+    EXPECT_LT(message.size(), 400u) << message;
+  }
+}
+
+TEST(Loader, RejectsBadInputWithOneLine) {
+  expectOneLineError("empty.wasm", {}, "empty");
+  expectOneLineError("garbage.wasm", {0xde, 0xad, 0xbe, 0xef, 1, 2, 3}, "not a WebAssembly module");
+  expectOneLineError("header.wasm", {0x00, 0x61, 0x73, 0x6d, 0x02, 0, 0, 0}, "version");
+  expectOneLineError("syntax.wat", bytesOf("(module (func $f (result i32) (i32.add (i32.const 1)"), "cannot read");
+  expectOneLineError("illtyped.wat", bytesOf("(module (func $f (result i32) (i64.const 1)))"), "does not validate");
+  expectOneLineError("unknown-op.wat", bytesOf("(module (func $f (i32.frobnicate)))"), "cannot read");
+}
+
+TEST(Loader, SurvivesTruncationAtEveryOffset) {
+  const Bytes full = support::readFile(test::fixtureBinary("crc32"));
+  // Every prefix up to 64 bytes, then a spread of offsets through the rest.
+  std::vector<std::size_t> offsets;
+  for (std::size_t i = 1; i < std::min<std::size_t>(64, full.size()); ++i) offsets.push_back(i);
+  for (std::size_t i = 64; i < full.size(); i += std::max<std::size_t>(1, full.size() / 40)) offsets.push_back(i);
+  for (std::size_t cut : offsets) {
+    Bytes prefix(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(cut));
+    try {
+      probeModule("truncated.wasm", std::move(prefix));
+      // A cut exactly at a section boundary is a valid, smaller module.
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Loader, SurvivesRandomBytesAfterAValidHeader) {
+  std::mt19937 random(42);
+  for (int i = 0; i < 60; ++i) {
+    Bytes bytes = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
+    const int n = 1 + static_cast<int>(random() % 200);
+    for (int k = 0; k < n; ++k) bytes.push_back(static_cast<std::uint8_t>(random()));
+    try {
+      probeModule("random.wasm", std::move(bytes));
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Loader, ReportsFileProblems) {
+  test::TempDir dir;
+  EXPECT_THROW(loadModuleFile(dir / "missing.wasm"), Error);
+  try {
+    loadModuleFile(dir.path());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is a directory"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Loader, RejectsFeaturesBinaryenCannotRead) {
+  // Two memories (the multi-memory proposal, which Binaryen 108 predates).
+  expectOneLineError("multi-memory.wasm",
+                     {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x05, 0x05, 0x02, 0x00, 0x01, 0x00, 0x01},
+                     "multi-memory.wasm");
+  // A function whose body uses try_table (opcode 0x1f, the final exception
+  // handling proposal) — unknown to Binaryen 108.
+  expectOneLineError("try-table.wasm",
+                     {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,  // header
+                      0x01, 0x04, 0x01, 0x60, 0x00, 0x00,              // type () -> ()
+                      0x03, 0x02, 0x01, 0x00,                          // one function
+                      0x0a, 0x08, 0x01, 0x06, 0x00, 0x1f, 0x40, 0x00, 0x0b, 0x0b},
+                     "try-table.wasm");
+}
+
+TEST(Module, CopyWritesTheSameBytes) {
+  for (const auto& name : fixtureNames()) {
+    SCOPED_TRACE(name);
+    LoadedModule loaded = loadModuleFile(test::fixtureBinary(name));
+    Module copy = loaded.module.copy();
+    EXPECT_EQ(copy.writeBinary(), loaded.module.writeBinary());
+    EXPECT_EQ(copy.features(), loaded.module.features());
+  }
+}
+
+TEST(Module, CopyKeepsTheTargetFeaturesSection) {
+  test::TempDir dir;
+  const auto path = dir / "f.wasm";
+  ASSERT_EQ(test::runCommand({LOOM_WASM_OPT, fixturePath("arith").string(), "--enable-sign-ext",
+                              "--emit-target-features", "-o", path.string()}).exit_code, 0);
+  LoadedModule loaded = loadModuleFile(path);
+  const Bytes original = loaded.module.writeBinary();
+  ASSERT_NE(readBinaryLayout(original).customSection("target_features"), nullptr);
+  EXPECT_EQ(loaded.module.copy().writeBinary(), original);
+  EXPECT_EQ(loaded.module.copy().copy().writeBinary(), original);
+}
+
+TEST(Module, CopyIsIndependentOfTheOriginal) {
+  LoadedModule loaded = loadModuleFile(fixturePath("helpers"));
+  const Bytes before = loaded.module.writeBinary();
+  Module copy = loaded.module.copy();
+  const char* passes[] = {"inlining-optimizing", "remove-unused-module-elements"};
+  BinaryenModuleRunPasses(copy.get(), passes, 2);
+  EXPECT_NE(copy.writeBinary(), before);
+  EXPECT_EQ(loaded.module.writeBinary(), before);
+}
+
+TEST(Module, NamesSectionOnlyWhenAsked) {
+  LoadedModule loaded = loadModuleFile(fixturePath("helpers"));
+  EXPECT_EQ(readBinaryLayout(loaded.module.writeBinary()).customSection("name"), nullptr);
+  EXPECT_NE(readBinaryLayout(loaded.module.writeBinary({.names_section = true})).customSection("name"), nullptr);
+}
+
+TEST(Module, StripDebugMatchesWasmOpt) {
+  test::TempDir dir;
+  const auto named = dir / "named.wasm";
+  ASSERT_EQ(test::runCommand({LOOM_WASM_OPT, fixturePath("helpers").string(), "-g", "-o", named.string()}).exit_code, 0);
+  LoadOptions options;
+  options.strip_debug = true;
+  LoadedModule loaded = loadModuleFile(named, options);
+  EXPECT_EQ(loaded.module.writeBinary(), test::runWasmOpt(named, {"--strip-debug"}));
+}
+
+TEST(BinaryLayout, FindsSectionsImportsExportsAndMemory) {
+  const Bytes imports = loadModuleFile(fixturePath("imports")).module.writeBinary();
+  EXPECT_GT(readBinaryLayout(imports).imported_functions, 0u);
+  EXPECT_FALSE(readBinaryLayout(imports).memory.has_value());
+
+  LoadedModule loaded = loadModuleFile(fixturePath("memory_grow"));
+  const Bytes bytes = loaded.module.writeBinary();
+  const BinaryLayout layout = readBinaryLayout(bytes);
+  ASSERT_TRUE(layout.memory.has_value());
+  EXPECT_FALSE(layout.memory->imported);
+  EXPECT_EQ(layout.memory->initial_pages, 1u);
+  EXPECT_EQ(layout.memory->max_pages, std::optional<std::uint64_t>(4));
+  EXPECT_TRUE(std::any_of(layout.exports.begin(), layout.exports.end(),
+                          [](const Export& e) { return e.name == "memory" && e.kind == ExternalKind::Memory; }));
+  std::size_t total = 8;
+  for (const Section& s : layout.sections) total += s.size;
+  EXPECT_EQ(total, bytes.size());
+  EXPECT_GT(layout.codeSectionBytes(), 0u);
+  EXPECT_LT(layout.codeSectionBytes(), bytes.size());
+}
+
+TEST(BinaryLayout, RejectsTruncatedSections) {
+  const Bytes full = support::readFile(test::fixtureBinary("crc32"));
+  Bytes cut(full.begin(), full.end() - 3);
+  EXPECT_THROW(readBinaryLayout(cut), Error);
+}
+
+TEST(Hash, EqualForEqualBodiesAndIgnoresLabelNames) {
+  auto load = [](const char* text) {
+    Module m = Module::parseTextTrusted(text);
+    return hashFunction(BinaryenGetFunction(m.get(), "f"));
+  };
+  const auto a = load("(module (func $f (param i32) (result i32) (block $a (result i32) (drop (br_if $a (local.get 0) (local.get 0))) (i32.const 1))))");
+  const auto b = load("(module (func $f (param i32) (result i32) (block $zz (result i32) (drop (br_if $zz (local.get 0) (local.get 0))) (i32.const 1))))");
+  const auto c = load("(module (func $f (param i32) (result i32) (block $a (result i32) (drop (br_if $a (local.get 0) (local.get 0))) (i32.const 2))))");
+  const auto d = load("(module (func $f (param i64) (result i32) (block $a (result i32) (drop (br_if $a (i32.const 0) (i32.const 0))) (i32.const 1))))");
+  EXPECT_EQ(a.hash, b.hash);
+  EXPECT_NE(a.hash, c.hash);
+  EXPECT_NE(a.hash, d.hash);
+  EXPECT_FALSE(a.opaque);
+}
+
+TEST(Hash, ChangesOnlyForFunctionsAPassChanged) {
+  LoadedModule loaded = loadModuleFile(fixturePath("arith"));
+  const auto before = hashFunctions(loaded.module.get());
+  Module copy = loaded.module.copy();
+  EXPECT_EQ(hashFunctions(copy.get()).size(), before.size());
+  for (const auto& [name, h] : hashFunctions(copy.get())) EXPECT_EQ(h.hash, before.at(name).hash) << name;
+  const char* passes[] = {"optimize-instructions"};
+  BinaryenModuleRunPasses(copy.get(), passes, 1);
+  std::size_t changed = 0;
+  for (const auto& [name, h] : hashFunctions(copy.get())) changed += h.hash != before.at(name).hash;
+  EXPECT_GT(changed, 0u);
+  EXPECT_LT(changed, before.size());
+}
+
+TEST(Hash, HexRoundTrips) {
+  const Hash128 h = hashString("loom");
+  EXPECT_EQ(Hash128::fromHex(h.hex()), h);
+  EXPECT_THROW(Hash128::fromHex("xyz"), Error);
+  EXPECT_EQ(sha256Hex(Bytes{}), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST(Ir, WalkSeesEveryExpressionWithLoopDepth) {
+  Module m = Module::parseTextTrusted(
+      "(module (func $f (param i32) (result i32) (local i32)"
+      " (loop $outer (loop $inner (local.set 1 (i32.add (local.get 1) (i32.const 1)))"
+      " (br_if $inner (i32.lt_u (local.get 1) (local.get 0)))))"
+      " (local.get 1)))");
+  unsigned max_depth = 0;
+  std::size_t count = 0;
+  walk(BinaryenFunctionGetBody(BinaryenGetFunction(m.get(), "f")), [&](BinaryenExpressionRef e, unsigned depth) {
+    ++count;
+    if (kindOf(e) == ExprKind::Binary) max_depth = std::max(max_depth, depth);
+    EXPECT_NE(kindOf(e), ExprKind::Invalid);
+    return true;
+  });
+  EXPECT_EQ(max_depth, 2u);
+  EXPECT_EQ(count, 13u);
+}
+
+}  // namespace
+}  // namespace loom::wasm
