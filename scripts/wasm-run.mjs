@@ -32,8 +32,18 @@
 //                                        //   entry i; absent/exhausted -> 0
 //     } ],
 //     "fresh_instance_per_call": true,   // default true
-//     "dump_memory": "hash"              // "hash" (default) | "full" | "none"
+//     "dump_memory": "hash",             // "hash" (default) | "full" | "none"
+//     "import_log_limit": 1000           // optional: log at most N import calls
+//                                        //   per call (a non-terminating caller
+//                                        //   can make millions); see "imports"
 //   }
+//
+//   or { "batch": [ <request>, <request>, ... ] }
+//     -> {"batch":[ <response>, ... ]}: each request (a calls request or a
+//        list_exports request) is answered in order as if sent alone, in one
+//        Node process; a request that fails gives {"error":"..."} in its slot
+//        and the others still run (exit code 0). Only a malformed "batch"
+//        itself is a top-level error.
 //
 //   or { "module": "/path/x.wasm", "list_exports": true }
 //     -> {"exports":[{"name":"f","kind":"function","params":["i32"],"results":["i32"]},
@@ -48,7 +58,9 @@
 //                 "memory_sha256":"<hex>"|null, "memory_pages":N|null,
 //                 ["memory_hex":"<hex>" only with dump_memory "full"],
 //                 "globals":{"g":"..."},
-//                 "imports":[{"module":"env","name":"log_i32","args":["3"]}] } ]}
+//                 "imports":[{"module":"env","name":"log_i32","args":["3"]}],
+//                 ["import_calls":N, only with import_log_limit: all import
+//                  calls made, logged or not] } ]}
 //   Values: i32/i64 as signed decimal strings, f32/f64 as "bits:0x%08x" /
 //   "bits:0x%016x" of the IEEE bit pattern.
 //   Memory / globals / import log are captured after the call, also after a
@@ -407,6 +419,10 @@ function run(req) {
   const dumpMode = req.dump_memory === undefined ? 'hash' : req.dump_memory;
   if (!['hash', 'full', 'none'].includes(dumpMode)) fail('dump_memory must be "hash", "full" or "none"');
   const fresh = req.fresh_instance_per_call === undefined ? true : req.fresh_instance_per_call;
+  const logLimit = req.import_log_limit === undefined ? Infinity : req.import_log_limit;
+  if (logLimit !== Infinity && (!Number.isSafeInteger(logLimit) || logLimit < 0)) {
+    fail('import_log_limit must be a non-negative integer');
+  }
   if (typeof fresh !== 'boolean') fail('fresh_instance_per_call must be a boolean');
 
   const exportsByName = new Map(info.exports.map((e) => [e.name, e]));
@@ -423,11 +439,13 @@ function run(req) {
     importObject[im.module] ??= {};
     importObject[im.module][im.name] = (...args) => {
       const idx = ctx.count++;
-      ctx.log.push({
-        module: im.module,
-        name: im.name,
-        args: t.params.map((p, i) => fromWasm(p, args[i])),
-      });
+      if (ctx.log.length < logLimit) {
+        ctx.log.push({
+          module: im.module,
+          name: im.name,
+          args: t.params.map((p, i) => fromWasm(p, args[i])),
+        });
+      }
       const supplied = idx < ctx.results.length ? ctx.results[idx] : undefined;
       const vals = t.results.map((rt, k) => {
         if (supplied === undefined || supplied === null) return zeroOf(rt);
@@ -567,6 +585,7 @@ function run(req) {
       out.globals[ge.name] = exp ? fromWasm(g ? g.type : 'i32', exp[ge.name].value) : null;
     }
     out.imports = ctx.log;
+    if (logLimit !== Infinity) out.import_calls = ctx.count;
     results.push(out);
   }
   return { results };
@@ -590,6 +609,19 @@ async function main() {
   let req;
   try { req = JSON.parse(text); }
   catch (e) { throw new RequestError(`malformed request JSON: ${e.message}`); }
+  if (req !== null && typeof req === 'object' && !Array.isArray(req) && 'batch' in req) {
+    if (!Array.isArray(req.batch)) fail('request.batch must be an array');
+    // One process for many modules: Node's start-up dominates small runs.
+    return {
+      batch: req.batch.map((r) => {
+        try { return run(r); }
+        catch (e) {
+          if (e instanceof RequestError) return { error: e.message };
+          throw e;
+        }
+      }),
+    };
+  }
   return run(req);
 }
 

@@ -9,7 +9,10 @@ namespace loom::cli {
 
 using Command = std::function<int()>;
 
+Command addEvolveCommand(CLI::App& app);  // the main job, on the top-level app
 Command addBaselinesCommand(CLI::App& app);
 Command addApplyCommand(CLI::App& app);
+Command addVerifyCommand(CLI::App& app);
+Command addPlotCommand(CLI::App& app);
 
 }  // namespace loom::cli

@@ -16,8 +16,8 @@ int main(int argc, char** argv) {
   CLI::App app{"loom-evolve: evolve verified WebAssembly optimization pipelines"};
   app.require_subcommand(0, 1);
   std::vector<loom::cli::Command> commands = {
-      loom::cli::addBaselinesCommand(app),
-      loom::cli::addApplyCommand(app),
+      loom::cli::addBaselinesCommand(app), loom::cli::addApplyCommand(app), loom::cli::addVerifyCommand(app),
+      loom::cli::addPlotCommand(app),      loom::cli::addEvolveCommand(app),
   };
   try {
     app.parse(argc, argv);

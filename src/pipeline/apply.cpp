@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <thread>
@@ -41,11 +42,11 @@ void setGlobalOptions(const PipelineConfig& config) {
     for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
   }
   // test-oom: keep allocating and touching memory until the allocator gives up.
-  std::vector<char*> blocks;
+  std::vector<std::unique_ptr<char[]>> blocks;
   for (;;) {
-    char* block = new char[64u << 20];
+    auto block = std::make_unique<char[]>(64u << 20);
     for (std::size_t i = 0; i < (64u << 20); i += 4096) block[i] = 1;
-    blocks.push_back(block);
+    blocks.push_back(std::move(block));
   }
 }
 

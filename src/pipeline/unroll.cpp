@@ -243,8 +243,7 @@ void unrollLoop(BinaryenModuleRef module, BinaryenExpressionRef loop, std::uint3
       parts = {BinaryenBreak(module, out_label.c_str(), nullptr, copy)};
     }
     sequence.push_back(BinaryenBlock(module, continue_label.c_str(), parts.data(),
-                                     static_cast<BinaryenIndex>(parts.size()),
-                                     BinaryenTypeNone()));
+                                     static_cast<BinaryenIndex>(parts.size()), BinaryenTypeNone()));
   }
   sequence.push_back(body);
   BinaryenExpressionRef chain =

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 #include <mutex>
+#include <stdlib.h>
 
 #include "loom/support/child_process.hpp"
 #include "loom/support/files.hpp"
@@ -16,6 +17,15 @@
 namespace loom::wasm {
 
 namespace {
+
+// The probe forks. A child of a process whose Binaryen thread pool is running
+// would wait forever on threads it does not have, so any program that loads
+// modules runs Binaryen single-threaded (parallelism comes from processes).
+// The pool starts lazily, at the first parallel pass, after this has run.
+const bool kBinaryenSingleThreaded = [] {
+  ::setenv("BINARYEN_CORES", "1", 1);
+  return true;
+}();
 
 SourceFormat detectFormat(const std::string& name, const Bytes& bytes) {
   if (bytes.empty()) throw Error(fmt::format("{}: file is empty", name));

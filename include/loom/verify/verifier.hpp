@@ -36,6 +36,10 @@ struct VerifyOptions {
   unsigned loop_bound = 8;     // iterations per loop entry when falling back to bounded unrolling
   unsigned inline_depth = 3;   // how deep calls to module functions are executed symbolically
   std::uint64_t max_terms = 2'000'000;  // give up (unknown) on functions whose encoding grows past this
+  // Modules read from two separate binaries without a names section have
+  // index-based function names that need not correspond: then only exported
+  // functions are matched, by export name, and the rest are internal.
+  bool match_by_export = false;
   nlohmann::json toJson() const;
   friend bool operator==(const VerifyOptions&, const VerifyOptions&) = default;
 };

@@ -1,0 +1,48 @@
+// The best verified candidates seen so far, whichever island found them.
+#pragma once
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loom/engine/eval_result.hpp"
+#include "loom/pipeline/config.hpp"
+#include "problems/fitness.hpp"
+
+namespace loom::driver {
+
+struct ArchivedCandidate {
+  pipeline::PipelineConfig config;
+  engine::EvalResult result;
+  problems::Score score;
+  int island = -1;  // -1: a built-in baseline
+  unsigned generation = 0;
+  nlohmann::json toJson() const;
+  static ArchivedCandidate fromJson(const nlohmann::json& json);
+};
+
+class Archive {
+ public:
+  // Keeps the candidate if it is verified and better than what is known.
+  void offer(const ArchivedCandidate& candidate);
+
+  // The best by the (first) objective; ties go to the candidate whose
+  // configuration text sorts first, so the answer does not depend on timing.
+  std::optional<ArchivedCandidate> best() const;
+
+  // Verified candidates no other verified candidate dominates on (size, cycles).
+  std::vector<ArchivedCandidate> paretoFront() const;
+
+  nlohmann::json toJson() const;
+  void restore(const nlohmann::json& json);
+
+ private:
+  static bool better(const ArchivedCandidate& a, const ArchivedCandidate& b);
+  mutable std::mutex mutex_;
+  std::optional<ArchivedCandidate> best_;
+  std::vector<ArchivedCandidate> front_;
+};
+
+}  // namespace loom::driver

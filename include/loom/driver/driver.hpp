@@ -1,0 +1,40 @@
+// The archipelago driver: islands with different strategies evolve pipeline
+// configurations for one module, exchange their best along a migration
+// topology, and the best verified configuration wins.
+//
+// Reproducibility: pagmo's own archipelago migrates whenever an island
+// happens to finish, so its results depend on thread timing. Here the
+// islands evolve one generation at a time in parallel (a pagmo archipelago of
+// thread islands), and migration happens between generations, for all
+// islands at once, with pagmo's topology and selection/replacement policies
+// and seeds derived from (seed, island, generation). The same seed on the
+// same input gives the same result, whatever the number of worker processes
+// (unless candidates hit the time limit, which depends on the machine).
+#pragma once
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+
+#include "loom/driver/run_options.hpp"
+
+namespace loom::driver {
+
+struct RunOutcome {
+  int exit_code = 0;         // 0 done, 130 interrupted (results of the completed generations written)
+  bool interrupted = false;
+  nlohmann::json report;
+};
+
+// Runs a search; throws (one-line messages) for problems found before it starts.
+RunOutcome runSearch(const RunOptions& options);
+
+// Ctrl-C and SIGTERM end the run after the current generation, keeping what
+// the checkpoint holds; a second signal ends the process at once.
+void installStopHandlers();
+void requestStop();
+bool stopRequested();
+
+// Derives the seed of one island in one generation (splitmix64).
+unsigned deriveSeed(std::uint64_t seed, std::uint64_t island, std::uint64_t generation);
+
+}  // namespace loom::driver

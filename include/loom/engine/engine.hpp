@@ -1,0 +1,72 @@
+// The evaluation engine: memoized, parallel, isolated candidate evaluation
+// for one input module. Thread-safe; the search calls it from many islands.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "loom/engine/eval_result.hpp"
+#include "loom/engine/evaluator.hpp"
+#include "loom/engine/worker_pool.hpp"
+#include "loom/pipeline/config.hpp"
+#include "loom/wasm/loader.hpp"
+
+namespace loom::engine {
+
+struct EngineOptions {
+  unsigned workers = 0;                 // 0: one per hardware thread
+  std::string worker_executable;        // empty: defaultWorkerExecutable()
+  std::chrono::milliseconds candidate_timeout{120000};
+  std::uint64_t memory_limit_bytes = 4ull << 30;  // per worker process
+  bool verify = true;
+  EvaluatorOptions evaluator;
+};
+
+struct EngineCounters {
+  std::uint64_t requests = 0;      // evaluate() calls, batch members included
+  std::uint64_t memo_hits = 0;     // answered from the memo (same decoded pipeline)
+  std::uint64_t evaluations = 0;   // candidates a worker actually ran
+  std::uint64_t verified = 0;      // of those, verified (proved, or bounded if allowed)
+  std::map<std::string, std::uint64_t> by_status;  // "ok", "crashed", "timed-out", ...
+  std::map<std::string, std::uint64_t> by_verdict; // "proved", "bounded", "refuted", "unknown"
+  std::uint64_t phases_run = 0, phases_reused = 0;  // prefix cache effect
+  std::uint64_t functions_verified = 0, functions_unchanged = 0;
+  StageTimes time;                 // summed over evaluations, seconds
+  WorkerPoolStats pool;
+  double memoHitRate() const;
+  double prefixReuseRate() const;
+  nlohmann::json toJson() const;
+};
+
+class Engine {
+ public:
+  Engine(const wasm::ModuleSource& source, EngineOptions options);
+  ~Engine();
+
+  EvalResult evaluate(const pipeline::PipelineConfig& config);
+  std::vector<EvalResult> evaluateBatch(const std::vector<pipeline::PipelineConfig>& configs);
+
+  // Runs the pipeline again (never from the memo) and returns the module bytes too.
+  EvalResult evaluateWithModule(const pipeline::PipelineConfig& config);
+
+  // Seeds the memo with a result found earlier (a resumed run's log).
+  void remember(const pipeline::PipelineConfig& config, const EvalResult& result);
+
+  // Called after every evaluation a worker ran (not for memo hits).
+  using Listener = std::function<void(const pipeline::PipelineConfig&, const EvalResult&)>;
+  void setListener(Listener listener);
+
+  EngineCounters counters() const;
+  unsigned workers() const;
+  const EngineOptions& options() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace loom::engine

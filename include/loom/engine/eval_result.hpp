@@ -1,0 +1,62 @@
+// The outcome of evaluating one candidate pipeline on the input module.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "loom/cost/cost_model.hpp"
+#include "loom/verify/verifier.hpp"
+#include "loom/wasm/module.hpp"
+
+namespace loom::engine {
+
+enum class EvalStatus {
+  Ok,           // the pipeline ran and produced a valid module (verdict aside)
+  Invalid,      // Binaryen produced a module that does not validate
+  Failed,       // the pipeline threw (bad configuration, pass error)
+  Crashed,      // the worker died (abort, _Exit from Binaryen's Fatal, a signal)
+  TimedOut,     // over the per-candidate time limit
+  OutOfMemory,  // over the per-candidate memory limit
+};
+
+std::string_view statusName(EvalStatus status);
+std::optional<EvalStatus> parseStatus(std::string_view name);
+
+struct VerificationSummary {
+  verify::Verdict overall = verify::Verdict::Unknown;
+  std::uint32_t proved = 0, bounded = 0, refuted = 0, unknown = 0;
+  std::uint32_t unchanged = 0;
+  std::uint32_t module_problems = 0;
+  std::string first_problem;  // the first refuted/unknown function or module problem, one line
+  friend bool operator==(const VerificationSummary&, const VerificationSummary&) = default;
+};
+
+struct StageTimes {
+  double passes = 0, validation = 0, measuring = 0, verification = 0, total = 0;  // seconds
+};
+
+struct EvalResult {
+  EvalStatus status = EvalStatus::Failed;
+  std::string reason;  // one line when status != Ok
+  cost::Metrics metrics;
+  std::optional<VerificationSummary> verification;  // absent when not verified
+  StageTimes times;
+  std::uint32_t phases_reused = 0;  // phases skipped thanks to the prefix cache
+  bool memo_hit = false;            // answered from the engine's memo, no work done
+  wasm::Bytes module;               // only when asked for
+
+  // Whether this candidate may win: it ran, and its output is verified.
+  bool verified(bool allow_bounded) const;
+
+  nlohmann::json toJson(bool with_times = true) const;
+  static EvalResult fromJson(const nlohmann::json& json);
+};
+
+// What a search compares: same outcome, same sizes, same verdicts. Times,
+// cache flags and module bytes are not part of the result's identity.
+bool sameOutcome(const EvalResult& a, const EvalResult& b);
+
+}  // namespace loom::engine

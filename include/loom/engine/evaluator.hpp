@@ -1,0 +1,73 @@
+// Evaluating candidates in this process: copy the input module, run the
+// pipeline, validate, measure, verify. Worker processes each own one; tests
+// and benchmarks may use one directly.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <unordered_map>
+
+#include "loom/engine/eval_result.hpp"
+#include "loom/pipeline/config.hpp"
+#include "loom/verify/verifier.hpp"
+#include "loom/wasm/loader.hpp"
+
+namespace loom::engine {
+
+struct EvaluatorOptions {
+  verify::VerifyOptions verify_options;
+  // Snapshots of the module after every `prefix_stride` phases, so that a
+  // pipeline sharing a prefix with an earlier one resumes from there.
+  std::uint64_t prefix_cache_bytes = 512ull << 20;
+  unsigned prefix_stride = 4;  // 0 turns the prefix cache off
+  nlohmann::json toJson() const;
+  static EvaluatorOptions fromJson(const nlohmann::json& json);
+};
+
+struct PrefixCacheStats {
+  std::uint64_t lookups = 0, hits = 0, phases_reused = 0, phases_run = 0, snapshots = 0, evictions = 0;
+};
+
+class Evaluator {
+ public:
+  Evaluator(wasm::ModuleSource source, EvaluatorOptions options);
+  ~Evaluator();
+
+  EvalResult evaluate(const pipeline::PipelineConfig& config, bool verify, bool want_module);
+
+  verify::VerdictCache& verdictCache() { return *verdicts_; }
+  const PrefixCacheStats& prefixStats() const { return prefix_stats_; }
+
+  // The module as it would be shipped, decoded again: what the verifier and
+  // the cost model look at. Binaryen's writer emits Stack IR where a pass made
+  // some (optimize-stack-ir rewrites it), so the Binaryen IR in memory is not
+  // always the code that gets written.
+  wasm::Module decodeWritten(const wasm::Module& module) const;
+
+ private:
+  struct Snapshot {
+    wasm::Hash128 key;
+    wasm::Module module;
+  };
+
+  const wasm::Module* findSnapshot(const wasm::Hash128& key);
+  void storeSnapshot(const wasm::Hash128& key, const wasm::Module& module);
+
+  wasm::ModuleSource source_;
+  EvaluatorOptions options_;
+  wasm::Module base_;
+  wasm::Module original_;  // base_ written and decoded again: what candidates are verified against
+  std::shared_ptr<verify::VerdictCache> verdicts_;
+  std::unique_ptr<verify::Verifier> verifier_;
+  std::list<Snapshot> snapshots_;  // most recently used first
+  std::unordered_map<wasm::Hash128, std::list<Snapshot>::iterator, wasm::Hash128Hasher> snapshot_index_;
+  std::size_t snapshot_capacity_ = 0;
+  PrefixCacheStats prefix_stats_;
+};
+
+// Keys of every prefix of `config`'s phase list: key[k] identifies the module
+// after its first k phases (settings included, since they change what passes do).
+std::vector<wasm::Hash128> prefixKeys(const pipeline::PipelineConfig& config);
+
+}  // namespace loom::engine

@@ -1,0 +1,63 @@
+// A pool of loom-worker processes fed over pipes. Each candidate runs in a
+// worker with a time and memory limit; a worker that crashes, hangs or runs
+// out of memory is replaced, and only that candidate fails.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "loom/wasm/module.hpp"
+
+namespace loom::engine {
+
+struct WorkerPoolOptions {
+  std::string worker_executable;  // path of loom-worker
+  unsigned workers = 1;
+  std::chrono::milliseconds job_timeout{60000};
+  std::uint64_t memory_limit_bytes = 0;  // RLIMIT_AS per worker; 0 = none
+};
+
+struct WorkerReply {
+  enum class Kind { Result, Crashed, TimedOut, OutOfMemory } kind = Kind::Result;
+  nlohmann::json header;  // the worker's reply when kind == Result
+  wasm::Bytes payload;
+  std::string reason;     // what happened otherwise, one line
+};
+
+struct WorkerPoolStats {
+  std::uint64_t jobs = 0, crashes = 0, timeouts = 0, out_of_memory = 0, restarts = 0;
+};
+
+class WorkerPool {
+ public:
+  // `init` is sent to every worker when it starts (and restarts); `init_payload` with it.
+  WorkerPool(WorkerPoolOptions options, nlohmann::json init, wasm::Bytes init_payload);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Queues a request; `affinity` prefers the worker affinity % workers, whose
+  // caches probably hold related work. The future never throws.
+  std::future<WorkerReply> submit(nlohmann::json request, std::uint64_t affinity);
+
+  // Added to the init message of workers started from now on, and sent with the
+  // next request to each running worker (verdicts learned elsewhere).
+  void broadcast(const nlohmann::json& verdict_entries);
+
+  WorkerPoolStats stats() const;
+  unsigned size() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Where loom-worker is: $LOOM_WORKER, else beside the running executable,
+// else the build tree's copy.
+std::string defaultWorkerExecutable();
+
+}  // namespace loom::engine

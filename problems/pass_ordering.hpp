@@ -1,0 +1,80 @@
+// The pass-ordering problem as a pagmo user-defined problem: a decision
+// vector is a pipeline (see genome.hpp), its fitness the verified size and
+// estimated cycles of what that pipeline makes of the input module.
+#pragma once
+
+#include <pagmo/problem.hpp>
+#include <pagmo/types.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "loom/engine/engine.hpp"
+#include "problems/fitness.hpp"
+#include "problems/genome.hpp"
+
+namespace loom::problems {
+
+// One evaluated candidate, as the driver's archive and log see it.
+struct EvaluatedCandidate {
+  const pipeline::PipelineConfig& config;
+  const engine::EvalResult& result;
+  const Score& score;
+  unsigned island;
+  unsigned generation;
+};
+
+// What every copy of the problem shares: pagmo copies problems freely (one
+// per island, one per evolve), and they all feed the same engine and archive.
+struct SearchContext {
+  std::shared_ptr<engine::Engine> engine;
+  GenomeLayout layout;
+  cost::Metrics input;  // the unoptimized module: the denominators of the ratios
+  FitnessSpec spec;
+  std::atomic<bool> stop{false};  // once set, fitness returns at once (the generation is discarded)
+  std::atomic<unsigned> generation{0};
+  std::function<void(const EvaluatedCandidate&)> on_evaluated;
+};
+
+enum class ConstraintHandling {
+  Constraint,  // one inequality constraint (gaco, ihs, the sequence GA)
+  Penalty,     // no constraint, infeasible candidates penalized (sga, de, pso, nsga2)
+};
+
+class pass_ordering_problem {
+ public:
+  pass_ordering_problem() = default;
+  pass_ordering_problem(std::shared_ptr<SearchContext> context, ConstraintHandling handling, unsigned island);
+
+  pagmo::vector_double fitness(const pagmo::vector_double& x) const;
+  // pagmo's member_bfe calls this: a whole batch goes to the engine at once.
+  pagmo::vector_double batch_fitness(const pagmo::vector_double& xs) const;
+  bool has_batch_fitness() const { return true; }
+
+  std::pair<pagmo::vector_double, pagmo::vector_double> get_bounds() const;
+  pagmo::vector_double::size_type get_nobj() const;
+  pagmo::vector_double::size_type get_nic() const;
+  pagmo::vector_double::size_type get_nix() const;
+  std::string get_name() const { return "loom pass ordering"; }
+  std::string get_extra_info() const;
+  pagmo::thread_safety get_thread_safety() const { return pagmo::thread_safety::basic; }
+
+  const GenomeLayout& layout() const { return context_->layout; }
+  const SearchContext& context() const { return *context_; }
+  ConstraintHandling handling() const { return handling_; }
+  unsigned island() const { return island_; }
+
+  // The pagmo fitness vector this problem gives a scored candidate.
+  pagmo::vector_double toFitness(const Score& score) const;
+
+ private:
+  pagmo::vector_double evaluateAll(const std::vector<pagmo::vector_double>& xs) const;
+
+  std::shared_ptr<SearchContext> context_;
+  ConstraintHandling handling_ = ConstraintHandling::Constraint;
+  unsigned island_ = 0;
+};
+
+}  // namespace loom::problems

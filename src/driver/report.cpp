@@ -1,0 +1,132 @@
+#include "report.hpp"
+
+#include <cmath>
+
+#include "loom/wasm/features.hpp"
+
+namespace loom::driver {
+
+namespace {
+
+nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+double fromNumber(const nlohmann::json& j) { return j.is_null() ? NAN : j.get<double>(); }
+
+}  // namespace
+
+nlohmann::json HistoryPoint::toJson() const {
+  return {{"generation", generation},       {"best_objective", number(best_objective)},
+          {"median_objective", number(median_objective)}, {"best_total_bytes", best_total_bytes},
+          {"feasible_share", feasible_share}, {"evaluations", evaluations},
+          {"migrants_in", migrants_in}};
+}
+
+HistoryPoint HistoryPoint::fromJson(const nlohmann::json& j) {
+  HistoryPoint h;
+  h.generation = j.at("generation");
+  h.best_objective = fromNumber(j.at("best_objective"));
+  h.median_objective = fromNumber(j.at("median_objective"));
+  h.best_total_bytes = j.at("best_total_bytes");
+  h.feasible_share = j.at("feasible_share");
+  h.evaluations = j.at("evaluations");
+  h.migrants_in = j.at("migrants_in");
+  return h;
+}
+
+nlohmann::json describeCandidate(const pipeline::PipelineConfig& config, const engine::EvalResult& result,
+                                 BinaryenFeatures features) {
+  nlohmann::json j;
+  j["config"] = config.toJson();
+  j["phases"] = config.phases;
+  j["settings"] = {{"optimize_level", config.optimize_level},
+                   {"shrink_level", config.shrink_level},
+                   {"inlining", config.toJson()["inlining"]},
+                   {"unroll", config.toJson()["unroll"]}};
+  const auto args = config.wasmOptArgs(features);
+  j["wasm_opt_args"] = args ? nlohmann::json(*args) : nlohmann::json(nullptr);
+  j["status"] = engine::statusName(result.status);
+  if (!result.reason.empty()) j["reason"] = result.reason;
+  j["total_bytes"] = result.metrics.total_bytes;
+  j["code_bytes"] = result.metrics.code_bytes;
+  j["instructions"] = result.metrics.instructions;
+  j["cycles"] = result.metrics.cycles;
+  j["verified"] = result.verified(false);
+  j["verification"] = result.toJson(false).value("verification", nlohmann::json(nullptr));
+  return j;
+}
+
+nlohmann::json buildReport(const ReportInputs& in) {
+  const BinaryenFeatures features = in.source.features;
+  nlohmann::json r;
+  r["schema"] = kReportSchema;
+  r["module"] = {{"path", in.options.module.string()},
+                 {"sha256", in.module_sha256},
+                 {"bytes", in.source.bytes.size()},
+                 {"features", wasm::describeFeatures(features)}};
+  r["input"] = describeCandidate(pipeline::PipelineConfig{}, in.input, features);
+  r["options"] = in.options.toJson();
+
+  if (in.best) {
+    nlohmann::json best = describeCandidate(in.best->config, in.best->result, features);
+    best["verified"] = in.best->result.verified(in.options.fitness.allow_bounded);
+    best["objectives"] = in.best->score.objectives;
+    best["size_ratio"] = in.best->score.size_ratio;
+    best["cycles_ratio"] = in.best->score.cycles_ratio;
+    best["found_by"] = in.best->island < 0 ? nlohmann::json("baseline") : nlohmann::json(in.best->island);
+    best["found_in_generation"] = in.best->generation;
+    r["best"] = best;
+  } else {
+    r["best"] = nullptr;
+  }
+
+  r["baselines"] = nlohmann::json::object();
+  for (const auto& b : in.baselines) {
+    nlohmann::json d = describeCandidate(b.config, b.result, features);
+    d["objectives"] = b.score.objectives;
+    r["baselines"][b.name] = d;
+  }
+  if (in.best) {
+    r["improvement"] = nlohmann::json::object();
+    for (const auto& b : in.baselines) {
+      if (b.result.status != engine::EvalStatus::Ok || b.result.metrics.total_bytes == 0) continue;
+      const double base = static_cast<double>(b.result.metrics.total_bytes);
+      r["improvement"][b.name] = {
+          {"bytes_saved", static_cast<std::int64_t>(b.result.metrics.total_bytes) -
+                              static_cast<std::int64_t>(in.best->result.metrics.total_bytes)},
+          {"ratio", static_cast<double>(in.best->result.metrics.total_bytes) / base}};
+    }
+  }
+
+  r["islands"] = nlohmann::json::array();
+  for (std::size_t i = 0; i < in.island_records.size(); ++i) {
+    const auto& rec = in.island_records[i];
+    nlohmann::json isl = {{"index", i},
+                          {"algorithm", rec.strategy.algorithm},
+                          {"bias", rec.strategy.bias},
+                          {"population", rec.population},
+                          {"history", nlohmann::json::array()}};
+    for (const auto& h : rec.history) isl["history"].push_back(h.toJson());
+    r["islands"].push_back(isl);
+  }
+  r["migrations"] = nlohmann::json::array();
+  for (const auto& m : in.migrations) r["migrations"].push_back(m.toJson());
+  if (in.options.fitness.objective == problems::Objective::Pareto) {
+    r["pareto_front"] = nlohmann::json::array();
+    for (const auto& c : in.archive.paretoFront()) {
+      r["pareto_front"].push_back({{"size_ratio", c.score.size_ratio},
+                                   {"cycles_ratio", c.score.cycles_ratio},
+                                   {"total_bytes", c.result.metrics.total_bytes},
+                                   {"cycles", c.result.metrics.cycles},
+                                   {"config", c.config.toJson()}});
+    }
+  }
+  r["generations"] = in.generations_done;
+  r["interrupted"] = in.interrupted;
+  r["evaluations"] = in.evaluations;
+  r["seconds"] = in.seconds;
+  r["evaluations_per_second"] = in.seconds > 0 ? static_cast<double>(in.evaluations) / in.seconds : 0.0;
+  r["engine"] = in.engine_counters.toJson();
+  return r;
+}
+
+}  // namespace loom::driver

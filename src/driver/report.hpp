@@ -1,0 +1,75 @@
+// The run report: a JSON document with a stable schema (docs/report.md).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "algorithms/islands.hpp"
+#include "loom/driver/archive.hpp"
+#include "loom/driver/run_options.hpp"
+#include "loom/engine/engine.hpp"
+#include "loom/wasm/loader.hpp"
+
+namespace loom::driver {
+
+inline constexpr const char* kReportSchema = "loom-evolve-report/1";
+
+struct HistoryPoint {
+  unsigned generation = 0;
+  double best_objective = NAN;    // best verified objective in the island; NaN if none
+  double median_objective = NAN;  // median over the whole population
+  std::uint64_t best_total_bytes = 0;
+  double feasible_share = 0;
+  std::uint64_t evaluations = 0;  // candidates the workers ran for this island in this generation
+  unsigned migrants_in = 0;
+  nlohmann::json toJson() const;
+  static HistoryPoint fromJson(const nlohmann::json& json);
+};
+
+struct Migration {
+  unsigned generation = 0, from = 0, to = 0, count = 0;
+  nlohmann::json toJson() const { return {{"generation", generation}, {"from", from}, {"to", to}, {"count", count}}; }
+  static Migration fromJson(const nlohmann::json& j) { return {j.at("generation"), j.at("from"), j.at("to"), j.at("count")}; }
+};
+
+struct Baseline {
+  std::string name;
+  pipeline::PipelineConfig config;
+  engine::EvalResult result;
+  problems::Score score;
+};
+
+struct IslandRecord {
+  algorithms::IslandStrategy strategy;
+  unsigned population = 0;
+  std::vector<HistoryPoint> history;
+};
+
+struct ReportInputs {
+  const RunOptions& options;
+  const wasm::ModuleSource& source;
+  std::string module_sha256;
+  const engine::EvalResult& input;
+  const std::vector<Baseline>& baselines;
+  const Archive& archive;
+  const std::optional<ArchivedCandidate>& best;
+  std::size_t island_count = 0;
+  const std::vector<Migration>& migrations;
+  std::vector<IslandRecord> island_records = {};
+  engine::EngineCounters engine_counters = {};
+  std::uint64_t evaluations = 0;
+  double seconds = 0;
+  unsigned generations_done = 0;
+  bool interrupted = false;
+};
+
+nlohmann::json buildReport(const ReportInputs& inputs);
+
+// The description of one configuration the report uses for the winner and
+// for each baseline: phases, settings, wasm-opt arguments, sizes, verdicts.
+nlohmann::json describeCandidate(const pipeline::PipelineConfig& config, const engine::EvalResult& result,
+                                 BinaryenFeatures features);
+
+}  // namespace loom::driver

@@ -1,0 +1,44 @@
+#include "loom/driver/run_options.hpp"
+
+namespace loom::driver {
+
+nlohmann::json RunOptions::searchIdentity() const {
+  return {{"islands", islands},
+          {"population", population},
+          {"topology", topology},
+          {"migrate_every", migrate_every},
+          {"migrants", migrants},
+          {"selection", selection},
+          {"replacement", replacement},
+          {"migration_type", migration_type},
+          {"algorithms", algorithms},
+          {"objective", problems::objectiveName(fitness.objective)},
+          {"weights", {fitness.size_weight, fitness.cycles_weight}},
+          {"allow_bounded", fitness.allow_bounded},
+          {"seed", seed},
+          {"max_phases", max_phases},
+          {"strip_debug", strip_debug},
+          {"verify", {{"loop_bound", verify.loop_bound}, {"inline_depth", verify.inline_depth},
+                      {"function_timeout_ms", verify.function_timeout.count()}}}};
+}
+
+nlohmann::json RunOptions::toJson() const {
+  nlohmann::json j = searchIdentity();
+  j["module"] = module.string();
+  j["generations"] = generations;
+  j["time_budget_seconds"] = time_budget_seconds;
+  j["jobs"] = jobs;
+  j["candidate_timeout_seconds"] = candidate_timeout_seconds;
+  j["memory_limit_bytes"] = memory_limit_bytes;
+  j["checkpoint_every"] = checkpoint_every;
+  return j;
+}
+
+std::filesystem::path RunOptions::checkpointPath() const {
+  if (checkpoint) return *checkpoint;
+  std::filesystem::path base = report ? *report : output ? *output : module.filename();
+  base += ".checkpoint.json";
+  return base;
+}
+
+}  // namespace loom::driver

@@ -1,0 +1,235 @@
+#include "loom/engine/engine.hpp"
+
+#include <fmt/format.h>
+
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace loom::engine {
+
+double EngineCounters::memoHitRate() const {
+  return requests ? static_cast<double>(memo_hits) / static_cast<double>(requests) : 0.0;
+}
+
+double EngineCounters::prefixReuseRate() const {
+  const auto total = phases_run + phases_reused;
+  return total ? static_cast<double>(phases_reused) / static_cast<double>(total) : 0.0;
+}
+
+nlohmann::json EngineCounters::toJson() const {
+  return {{"requests", requests},
+          {"memo_hits", memo_hits},
+          {"memo_hit_rate", memoHitRate()},
+          {"evaluations", evaluations},
+          {"verified", verified},
+          {"by_status", by_status},
+          {"by_verdict", by_verdict},
+          {"phases_run", phases_run},
+          {"phases_reused", phases_reused},
+          {"prefix_reuse_rate", prefixReuseRate()},
+          {"functions_verified", functions_verified},
+          {"functions_unchanged", functions_unchanged},
+          {"seconds", {{"passes", time.passes}, {"validation", time.validation}, {"measuring", time.measuring},
+                       {"verification", time.verification}, {"total", time.total}}},
+          {"workers", {{"jobs", pool.jobs}, {"crashes", pool.crashes}, {"timeouts", pool.timeouts},
+                       {"out_of_memory", pool.out_of_memory}, {"restarts", pool.restarts}}}};
+}
+
+struct Engine::Impl {
+  EngineOptions options;
+  std::unique_ptr<WorkerPool> pool;
+
+  mutable std::mutex mutex;
+  std::unordered_map<wasm::Hash128, std::shared_future<EvalResult>, wasm::Hash128Hasher> memo;
+  EngineCounters counters;
+  Listener listener;
+  std::uint64_t next_id = 0;
+
+  Impl(const wasm::ModuleSource& source, EngineOptions o) : options(std::move(o)) {
+    if (options.workers == 0) options.workers = std::max(1u, std::thread::hardware_concurrency());
+    WorkerPoolOptions pool_options;
+    pool_options.worker_executable =
+        options.worker_executable.empty() ? defaultWorkerExecutable() : options.worker_executable;
+    pool_options.workers = options.workers;
+    pool_options.job_timeout = options.candidate_timeout;
+    pool_options.memory_limit_bytes = options.memory_limit_bytes;
+    nlohmann::json init = {{"name", source.name},
+                           {"format", source.format == wasm::SourceFormat::Text ? "text" : "binary"},
+                           {"features", source.features},
+                           {"strip_debug", source.strip_debug},
+                           {"options", options.evaluator.toJson()}};
+    pool = std::make_unique<WorkerPool>(pool_options, std::move(init), source.bytes);
+  }
+
+  // Candidates that share their first phases go to the same worker, whose
+  // prefix cache probably holds them.
+  static std::uint64_t affinityOf(const pipeline::PipelineConfig& config, unsigned stride) {
+    const auto keys = prefixKeys(config);
+    return keys[std::min<std::size_t>(std::max(1u, stride), config.phases.size())].low;
+  }
+
+  EvalResult runInWorker(const pipeline::PipelineConfig& config, bool want_module) {
+    try {
+      return runInWorkerOrThrow(config, want_module);
+    } catch (const std::exception& e) {
+      EvalResult result;
+      result.status = EvalStatus::Failed;
+      result.reason = fmt::format("engine error: {}", e.what());
+      record(config, result);
+      return result;
+    }
+  }
+
+  EvalResult runInWorkerOrThrow(const pipeline::PipelineConfig& config, bool want_module) {
+    nlohmann::json request;
+    {
+      std::lock_guard lock(mutex);
+      request["id"] = next_id++;
+    }
+    request["config"] = config.toJson();
+    request["verify"] = options.verify;
+    request["want_module"] = want_module;
+    WorkerReply reply = pool->submit(std::move(request), affinityOf(config, options.evaluator.prefix_stride)).get();
+    EvalResult result;
+    switch (reply.kind) {
+      case WorkerReply::Kind::Result:
+        result = EvalResult::fromJson(reply.header.at("result"));
+        result.module = std::move(reply.payload);
+        break;
+      case WorkerReply::Kind::Crashed:
+        result.status = EvalStatus::Crashed;
+        result.reason = reply.reason;
+        break;
+      case WorkerReply::Kind::TimedOut:
+        result.status = EvalStatus::TimedOut;
+        result.reason = reply.reason;
+        break;
+      case WorkerReply::Kind::OutOfMemory:
+        result.status = EvalStatus::OutOfMemory;
+        result.reason = reply.reason;
+        break;
+    }
+    record(config, result);
+    return result;
+  }
+
+  void record(const pipeline::PipelineConfig& config, const EvalResult& result) {
+    Listener notify;
+    {
+      std::lock_guard lock(mutex);
+      auto& c = counters;
+      ++c.evaluations;
+      ++c.by_status[std::string(statusName(result.status))];
+      if (result.verification) {
+        ++c.by_verdict[std::string(verify::verdictName(result.verification->overall))];
+        const auto& v = *result.verification;
+        c.functions_verified += v.proved + v.bounded + v.refuted + v.unknown;
+        c.functions_unchanged += v.unchanged;
+      }
+      if (result.verified(true)) ++c.verified;
+      c.phases_reused += result.phases_reused;
+      c.phases_run += config.phases.size() - std::min<std::size_t>(config.phases.size(), result.phases_reused);
+      c.time.passes += result.times.passes;
+      c.time.validation += result.times.validation;
+      c.time.measuring += result.times.measuring;
+      c.time.verification += result.times.verification;
+      c.time.total += result.times.total;
+      notify = listener;
+    }
+    if (notify) notify(config, result);
+  }
+
+  std::shared_future<EvalResult> lookupOrStart(const pipeline::PipelineConfig& config, bool& started,
+                                               std::promise<EvalResult>& promise) {
+    const wasm::Hash128 key = config.key();
+    std::lock_guard lock(mutex);
+    ++counters.requests;
+    if (auto it = memo.find(key); it != memo.end()) {
+      ++counters.memo_hits;
+      started = false;
+      return it->second;
+    }
+    started = true;
+    auto future = promise.get_future().share();
+    memo.emplace(key, future);
+    return future;
+  }
+
+  EvalResult withoutModule(EvalResult r, bool memo_hit) {
+    r.module.clear();
+    r.memo_hit = memo_hit;
+    return r;
+  }
+};
+
+Engine::Engine(const wasm::ModuleSource& source, EngineOptions options)
+    : impl_(std::make_unique<Impl>(source, std::move(options))) {}
+
+Engine::~Engine() = default;
+
+EvalResult Engine::evaluate(const pipeline::PipelineConfig& config) {
+  std::promise<EvalResult> promise;
+  bool started = false;
+  auto future = impl_->lookupOrStart(config, started, promise);
+  if (started) {
+    promise.set_value(impl_->withoutModule(impl_->runInWorker(config, false), false));
+    return future.get();
+  }
+  return impl_->withoutModule(future.get(), true);
+}
+
+std::vector<EvalResult> Engine::evaluateBatch(const std::vector<pipeline::PipelineConfig>& configs) {
+  // Each new candidate gets a thread that waits on its worker; the pool runs
+  // as many at once as there are workers.
+  std::vector<std::promise<EvalResult>> promises(configs.size());
+  std::vector<std::shared_future<EvalResult>> futures(configs.size());
+  std::vector<bool> started(configs.size());
+  std::vector<std::thread> waiters;
+  for (std::size_t i = 0; i < configs.size(); ++i) {
+    bool s = false;
+    futures[i] = impl_->lookupOrStart(configs[i], s, promises[i]);
+    started[i] = s;
+    if (s) {
+      waiters.emplace_back([this, &configs, &promises, i] {
+        promises[i].set_value(impl_->withoutModule(impl_->runInWorker(configs[i], false), false));
+      });
+    }
+  }
+  for (auto& t : waiters) t.join();
+  std::vector<EvalResult> results;
+  results.reserve(configs.size());
+  for (std::size_t i = 0; i < configs.size(); ++i) {
+    results.push_back(started[i] ? futures[i].get() : impl_->withoutModule(futures[i].get(), true));
+  }
+  return results;
+}
+
+EvalResult Engine::evaluateWithModule(const pipeline::PipelineConfig& config) {
+  return impl_->runInWorker(config, true);
+}
+
+void Engine::remember(const pipeline::PipelineConfig& config, const EvalResult& result) {
+  std::promise<EvalResult> promise;
+  promise.set_value(impl_->withoutModule(result, false));
+  std::lock_guard lock(impl_->mutex);
+  impl_->memo.emplace(config.key(), promise.get_future().share());
+}
+
+void Engine::setListener(Listener listener) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->listener = std::move(listener);
+}
+
+EngineCounters Engine::counters() const {
+  std::lock_guard lock(impl_->mutex);
+  EngineCounters c = impl_->counters;
+  c.pool = impl_->pool->stats();
+  return c;
+}
+
+unsigned Engine::workers() const { return impl_->pool->size(); }
+
+const EngineOptions& Engine::options() const { return impl_->options; }
+
+}  // namespace loom::engine

@@ -1,0 +1,198 @@
+#include "loom/engine/evaluator.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <new>
+
+#include "loom/pipeline/apply.hpp"
+
+namespace loom::engine {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+VerificationSummary summarize(const verify::ModuleVerdict& verdict) {
+  VerificationSummary s;
+  s.overall = verdict.overall();
+  s.proved = static_cast<std::uint32_t>(verdict.count(verify::Verdict::Proved));
+  s.bounded = static_cast<std::uint32_t>(verdict.count(verify::Verdict::Bounded));
+  s.refuted = static_cast<std::uint32_t>(verdict.count(verify::Verdict::Refuted));
+  s.unknown = static_cast<std::uint32_t>(verdict.count(verify::Verdict::Unknown));
+  s.unchanged = static_cast<std::uint32_t>(verdict.unchanged_functions);
+  s.module_problems = static_cast<std::uint32_t>(verdict.module_problems.size());
+  if (!verdict.module_problems.empty()) s.first_problem = verdict.module_problems.front();
+  for (const auto& f : verdict.functions) {
+    if (!s.first_problem.empty()) break;
+    if (f.verdict == verify::Verdict::Refuted || f.verdict == verify::Verdict::Unknown) {
+      s.first_problem = fmt::format("{}: {} ({})", f.function, verify::verdictName(f.verdict), f.reason);
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+nlohmann::json EvaluatorOptions::toJson() const {
+  const auto& v = verify_options;
+  return {{"verify",
+           {{"function_timeout_ms", v.function_timeout.count()},
+            {"loop_bound", v.loop_bound},
+            {"inline_depth", v.inline_depth},
+            {"max_terms", v.max_terms}}},
+          {"prefix_cache_bytes", prefix_cache_bytes},
+          {"prefix_stride", prefix_stride}};
+}
+
+EvaluatorOptions EvaluatorOptions::fromJson(const nlohmann::json& j) {
+  EvaluatorOptions o;
+  const auto& v = j.at("verify");
+  o.verify_options.function_timeout = std::chrono::milliseconds(v.at("function_timeout_ms").get<long>());
+  o.verify_options.loop_bound = v.at("loop_bound");
+  o.verify_options.inline_depth = v.at("inline_depth");
+  o.verify_options.max_terms = v.at("max_terms");
+  o.prefix_cache_bytes = j.at("prefix_cache_bytes");
+  o.prefix_stride = j.at("prefix_stride");
+  return o;
+}
+
+std::vector<wasm::Hash128> prefixKeys(const pipeline::PipelineConfig& config) {
+  pipeline::PipelineConfig settings = config;
+  settings.phases.clear();
+  std::vector<wasm::Hash128> keys;
+  keys.reserve(config.phases.size() + 1);
+  keys.push_back(wasm::hashString(settings.canonicalText()));
+  for (const auto& phase : config.phases) {
+    keys.push_back(wasm::hashString(keys.back().hex() + "/" + phase));
+  }
+  return keys;
+}
+
+Evaluator::Evaluator(wasm::ModuleSource source, EvaluatorOptions options)
+    : source_(std::move(source)),
+      options_(std::move(options)),
+      base_(wasm::instantiate(source_)),
+      verdicts_(std::make_shared<verify::VerdictCache>()) {
+  original_ = decodeWritten(base_);
+  verifier_ = std::make_unique<verify::Verifier>(original_, options_.verify_options, verdicts_);
+  if (options_.prefix_stride > 0) {
+    // Binaryen IR takes tens of bytes per byte of binary; 40 is what the
+    // prefix-cache benchmark measured as a safe over-estimate.
+    const std::uint64_t estimate = std::max<std::uint64_t>(1, base_.writeBinary().size() * 40);
+    snapshot_capacity_ = static_cast<std::size_t>(std::max<std::uint64_t>(1, options_.prefix_cache_bytes / estimate));
+  }
+}
+
+Evaluator::~Evaluator() = default;
+
+wasm::Module Evaluator::decodeWritten(const wasm::Module& module) const {
+  // With the names section, so that functions keep the names they are matched by.
+  wasm::Module decoded = wasm::Module::parseBinaryTrusted(module.writeBinary({.names_section = true}));
+  decoded.setFeatures(module.features());
+  return decoded;
+}
+
+namespace {
+
+// Stack IR lives outside the Binaryen IR that Module::copy() copies, so a
+// snapshot taken after it exists would not resume to the same output.
+bool makesStackIr(const std::string& phase) { return phase == "generate-stack-ir" || phase == "optimize-stack-ir"; }
+
+}  // namespace
+
+const wasm::Module* Evaluator::findSnapshot(const wasm::Hash128& key) {
+  auto it = snapshot_index_.find(key);
+  if (it == snapshot_index_.end()) return nullptr;
+  snapshots_.splice(snapshots_.begin(), snapshots_, it->second);
+  return &it->second->module;
+}
+
+void Evaluator::storeSnapshot(const wasm::Hash128& key, const wasm::Module& module) {
+  if (snapshot_capacity_ == 0 || snapshot_index_.count(key)) return;
+  while (snapshots_.size() >= snapshot_capacity_) {
+    snapshot_index_.erase(snapshots_.back().key);
+    snapshots_.pop_back();
+    ++prefix_stats_.evictions;
+  }
+  snapshots_.push_front(Snapshot{key, module.copy()});
+  snapshot_index_[key] = snapshots_.begin();
+  ++prefix_stats_.snapshots;
+}
+
+EvalResult Evaluator::evaluate(const pipeline::PipelineConfig& config, bool verify, bool want_module) {
+  const auto start = Clock::now();
+  EvalResult result;
+  try {
+    pipeline::validate(config);
+    const std::vector<wasm::Hash128> keys = prefixKeys(config);
+    const std::size_t n = config.phases.size();
+    const unsigned stride = options_.prefix_stride;
+
+    std::size_t first = 0;
+    wasm::Module module;
+    if (stride > 0) {
+      ++prefix_stats_.lookups;
+      for (std::size_t k = (n / stride) * stride; k > 0; k -= stride) {
+        if (const wasm::Module* snapshot = findSnapshot(keys[k])) {
+          module = snapshot->copy();
+          first = k;
+          ++prefix_stats_.hits;
+          break;
+        }
+      }
+    }
+    if (!module) module = base_.copy();
+    result.phases_reused = static_cast<std::uint32_t>(first);
+    prefix_stats_.phases_reused += first;
+    prefix_stats_.phases_run += n - first;
+
+    const auto passes_start = Clock::now();
+    bool stack_ir = false;
+    pipeline::runPhases(module, config, first, [&](std::size_t done, const wasm::Module& m) {
+      stack_ir = stack_ir || makesStackIr(config.phases[done - 1]);
+      if (stride > 0 && !stack_ir && done % stride == 0 && done < n) storeSnapshot(keys[done], m);
+    });
+    result.times.passes = secondsSince(passes_start);
+
+    const auto validation_start = Clock::now();
+    const bool valid = module.validate();
+    result.times.validation = secondsSince(validation_start);
+    if (!valid) {
+      result.status = EvalStatus::Invalid;
+      result.reason = "the optimized module does not validate";
+      result.times.total = secondsSince(start);
+      return result;
+    }
+
+    const auto measure_start = Clock::now();
+    wasm::Bytes binary = module.writeBinary();
+    const wasm::Module shipped = decodeWritten(module);
+    result.metrics = cost::measure(shipped, binary);
+    result.times.measuring = secondsSince(measure_start);
+
+    if (verify) {
+      const auto verify_start = Clock::now();
+      result.verification = summarize(verifier_->verify(shipped));
+      result.times.verification = secondsSince(verify_start);
+    }
+    if (want_module) result.module = std::move(binary);
+    result.status = EvalStatus::Ok;
+  } catch (const std::bad_alloc&) {
+    result = EvalResult{};
+    result.status = EvalStatus::OutOfMemory;
+    result.reason = "out of memory";
+  } catch (const std::exception& e) {
+    result = EvalResult{};
+    result.status = EvalStatus::Failed;
+    result.reason = e.what();
+  }
+  result.times.total = secondsSince(start);
+  return result;
+}
+
+}  // namespace loom::engine

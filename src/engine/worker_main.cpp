@@ -1,0 +1,118 @@
+// loom-worker: evaluates candidates for an Engine in the parent process. It
+// reads one "init" frame (the input module and options), then "evaluate"
+// frames, and answers each on stdout. Anything Binaryen prints goes to stderr,
+// which the parent keeps to explain crashes.
+#include <fmt/format.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <new>
+#include <set>
+#include <z3++.h>
+
+#include "loom/engine/evaluator.hpp"
+#include "loom/wasm/loader.hpp"
+#include "protocol.hpp"
+
+namespace {
+
+namespace engine = loom::engine;
+namespace pipeline = loom::pipeline;
+namespace verify = loom::verify;
+namespace wasm = loom::wasm;
+using engine::protocol::Frame;
+
+wasm::ModuleSource sourceFromFrame(const Frame& frame) {
+  wasm::ModuleSource source;
+  const auto& h = frame.header;
+  source.name = h.at("name");
+  source.bytes = frame.payload;
+  source.format = h.at("format") == "text" ? wasm::SourceFormat::Text : wasm::SourceFormat::Binary;
+  source.features = h.at("features");
+  source.strip_debug = h.at("strip_debug");
+  return source;
+}
+
+// Verdicts learned here that the parent has not seen yet.
+nlohmann::json newVerdicts(verify::VerdictCache& cache, std::set<std::string>& reported) {
+  nlohmann::json fresh = nlohmann::json::array();
+  for (const auto& entry : cache.exportEntries()) {
+    const std::string key = entry.dump();
+    if (reported.insert(key).second) fresh.push_back(entry);
+  }
+  return fresh;
+}
+
+int serve() {
+  auto init = engine::protocol::readFrame(STDIN_FILENO);
+  if (!init || init->header.value("type", "") != "init") return 2;
+  std::unique_ptr<engine::Evaluator> evaluator;
+  try {
+    evaluator = std::make_unique<engine::Evaluator>(
+        sourceFromFrame(*init), engine::EvaluatorOptions::fromJson(init->header.at("options")));
+    if (init->header.contains("verdicts")) evaluator->verdictCache().importEntries(init->header.at("verdicts"));
+  } catch (const std::exception& e) {
+    engine::protocol::writeFrame(STDOUT_FILENO, Frame{{{"type", "error"}, {"reason", e.what()}}, {}});
+    return 1;
+  }
+  std::set<std::string> reported;
+  for (const auto& entry : evaluator->verdictCache().exportEntries()) reported.insert(entry.dump());
+  if (!engine::protocol::writeFrame(STDOUT_FILENO, Frame{{{"type", "ready"}}, {}})) return 1;
+
+  while (auto request = engine::protocol::readFrame(STDIN_FILENO)) {
+    const auto& h = request->header;
+    if (h.value("type", "") != "evaluate") continue;
+    if (h.contains("verdicts")) {
+      for (const auto& entry : h.at("verdicts")) reported.insert(entry.dump());
+      evaluator->verdictCache().importEntries(h.at("verdicts"));
+    }
+    engine::EvalResult result;
+    try {
+      const auto config = pipeline::PipelineConfig::fromJson(h.at("config"));
+      result = evaluator->evaluate(config, h.at("verify"), h.at("want_module"));
+    } catch (const std::bad_alloc&) {
+      result.status = engine::EvalStatus::OutOfMemory;
+      result.reason = "out of memory";
+    } catch (const std::exception& e) {
+      result.status = engine::EvalStatus::Failed;
+      result.reason = e.what();
+    }
+    Frame reply{{{"type", "result"},
+                 {"id", h.at("id")},
+                 {"result", result.toJson()},
+                 {"verdicts", newVerdicts(evaluator->verdictCache(), reported)}},
+                std::move(result.module)};
+    if (!engine::protocol::writeFrame(STDOUT_FILENO, reply)) return 1;
+    // After an allocation failure nothing guarantees Binaryen's or Z3's state:
+    // leave, and let the pool start a clean worker.
+    if (result.status == engine::EvalStatus::OutOfMemory) return 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // One Binaryen thread per worker: parallelism comes from running workers.
+  ::setenv("BINARYEN_CORES", "1", 1);
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--memory-limit") == 0) {
+      const rlim_t bytes = std::strtoull(argv[i + 1], nullptr, 10);
+      if (bytes > 0) {
+        const rlimit limit{bytes, bytes};
+        ::setrlimit(RLIMIT_AS, &limit);
+        // Z3 crashes when an allocation fails; its own limit makes it give up
+        // cleanly (an unknown verdict) while the process still has room.
+        z3::set_param("memory_max_size", static_cast<unsigned>(bytes / 2 / (1024 * 1024)));
+      }
+    }
+  }
+  try {
+    return serve();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "loom-worker: {}\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,190 @@
+#include "src/verify/check/correspondence.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace loom::verify::check {
+
+using sem::Side;
+
+Correspondence::Correspondence(const sem::ModuleInfo& original, const sem::ModuleInfo& optimized,
+                               Matching matching)
+    : original_(original), optimized_(optimized), matching_(matching) {
+  // Classes of identical bodies in the original: calling one member is
+  // calling any other, which is what duplicate-function-elimination relies on.
+  std::map<std::pair<std::uint64_t, std::uint64_t>, int> by_hash;
+  for (const auto& name : original_.definedFunctions()) {
+    const sem::FunctionInfo& f = *original_.function(name);
+    int cls = 0;
+    if (f.hash.opaque) {
+      cls = static_cast<int>(class_of_.size()) + 1000000;
+    } else {
+      auto [it, inserted] = by_hash.try_emplace({f.hash.hash.low, f.hash.hash.high},
+                                                static_cast<int>(by_hash.size()));
+      cls = it->second;
+    }
+    class_of_[name] = cls;
+  }
+
+  if (matching_ == Matching::ByName) {
+    for (const auto& name : original_.definedFunctions()) {
+      const sem::FunctionInfo* o = original_.function(name);
+      const sem::FunctionInfo* p = optimized_.function(name);
+      if (!p || p->imported || !o->sameSignature(*p)) continue;
+      pairs_.push_back(FunctionPair{name, name, name});
+      counterpart_[name] = name;
+    }
+  } else {
+    for (const auto& oe : original_.exports()) {
+      if (oe.kind != wasm::ExternalKind::Function) continue;
+      for (const auto& pe : optimized_.exports()) {
+        if (pe.kind != wasm::ExternalKind::Function || pe.name != oe.name) continue;
+        const sem::FunctionInfo* o = original_.function(oe.value);
+        const sem::FunctionInfo* p = optimized_.function(pe.value);
+        if (!o || !p || o->imported || p->imported || !o->sameSignature(*p)) continue;
+        if (std::none_of(pairs_.begin(), pairs_.end(),
+                         [&](const FunctionPair& fp) { return fp.optimized == pe.value; })) {
+          pairs_.push_back(FunctionPair{oe.name, oe.value, pe.value});
+          counterpart_[pe.value] = oe.value;
+        }
+      }
+    }
+  }
+  buildLayout();
+
+  const sem::TableInfo& ot = original_.table();
+  const sem::TableInfo& pt = optimized_.table();
+  tables_correspond_ = ot.present == pt.present && ot.slots.size() == pt.slots.size();
+  for (std::size_t i = 0; tables_correspond_ && i < ot.slots.size(); ++i) {
+    if (ot.slots[i].has_value() != pt.slots[i].has_value()) tables_correspond_ = false;
+    else if (ot.slots[i] && !equivalent(*ot.slots[i], *pt.slots[i])) tables_correspond_ = false;
+  }
+}
+
+int Correspondence::intern(const std::string& key) const {
+  auto [it, inserted] = keys_.try_emplace(key, static_cast<int>(keys_.size()) + 1);
+  return it->second;
+}
+
+std::optional<int> Correspondence::functionKey(Side side, const std::string& name) const {
+  const sem::FunctionInfo* f = module(side).function(name);
+  if (!f || f->imported) return std::nullopt;
+  std::string origin = name;
+  if (side == Side::Optimized) {
+    auto it = counterpart_.find(name);
+    if (it == counterpart_.end()) return std::nullopt;
+    origin = it->second;
+  }
+  auto cls = class_of_.find(origin);
+  if (cls == class_of_.end()) return std::nullopt;
+  return intern(fmt::format("fn:{}", cls->second));
+}
+
+int Correspondence::importKey(const std::string& module, const std::string& base) const {
+  return intern(fmt::format("import:{}\x1f{}", module, base));
+}
+
+int Correspondence::signatureKey(const std::vector<sem::ValType>& params,
+                                 const std::vector<sem::ValType>& results) const {
+  return intern("indirect:" + sem::describeTypes(params) + "->" + sem::describeTypes(results));
+}
+
+bool Correspondence::equivalent(const std::string& o, const std::string& p) const {
+  const sem::FunctionInfo* of = original_.function(o);
+  const sem::FunctionInfo* pf = optimized_.function(p);
+  if (!of || !pf) return false;
+  if (of->imported || pf->imported) {
+    return of->imported && pf->imported && of->import_module == pf->import_module &&
+           of->import_base == pf->import_base;
+  }
+  auto ko = functionKey(Side::Original, o);
+  auto kp = functionKey(Side::Optimized, p);
+  return ko && kp && *ko == *kp && of->sameSignature(*pf);
+}
+
+void Correspondence::buildLayout() {
+  auto addGlobals = [&](const sem::ModuleInfo& m, Side side) {
+    for (const auto& name : m.globalOrder()) {
+      const sem::GlobalInfo& g = *m.global(name);
+      if (!g.type) continue;
+      unsigned slot = 0;
+      auto existing = layout_.slot(Side::Original, name);
+      if (side == Side::Optimized && existing &&
+          layout_.globals[*existing].type == *g.type &&
+          layout_.globals[*existing].is_mutable == g.is_mutable) {
+        slot = *existing;
+      } else {
+        slot = static_cast<unsigned>(layout_.globals.size());
+        sem::GlobalSlot s;
+        s.name = name;
+        s.type = *g.type;
+        s.is_mutable = g.is_mutable;
+        s.constant = !g.is_mutable || g.effectively_constant;
+        layout_.globals.push_back(s);
+      }
+      sem::GlobalSlot& s = layout_.globals[slot];
+      s.present[sem::sideIndex(side)] = true;
+      layout_.slot_by_name[sem::sideIndex(side)][name] = slot;
+      if (g.imported || g.exported) s.host_visible = true;
+      if (g.is_mutable && !g.effectively_constant) s.constant = false;
+    }
+  };
+  addGlobals(original_, Side::Original);
+  addGlobals(optimized_, Side::Optimized);
+  // Effectively constant only if both sides agree on the value.
+  for (auto& s : layout_.globals) {
+    if (!s.is_mutable || !s.constant || !s.present[0] || !s.present[1]) continue;
+    const sem::GlobalInfo* o = original_.global(s.name);
+    const sem::GlobalInfo* p = optimized_.global(s.name);
+    if (o->init_bits != p->init_bits) s.constant = false;
+  }
+  unsigned args = 1;
+  for (const auto* m : {&original_, &optimized_}) {
+    for (const auto& [name, f] : m->functions()) {
+      args = std::max<unsigned>(args, static_cast<unsigned>(f.params.size()) + 1);
+    }
+  }
+  layout_.event_args = args;
+  layout_.event_results = 1;
+  layout_.memory_host_visible = original_.memoryVisibleToHost() || optimized_.memoryVisibleToHost();
+  layout_.max_pages = original_.memory().max_pages;
+}
+
+sem::CallPlan Resolver::direct(Side side, const std::string& callee, unsigned depth) {
+  sem::CallPlan plan;
+  const sem::FunctionInfo* f = c_.module(side).function(callee);
+  if (!f) {
+    plan.reason = "call to unknown function " + callee;
+    return plan;
+  }
+  if (f->imported) {
+    plan.kind = sem::CallPlan::Kind::Event;
+    plan.key = c_.importKey(f->import_module, f->import_base);
+    return plan;
+  }
+  if (depth < inline_depth_) {
+    plan.kind = sem::CallPlan::Kind::Inline;
+    plan.callee = f;
+    return plan;
+  }
+  if (auto key = c_.functionKey(side, callee)) {
+    plan.kind = sem::CallPlan::Kind::Event;
+    plan.key = *key;
+    plan.internal = true;
+    return plan;
+  }
+  plan.reason = fmt::format(
+      "call depth: {} function {} is not executed beyond inline depth {} and has no verified "
+      "counterpart",
+      sem::sideName(side), callee, inline_depth_);
+  return plan;
+}
+
+std::optional<int> Resolver::indirectKey(Side, const std::vector<sem::ValType>& params,
+                                         const std::vector<sem::ValType>& results) {
+  if (!c_.tablesCorrespond()) return std::nullopt;
+  return c_.signatureKey(params, results);
+}
+
+}  // namespace loom::verify::check

@@ -1,0 +1,95 @@
+// How the functions and globals of the original and the optimized module
+// correspond, and what may therefore be assumed about a call.
+//
+// Functions are matched by name: the engine verifies a copy of the parsed
+// input after passes, and Binaryen keeps names. A function present on both
+// sides with the same signature is verified on its own, so a call to it may
+// be abstracted as an event both sides share. Functions whose signature
+// changed or that exist on one side only are internal: reached only through
+// their callers, whose verification executes them symbolically. Modules read
+// from two separate binaries without a names section have index-based names
+// that need not correspond; then only exports are matched (by export name).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/verify/semantics/executor.hpp"
+#include "src/verify/semantics/module_info.hpp"
+#include "src/verify/semantics/state.hpp"
+
+namespace loom::verify::check {
+
+enum class Matching { ByName, ByExport };
+
+struct FunctionPair {
+  std::string label;      // reported name
+  std::string original;   // function names in each module
+  std::string optimized;
+};
+
+class Correspondence {
+ public:
+  Correspondence(const sem::ModuleInfo& original, const sem::ModuleInfo& optimized,
+                 Matching matching);
+
+  const sem::ModuleInfo& module(sem::Side side) const {
+    return side == sem::Side::Original ? original_ : optimized_;
+  }
+  const sem::ModuleInfo& original() const { return original_; }
+  const sem::ModuleInfo& optimized() const { return optimized_; }
+  Matching matching() const { return matching_; }
+
+  // The pairs verified standalone, in the original module's order.
+  const std::vector<FunctionPair>& pairs() const { return pairs_; }
+
+  // Equal keys mean "equivalent function": for the original side the class of
+  // bodies identical in the original; for the optimized side the class of
+  // its verified counterpart. nullopt: nothing may be assumed about it.
+  std::optional<int> functionKey(sem::Side side, const std::string& name) const;
+  int importKey(const std::string& module, const std::string& base) const;
+  int signatureKey(const std::vector<sem::ValType>& params,
+                   const std::vector<sem::ValType>& results) const;
+
+  // Whether the optimized function `p` can stand in for original function `o`
+  // (same function under correspondence, or a body-identical twin of it).
+  bool equivalent(const std::string& o, const std::string& p) const;
+
+  const sem::StateLayout& layout() const { return layout_; }
+  // Table slots that hold equivalent functions on both sides: only then may
+  // indirect calls through an unresolved table be abstracted as events.
+  bool tablesCorrespond() const { return tables_correspond_; }
+
+ private:
+  int intern(const std::string& key) const;
+  void buildLayout();
+
+  const sem::ModuleInfo& original_;
+  const sem::ModuleInfo& optimized_;
+  Matching matching_;
+  std::vector<FunctionPair> pairs_;
+  std::map<std::string, int> class_of_;              // original function -> class
+  std::map<std::string, std::string> counterpart_;   // optimized -> original (verified pair)
+  mutable std::map<std::string, int> keys_;
+  sem::StateLayout layout_;
+  bool tables_correspond_ = false;
+};
+
+// Decides, call by call, between symbolic execution and an event.
+class Resolver : public sem::CallResolver {
+ public:
+  Resolver(const Correspondence& correspondence, unsigned inline_depth)
+      : c_(correspondence), inline_depth_(inline_depth) {}
+  sem::CallPlan direct(sem::Side side, const std::string& callee, unsigned depth) override;
+  std::optional<int> indirectKey(sem::Side side, const std::vector<sem::ValType>& params,
+                                 const std::vector<sem::ValType>& results) override;
+
+ private:
+  const Correspondence& c_;
+  unsigned inline_depth_;
+};
+
+}  // namespace loom::verify::check

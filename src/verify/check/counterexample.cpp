@@ -1,0 +1,353 @@
+#include "src/verify/check/counterexample.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "src/verify/check/module_checks.hpp"
+#include "src/verify/smt/floating.hpp"
+#include "src/verify/smt/model.hpp"
+
+namespace loom::verify::check {
+
+namespace {
+
+using sem::Side;
+
+// Node allocates real memory for the pages a replay asks for.
+constexpr std::uint64_t kReplayPageCap = 1024;
+
+struct Context {
+  smt::Smt& smt;
+  z3::context& c;
+  const Encoding& enc;
+  const Correspondence& corr;
+  const FunctionPair& pair;
+  const sem::StateLayout& layout;
+  const sem::MemoryInfo& memory;
+};
+
+z3::expr imageArray(Context& x) {
+  z3::expr m = z3::const_array(x.c.bv_sort(32), x.c.bv_val(0, 8));
+  for (const auto& [addr, byte] : initialImage(x.memory)) {
+    m = z3::store(m, x.c.bv_val(addr, 32), x.c.bv_val(byte, 8));
+  }
+  return m;
+}
+
+z3::expr isNaNBits(const z3::expr& bits) { return smt::fpIsNaN(smt::bitsToFp(bits)); }
+
+z3::expr canonicalNaN(z3::context& c, unsigned width) {
+  return c.bv_val(static_cast<uint64_t>(smt::quietNanMask(width)), width);
+}
+
+// Float values that cross the JavaScript boundary lose NaN payloads.
+z3::expr jsSafeFloat(z3::context& c, const z3::expr& bits, bool allow_nan) {
+  const unsigned w = bits.get_sort().bv_size();
+  if (!allow_nan) return !isNaNBits(bits);
+  return z3::implies(isNaNBits(bits), bits == canonicalNaN(c, w));
+}
+
+std::vector<const sem::SideOutcome*> sides(const Encoding& enc) {
+  return {&*enc.original, &*enc.optimized};
+}
+
+std::vector<z3::expr> replayConstraints(Context& x, int tier) {
+  std::vector<z3::expr> out;
+  const sem::Environment& env = *x.enc.env;
+  out.push_back(env.replayable());
+  for (const auto* s : sides(x.enc)) out.push_back(smt::mkNot(s->abstracted));
+  const bool allow_nan = tier > 0;
+  for (std::size_t i = 0; i < env.params().size(); ++i) {
+    if (sem::isFloat(env.paramTypes()[i])) out.push_back(jsSafeFloat(x.c, env.params()[i], allow_nan));
+  }
+  for (unsigned slot = 0; slot < x.layout.globals.size(); ++slot) {
+    const auto& g = x.layout.globals[slot];
+    if (!g.constant && sem::isFloat(g.type)) out.push_back(jsSafeFloat(x.c, env.global0(slot), allow_nan));
+  }
+  for (const auto* s : sides(x.enc)) {
+    for (const auto& ev : s->events) {
+      if (ev.internal || ev.result_types.empty() || !sem::isFloat(ev.result_types[0])) continue;
+      z3::expr r = const_cast<sem::Environment&>(env).eventResult(0, ev.index, ev.result_types[0]);
+      out.push_back(z3::implies(ev.pc, jsSafeFloat(x.c, r, allow_nan)));
+    }
+  }
+  if (x.memory.present) {
+    const std::uint64_t cap = std::min<std::uint64_t>(x.memory.max_pages, kReplayPageCap);
+    if (tier == 0) {
+      out.push_back(env.pages0() == x.c.bv_val(static_cast<uint64_t>(x.memory.initial_pages), 32));
+    } else {
+      out.push_back(z3::ule(env.pages0(), x.c.bv_val(static_cast<uint64_t>(cap), 32)));
+    }
+    for (const auto* s : sides(x.enc)) {
+      for (const auto& g : s->grows) {
+        out.push_back(z3::implies(g.pc && g.succeeded,
+                                  z3::ule(g.new_pages, x.c.bv_val(static_cast<uint64_t>(cap), 32))));
+      }
+    }
+    // Bytes nobody reads are whatever the data segments put there.
+    bool unbounded = false;
+    for (const auto* s : sides(x.enc)) unbounded = unbounded || s->unbounded_reads;
+    if (!unbounded) {
+      z3::expr m = imageArray(x);
+      for (const auto* s : sides(x.enc)) {
+        for (const auto& load : s->loads) {
+          for (unsigned k = 0; k < load.bytes; ++k) {
+            z3::expr a = load.address.extract(31, 0) + x.c.bv_val(k, 32);
+            m = z3::store(m, a, z3::select(env.memory0(), a));
+          }
+        }
+      }
+      out.push_back(env.memory0() == m);
+    }
+  }
+  return out;
+}
+
+struct ObservedEvent {
+  std::string callee;
+  std::vector<std::string> args;
+  std::vector<sem::ValType> result_types;
+  bool internal = false;
+};
+
+std::map<std::uint64_t, ObservedEvent> observedEvents(const smt::ModelReader& m,
+                                                      const sem::SideOutcome& s) {
+  std::map<std::uint64_t, ObservedEvent> out;
+  for (const auto& ev : s.events) {
+    if (!m.truth(ev.pc)) continue;
+    ObservedEvent o;
+    o.callee = ev.callee;
+    o.internal = ev.internal;
+    o.result_types = ev.result_types;
+    for (std::size_t k = 0; k < ev.args.size(); ++k) {
+      o.args.push_back(smt::formatValue(sem::typeName(ev.arg_types[k]), m.bitsOr(ev.args[k], 0)));
+    }
+    out[m.bitsOr(ev.index, 0)] = std::move(o);
+  }
+  return out;
+}
+
+std::string describe(Context& x, const smt::ModelReader& m, Side side) {
+  const sem::SideOutcome& s = x.enc.side(side);
+  const sem::FunctionInfo& f = *x.corr.module(side).function(
+      side == Side::Original ? x.pair.original : x.pair.optimized);
+  std::string text;
+  if (m.truth(s.returned)) {
+    text = "returns";
+    for (std::size_t k = 0; k < s.results.size(); ++k) {
+      const std::string t = sem::typeName(f.results[k]);
+      text += fmt::format(" {} {}", t, smt::formatValue(t, m.bitsOr(s.results[k], 0)));
+    }
+  } else if (m.truth(s.trapped)) {
+    text = "traps";
+  } else {
+    text = "runs past the loop bound";
+  }
+  const std::uint64_t count = m.bitsOr(s.final_state.at(x.layout.traceCount()), 0);
+  if (count > 0) {
+    auto events = observedEvents(m, s);
+    std::vector<std::string> calls;
+    for (const auto& [index, ev] : events) {
+      if (index >= count || calls.size() >= 6) continue;
+      calls.push_back(fmt::format("{}({})", ev.callee, fmt::join(ev.args, ", ")));
+    }
+    text += fmt::format(" after calling {}", fmt::join(calls, ", "));
+  }
+  for (const auto& part : x.enc.parts) {
+    if (!m.truth(part.differs)) continue;
+    if (part.what == "memory") {
+      const std::uint64_t w = m.bitsOr(x.enc.memory_witness, 0);
+      const z3::expr byte = z3::select(s.final_state.at(x.layout.memory()), x.enc.memory_witness);
+      text += fmt::format(", leaving byte 0x{:02x} at address {}", m.bitsOr(byte, 0), w);
+    } else if (part.what.rfind("global ", 0) == 0) {
+      auto slot = x.layout.slot(side, part.what.substr(7));
+      if (slot) {
+        const std::string t = sem::typeName(x.layout.globals[*slot].type);
+        text += fmt::format(", leaving {} = {}", part.what,
+                            smt::formatValue(t, m.bitsOr(s.final_state.at(*slot), 0)));
+      }
+    } else if (part.what == "memory size") {
+      text += fmt::format(", leaving {} pages",
+                          m.bitsOr(s.final_state.at(x.layout.pages()), 0));
+    }
+  }
+  return text;
+}
+
+Counterexample build(Context& x, const smt::ModelReader& m, std::size_t* import_count) {
+  const sem::Environment& env = *x.enc.env;
+  Counterexample cex;
+  cex.function = x.pair.label;
+  for (std::size_t i = 0; i < env.params().size(); ++i) {
+    const std::string t = sem::typeName(env.paramTypes()[i]);
+    cex.arguments.push_back(TypedValue{t, smt::formatValue(t, m.bitsOr(env.params()[i], 0))});
+  }
+  if (x.memory.present) {
+    cex.memory_pages = m.bitsOr(env.pages0(), x.memory.initial_pages);
+    const auto image = initialImage(x.memory);
+    const std::uint64_t size = cex.memory_pages * 65536;
+    for (const auto* s : sides(x.enc)) {
+      for (const auto& load : s->loads) {
+        const std::uint64_t a = m.bitsOr(load.address, ~0ULL);
+        if (a + load.bytes > size) continue;
+        for (unsigned k = 0; k < load.bytes; ++k) {
+          const auto addr = static_cast<std::uint32_t>(a + k);
+          const auto byte = static_cast<std::uint8_t>(
+              m.bitsOr(z3::select(env.memory0(), x.c.bv_val(addr, 32)), 0));
+          auto it = image.find(addr);
+          const std::uint8_t initial = it == image.end() ? 0 : it->second;
+          if (byte != initial) cex.memory[addr] = byte;
+        }
+      }
+    }
+  }
+  for (unsigned slot = 0; slot < x.layout.globals.size(); ++slot) {
+    const auto& g = x.layout.globals[slot];
+    if (g.constant || !g.is_mutable || !g.present[0]) continue;
+    const std::string t = sem::typeName(g.type);
+    cex.globals[g.name] = TypedValue{t, smt::formatValue(t, m.bitsOr(env.global0(slot), 0))};
+  }
+  std::uint64_t count = 0;
+  std::map<std::uint64_t, ObservedEvent> events;
+  for (Side side : {Side::Original, Side::Optimized}) {
+    const sem::SideOutcome& s = x.enc.side(side);
+    count = std::max(count, m.bitsOr(s.final_state.at(x.layout.traceCount()), 0));
+    for (auto& [index, ev] : observedEvents(m, s)) events.try_emplace(index, ev);
+  }
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::vector<TypedValue> results;
+    auto it = events.find(i);
+    if (it != events.end() && !it->second.result_types.empty()) {
+      const sem::ValType rt = it->second.result_types[0];
+      const std::string t = sem::typeName(rt);
+      z3::expr r = const_cast<sem::Environment&>(env).eventResult(0, x.c.bv_val(i, 32), rt);
+      results.push_back(TypedValue{t, smt::formatValue(t, m.bitsOr(r, 0))});
+    }
+    cex.import_results.push_back(std::move(results));
+  }
+  *import_count = count;
+  cex.original_outcome = describe(x, m, Side::Original);
+  cex.optimized_outcome = describe(x, m, Side::Optimized);
+  return cex;
+}
+
+std::uint64_t parseBits(const TypedValue& v) {
+  if (v.value.rfind("bits:", 0) == 0) return std::stoull(v.value.substr(5), nullptr, 16);
+  if (v.type == "i32") return static_cast<std::uint32_t>(std::stoll(v.value));
+  return static_cast<std::uint64_t>(std::stoll(v.value));
+}
+
+// With every replayed input fixed, can any NaN choice make the sides agree?
+smt::CheckResult confirm(Context& x, smt::Solver& solver, const Counterexample& cex,
+                         std::size_t import_count) {
+  sem::Environment& env = *x.enc.env;
+  std::vector<z3::expr> fixed{env.replayable(), env.robust()};
+  for (std::size_t i = 0; i < env.params().size(); ++i) {
+    fixed.push_back(env.params()[i] == x.c.bv_val(static_cast<uint64_t>(parseBits(cex.arguments[i])),
+                                                  sem::widthOf(env.paramTypes()[i])));
+  }
+  if (x.memory.present) {
+    fixed.push_back(env.pages0() == x.c.bv_val(static_cast<uint64_t>(cex.memory_pages), 32));
+    z3::expr m = imageArray(x);
+    for (const auto& [addr, byte] : cex.memory) {
+      m = z3::store(m, x.c.bv_val(addr, 32), x.c.bv_val(byte, 8));
+    }
+    fixed.push_back(env.memory0() == m);
+  }
+  for (unsigned slot = 0; slot < x.layout.globals.size(); ++slot) {
+    const auto& g = x.layout.globals[slot];
+    if (g.constant) continue;
+    std::optional<std::uint64_t> value;
+    if (auto it = cex.globals.find(g.name); it != cex.globals.end() && g.present[0]) {
+      value = parseBits(it->second);
+    } else {
+      const sem::GlobalInfo* info = g.present[0] ? x.corr.original().global(g.name)
+                                                 : x.corr.optimized().global(g.name);
+      if (info) value = info->init_bits;
+    }
+    if (value) {
+      fixed.push_back(env.global0(slot) ==
+                      x.c.bv_val(static_cast<uint64_t>(*value), sem::widthOf(g.type)));
+    }
+  }
+  std::size_t sites = 0;
+  for (const auto* s : sides(x.enc)) sites = std::max(sites, s->events.size());
+  for (std::size_t i = 0; i < std::max(sites, import_count); ++i) {
+    z3::expr r = env.eventResult(0, x.c.bv_val(static_cast<uint64_t>(i), 32), sem::ValType::I64);
+    std::uint64_t v = 0;
+    if (i < cex.import_results.size() && !cex.import_results[i].empty()) {
+      v = parseBits(cex.import_results[i][0]);
+      if (cex.import_results[i][0].type == "i32") {
+        // The replay passes an i32; only the low half is ever read.
+        r = r.extract(31, 0);
+        fixed.push_back(r == x.c.bv_val(static_cast<uint64_t>(v), 32));
+        continue;
+      }
+      if (cex.import_results[i][0].type == "f32") {
+        r = r.extract(31, 0);
+        fixed.push_back(r == x.c.bv_val(static_cast<uint64_t>(v), 32));
+        continue;
+      }
+    }
+    fixed.push_back(r == x.c.bv_val(static_cast<uint64_t>(v), 64));
+  }
+  std::vector<z3::expr> same;
+  for (const auto& part : x.enc.parts) same.push_back(smt::mkNot(part.differs_everywhere));
+  std::vector<z3::expr> escape{smt::mkAnd(x.c, same), smt::mkNot(x.enc.within_bound)};
+  for (const auto* s : sides(x.enc)) escape.push_back(s->abstracted);
+
+  solver.push();
+  solver.add(smt::mkAnd(x.c, fixed));
+  solver.add(smt::mkOr(x.c, escape));
+  const smt::CheckResult r = solver.check();
+  solver.pop();
+  return r;
+}
+
+}  // namespace
+
+Refutation refute(smt::Smt& smt, smt::Solver& solver, const Encoding& enc,
+                  const Correspondence& corr, const FunctionPair& pair) {
+  Context x{smt, smt.ctx(), enc, corr, pair, corr.layout(), corr.original().memory()};
+  Refutation out;
+  if (corr.original().start() || corr.optimized().start()) {
+    out.reason = "the module has a start function, so a fresh instance's state is not known";
+    return out;
+  }
+  std::string last = "no replayable input shows the difference";
+  for (int tier = 0; tier < 2; ++tier) {
+    solver.push();
+    for (const auto& e : replayConstraints(x, tier)) solver.add(e);
+    const smt::CheckResult r = solver.check();
+    if (r != smt::CheckResult::Sat) {
+      solver.pop();
+      if (r == smt::CheckResult::Unknown) last = "solver " + solver.lastReason() + " on replay";
+      continue;
+    }
+    smt::ModelReader m(solver.model());
+    solver.pop();
+    std::size_t import_count = 0;
+    Counterexample cex = build(x, m, &import_count);
+    std::vector<std::string> what;
+    for (const auto& part : enc.parts) {
+      if (m.truth(part.differs) && std::find(what.begin(), what.end(), part.what) == what.end()) {
+        what.push_back(part.what);
+      }
+    }
+    const smt::CheckResult confirmed = confirm(x, solver, cex, import_count);
+    if (confirmed == smt::CheckResult::Unsat) {
+      out.reason = fmt::format("{} differ{}", fmt::join(what, ", "), what.size() == 1 ? "s" : "");
+      out.counterexample = std::move(cex);
+      return out;
+    }
+    last = confirmed == smt::CheckResult::Unknown
+               ? "solver " + solver.lastReason() + " confirming the counterexample"
+               : "the difference depends on NaN payloads or on calls not executed symbolically";
+  }
+  out.reason = last;
+  return out;
+}
+
+}  // namespace loom::verify::check

@@ -1,0 +1,99 @@
+#include "src/verify/check/encoding.hpp"
+
+#include <fmt/format.h>
+
+namespace loom::verify::check {
+
+using sem::Side;
+
+namespace {
+
+// Immutable and effectively constant globals start at their initializer;
+// everything else is an arbitrary value shared by both sides.
+void initialGlobals(sem::Environment& env, const Correspondence& c) {
+  const sem::StateLayout& layout = c.layout();
+  z3::context& ctx = env.smt().ctx();
+  for (unsigned slot = 0; slot < layout.globals.size(); ++slot) {
+    const sem::GlobalSlot& s = layout.globals[slot];
+    if (!s.constant) continue;
+    const sem::GlobalInfo* g =
+        s.present[0] ? c.original().global(s.name) : c.optimized().global(s.name);
+    if (!g || g->imported) continue;
+    if (g->init_bits) {
+      env.setGlobal0(slot, ctx.bv_val(static_cast<uint64_t>(*g->init_bits), sem::widthOf(s.type)));
+    } else if (g->init_global) {
+      auto other = layout.slot(s.present[0] ? Side::Original : Side::Optimized, *g->init_global);
+      if (other) env.setGlobal0(slot, env.global0(*other));
+    }
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Encoding> encodePair(smt::Smt& smt, const Correspondence& c,
+                                     const FunctionPair& pair, const sem::ExecOptions& options) {
+  z3::context& ctx = smt.ctx();
+  const sem::FunctionInfo& of = *c.original().function(pair.original);
+  const sem::FunctionInfo& pf = *c.optimized().function(pair.optimized);
+  const sem::MemoryInfo& mem = c.original().memory();
+
+  auto enc = std::unique_ptr<Encoding>(new Encoding{
+      std::make_unique<sem::Environment>(smt, c.layout(), of.params, mem.initial_pages,
+                                         mem.present ? mem.max_pages : 0),
+      std::nullopt, std::nullopt, {}, smt.freshBv("witness", 32), ctx.bool_val(true),
+      ctx.bool_val(false)});
+  initialGlobals(*enc->env, c);
+
+  Resolver resolver(c, options.inline_depth);
+  {
+    sem::Executor ex(*enc->env, c.original(), Side::Original, resolver, options);
+    enc->original = ex.run(of, enc->env->params());
+  }
+  {
+    sem::Executor ex(*enc->env, c.optimized(), Side::Optimized, resolver, options);
+    enc->optimized = ex.run(pf, enc->env->params());
+  }
+
+  const sem::SideOutcome& o = *enc->original;
+  const sem::SideOutcome& p = *enc->optimized;
+  const sem::StateLayout& layout = c.layout();
+  auto add = [&](std::string what, z3::expr differs,
+                 std::optional<z3::expr> everywhere = std::nullopt) {
+    if (differs.is_false()) return;
+    z3::expr all = everywhere ? *everywhere : differs;
+    enc->parts.push_back(DiffPart{std::move(what), std::move(differs), std::move(all)});
+  };
+  add("outcome", o.returned != p.returned);
+  for (std::size_t k = 0; k < std::min(o.results.size(), p.results.size()); ++k) {
+    add("result", o.returned && p.returned && o.results[k] != p.results[k]);
+  }
+  const sem::State& so = o.final_state;
+  const sem::State& sp = p.final_state;
+  if (!smt::sameTerm(so.at(layout.memory()), sp.at(layout.memory()))) {
+    add("memory",
+        z3::select(so.at(layout.memory()), enc->memory_witness) !=
+            z3::select(sp.at(layout.memory()), enc->memory_witness),
+        so.at(layout.memory()) != sp.at(layout.memory()));
+  }
+  if (!smt::sameTerm(so.at(layout.pages()), sp.at(layout.pages()))) {
+    add("memory size", so.at(layout.pages()) != sp.at(layout.pages()));
+  }
+  for (unsigned slot = 0; slot < layout.globals.size(); ++slot) {
+    if (!layout.globals[slot].compared()) continue;
+    if (smt::sameTerm(so.at(slot), sp.at(slot))) continue;
+    add("global " + layout.globals[slot].name, so.at(slot) != sp.at(slot));
+  }
+  std::vector<z3::expr> trace_differs;
+  for (unsigned i = layout.traceCount(); i < layout.localsBegin(); ++i) {
+    if (!smt::sameTerm(so.at(i), sp.at(i))) trace_differs.push_back(so.at(i) != sp.at(i));
+  }
+  add("calls", smt::mkOr(ctx, trace_differs));
+
+  enc->within_bound = smt::mkAnd(ctx, {smt::mkNot(o.exceeded), smt::mkNot(p.exceeded)});
+  std::vector<z3::expr> any;
+  for (const auto& part : enc->parts) any.push_back(part.differs);
+  enc->differs = smt::mkAnd(ctx, {enc->within_bound, smt::mkOr(ctx, any)});
+  return enc;
+}
+
+}  // namespace loom::verify::check

@@ -1,0 +1,44 @@
+// Both sides of one function pair, executed symbolically from the same
+// inputs and environment, and the formula "they differ observably".
+#pragma once
+
+#include <z3++.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/verify/check/correspondence.hpp"
+#include "src/verify/semantics/environment.hpp"
+#include "src/verify/semantics/executor.hpp"
+#include "src/verify/smt/context.hpp"
+
+namespace loom::verify::check {
+
+struct DiffPart {
+  std::string what;  // "outcome", "result", "memory", "global g", "calls"
+  z3::expr differs;
+  // The same difference without a chosen witness: `differs` compares final
+  // memories at one free address, which a query negating it must not pick.
+  z3::expr differs_everywhere;
+};
+
+struct Encoding {
+  std::unique_ptr<sem::Environment> env;
+  std::optional<sem::SideOutcome> original;
+  std::optional<sem::SideOutcome> optimized;
+  std::vector<DiffPart> parts;
+  z3::expr memory_witness;  // the address at which final memories are compared
+  z3::expr within_bound;    // neither side cut a bounded loop
+  z3::expr differs;         // within_bound and some part differs
+
+  const sem::SideOutcome& side(sem::Side s) const {
+    return s == sem::Side::Original ? *original : *optimized;
+  }
+};
+
+std::unique_ptr<Encoding> encodePair(smt::Smt& smt, const Correspondence& correspondence,
+                                     const FunctionPair& pair, const sem::ExecOptions& options);
+
+}  // namespace loom::verify::check

@@ -1,0 +1,160 @@
+#include "src/verify/check/function_check.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+#include "src/verify/check/counterexample.hpp"
+#include "src/verify/check/encoding.hpp"
+#include "src/verify/check/loop_induction.hpp"
+
+namespace loom::verify::check {
+
+namespace {
+
+struct Attempt {
+  FunctionVerdict verdict;
+  bool decided = false;
+};
+
+void assertBase(smt::Solver& solver, const Encoding& enc) {
+  for (const auto& a : enc.env->axioms()) solver.add(a);
+  solver.add(!enc.env->robust());
+}
+
+// No loop was havocked: the encoding is exact except for the loop bound.
+Attempt decide(smt::Smt& smt, const Encoding& enc, const Correspondence& c,
+               const FunctionPair& pair, unsigned bound, double& solver_seconds) {
+  Attempt out;
+  out.verdict.function = pair.label;
+  smt::Solver solver(smt);
+  assertBase(solver, enc);
+  solver.push();
+  solver.add(enc.differs);
+  if (const char* dump = std::getenv("LOOM_VERIFY_DUMP")) solver.dump(std::string(dump) + "/" + pair.label + ".smt2");
+  const smt::CheckResult r = std::getenv("LOOM_SKIP_CHECK") ? smt::CheckResult::Unknown : solver.check();
+  if (r == smt::CheckResult::Unknown) {
+    solver_seconds += solver.seconds();
+    out.verdict.verdict = Verdict::Unknown;
+    out.verdict.reason = "solver " + solver.lastReason();
+    out.decided = true;
+    return out;
+  }
+  if (r == smt::CheckResult::Sat) {
+    Refutation ref = refute(smt, solver, enc, c, pair);
+    solver_seconds += solver.seconds();
+    out.decided = true;
+    if (ref.counterexample) {
+      out.verdict.verdict = Verdict::Refuted;
+      out.verdict.reason = ref.reason;
+      out.verdict.counterexample = std::move(ref.counterexample);
+    } else {
+      out.verdict.verdict = Verdict::Unknown;
+      out.verdict.reason = "a difference is possible but not confirmed: " + ref.reason;
+    }
+    return out;
+  }
+  solver.pop();
+  // Equivalent within the bound; is the bound ever reached?
+  const sem::SideOutcome& o = *enc.original;
+  const sem::SideOutcome& p = *enc.optimized;
+  out.decided = true;
+  if (o.loops_cut + p.loops_cut == 0) {
+    out.verdict.verdict = Verdict::Proved;
+  } else {
+    solver.push();
+    solver.add(o.exceeded || p.exceeded);
+    const smt::CheckResult cut = solver.check();
+    solver.pop();
+    if (cut == smt::CheckResult::Unsat) {
+      out.verdict.verdict = Verdict::Proved;
+      out.verdict.reason = fmt::format("every loop finishes within {} iterations", bound);
+    } else {
+      out.verdict.verdict = Verdict::Bounded;
+      out.verdict.bound = bound;
+      out.verdict.reason = fmt::format(
+          "equivalent on every execution in which no loop runs more than {} iterations per entry",
+          bound);
+    }
+  }
+  solver_seconds += solver.seconds();
+  return out;
+}
+
+FunctionVerdict unknown(const FunctionPair& pair, std::string reason) {
+  FunctionVerdict v;
+  v.function = pair.label;
+  v.verdict = Verdict::Unknown;
+  v.reason = std::move(reason);
+  return v;
+}
+
+}  // namespace
+
+FunctionVerdict checkFunction(const Correspondence& c, const FunctionPair& pair,
+                              const VerifyOptions& options) {
+  smt::Budget budget(options.function_timeout, options.max_terms);
+  double solver_seconds = 0;
+  std::string induction_note;
+  auto finish = [&](FunctionVerdict v) {
+    v.solver_seconds = solver_seconds;
+    if (!induction_note.empty() && v.verdict != Verdict::Proved && v.verdict != Verdict::Refuted) {
+      v.reason += v.reason.empty() ? induction_note : " (" + induction_note + ")";
+    }
+    return v;
+  };
+  try {
+    // First the inductive encoding. Without loops it is exact and final.
+    if (!std::getenv("LOOM_SKIP_IND")) try {
+      smt::Smt smt(budget);
+      sem::ExecOptions exec{sem::LoopMode::Inductive, options.loop_bound, options.inline_depth};
+      auto enc = encodePair(smt, c, pair, exec);
+      if (enc->original->loops.empty() && enc->optimized->loops.empty()) {
+        Attempt a = decide(smt, *enc, c, pair, options.loop_bound, solver_seconds);
+        return finish(std::move(a.verdict));
+      }
+      smt::Solver solver(smt);
+      assertBase(solver, *enc);
+      InductionOutcome ind = proveByInduction(smt, solver, *enc, c.layout());
+      solver_seconds += solver.seconds();
+      if (ind.result == InductionOutcome::Result::Proved) {
+        FunctionVerdict v;
+        v.function = pair.label;
+        v.verdict = Verdict::Proved;
+        v.reason = fmt::format("{} loop{} proved by induction ({} invariant equalities)", ind.loops,
+                               ind.loops == 1 ? "" : "s", ind.invariants);
+        return finish(std::move(v));
+      }
+      induction_note = "induction failed: " + ind.reason;
+    } catch (const smt::LimitExceeded& e) {
+      if (budget.expired()) throw;
+      induction_note = std::string("induction failed: ") + e.what();
+    }
+    // Then bounded unrolling, with smaller bounds if the encoding is too big.
+    std::string last_error;
+    for (unsigned bound = std::max(1u, options.loop_bound);; bound = bound / 2) {
+      try {
+        budget.resetTerms();
+        smt::Smt smt(budget);
+        sem::ExecOptions exec{sem::LoopMode::Bounded, bound, options.inline_depth};
+        auto enc = encodePair(smt, c, pair, exec);
+        if (std::getenv("LOOM_VERIFY_TRACE")) std::fprintf(stderr, "  bounded encoding %u: %llu terms at %.3fs\n", bound, (unsigned long long)budget.terms(), budget.elapsedSeconds());
+        Attempt a = decide(smt, *enc, c, pair, bound, solver_seconds);
+        if (std::getenv("LOOM_VERIFY_TRACE")) std::fprintf(stderr, "  decided at %.3fs\n", budget.elapsedSeconds());
+        return finish(std::move(a.verdict));
+      } catch (const smt::LimitExceeded& e) {
+        last_error = e.what();
+        if (budget.expired() || bound <= 1) break;
+      }
+    }
+    return finish(unknown(pair, last_error));
+  } catch (const sem::Unsupported& e) {
+    return finish(unknown(pair, e.what()));
+  } catch (const smt::LimitExceeded& e) {
+    return finish(unknown(pair, e.what()));
+  } catch (const z3::exception& e) {
+    return finish(unknown(pair, std::string("Z3 error: ") + e.msg()));
+  }
+}
+
+}  // namespace loom::verify::check

@@ -1,0 +1,268 @@
+#include "src/verify/check/module_checks.hpp"
+
+#include <fmt/format.h>
+
+#include <set>
+
+namespace loom::verify::check {
+
+namespace {
+
+using sem::Side;
+
+const char* kindName(wasm::ExternalKind k) {
+  switch (k) {
+    case wasm::ExternalKind::Function:
+      return "function";
+    case wasm::ExternalKind::Table:
+      return "table";
+    case wasm::ExternalKind::Memory:
+      return "memory";
+    case wasm::ExternalKind::Global:
+      return "global";
+    case wasm::ExternalKind::Tag:
+      break;
+  }
+  return "tag";
+}
+
+std::string importId(const wasm::Import& i) {
+  return fmt::format("{}.{} ({})", i.module, i.field, kindName(i.kind));
+}
+
+void checkImports(const Correspondence& c, ModuleProblems& out) {
+  const auto& o = c.original();
+  const auto& p = c.optimized();
+  // Removing an unused import is fine: the optimized module asks the host for
+  // less. Adding one, or changing a signature, is not.
+  std::set<std::string> original_imports;
+  for (const auto& i : o.layoutImports()) original_imports.insert(importId(i));
+  for (const auto& i : p.layoutImports()) {
+    if (!original_imports.count(importId(i))) {
+      out.add(fmt::format("import {} is new in the optimized module", importId(i)), true);
+    }
+  }
+  std::map<std::string, const sem::FunctionInfo*> by_field;
+  for (const auto& name : o.importedFunctions()) {
+    const auto* f = o.function(name);
+    by_field[f->import_module + "." + f->import_base] = f;
+  }
+  for (const auto& name : p.importedFunctions()) {
+    const auto* f = p.function(name);
+    auto it = by_field.find(f->import_module + "." + f->import_base);
+    if (it != by_field.end() && !it->second->sameSignature(*f)) {
+      out.add(fmt::format("imported function {}.{} changed its signature", f->import_module,
+                          f->import_base),
+              true);
+    }
+  }
+}
+
+void checkExports(const Correspondence& c, ModuleProblems& out) {
+  const auto& o = c.original();
+  const auto& p = c.optimized();
+  std::map<std::string, const sem::ExportInfo*> pe;
+  for (const auto& e : p.exports()) pe[e.name] = &e;
+  std::set<std::string> seen;
+  for (const auto& e : o.exports()) {
+    seen.insert(e.name);
+    auto it = pe.find(e.name);
+    if (it == pe.end()) {
+      out.add(fmt::format("export \"{}\" is missing from the optimized module", e.name), true);
+      continue;
+    }
+    const sem::ExportInfo& q = *it->second;
+    if (q.kind != e.kind) {
+      out.add(fmt::format("export \"{}\" changed from {} to {}", e.name, kindName(e.kind),
+                          kindName(q.kind)),
+              true);
+      continue;
+    }
+    if (e.kind == wasm::ExternalKind::Function) {
+      const auto* of = o.function(e.value);
+      const auto* qf = p.function(q.value);
+      if (!of || !qf || !of->sameSignature(*qf)) {
+        out.add(fmt::format("exported function \"{}\" changed its signature", e.name), true);
+      } else if (!c.equivalent(e.value, q.value)) {
+        out.add(fmt::format("export \"{}\" now refers to {}, which has no verified counterpart "
+                            "of {}",
+                            e.name, q.value, e.value),
+                false);
+      }
+    } else if (e.kind == wasm::ExternalKind::Global) {
+      if (c.matching() == Matching::ByName && e.value != q.value) {
+        out.add(fmt::format("export \"{}\" now refers to global {} instead of {}", e.name, q.value,
+                            e.value),
+                false);
+      }
+    }
+  }
+  for (const auto& e : p.exports()) {
+    if (!seen.count(e.name)) {
+      out.add(fmt::format("export \"{}\" is new in the optimized module", e.name), true);
+    }
+  }
+}
+
+void checkStart(const Correspondence& c, ModuleProblems& out) {
+  const auto& os = c.original().start();
+  const auto& ps = c.optimized().start();
+  if (os.has_value() != ps.has_value()) {
+    out.add(os ? "the start function was removed" : "a start function was added", true);
+  } else if (os && !c.equivalent(*os, *ps)) {
+    out.add(fmt::format("start function {} has no verified counterpart in {}", *os, *ps), false);
+  }
+}
+
+void checkTable(const Correspondence& c, ModuleProblems& out) {
+  const auto& ot = c.original().table();
+  const auto& pt = c.optimized().table();
+  const bool visible = ot.imported || ot.exported || pt.imported || pt.exported;
+  // A private table is only observable through call_indirect, which every
+  // function verdict executes against its own module's table.
+  if (!visible) return;
+  if (ot.present != pt.present || ot.imported != pt.imported || ot.exported != pt.exported) {
+    out.add("the table changed between imported, exported and private", true);
+    return;
+  }
+  if (ot.table_count != pt.table_count || !ot.exact || !pt.exact) {
+    out.add("tables with non-constant or passive element segments are not compared", false);
+    return;
+  }
+  if (ot.initial != pt.initial || ot.max != pt.max) {
+    out.add(fmt::format("table limits changed ({} -> {} initial slots)", ot.initial, pt.initial),
+            true);
+  }
+  for (std::size_t i = 0; i < std::min(ot.slots.size(), pt.slots.size()); ++i) {
+    const auto& a = ot.slots[i];
+    const auto& b = pt.slots[i];
+    if (a.has_value() != b.has_value()) {
+      out.add(fmt::format("table slot {} changed from {} to {}", i, a.value_or("null"),
+                          b.value_or("null")),
+              true);
+    } else if (a && !c.equivalent(*a, *b)) {
+      out.add(fmt::format("table slot {} holds {}, not a verified counterpart of {}", i, *b, *a),
+              false);
+    }
+  }
+}
+
+void checkMemory(const Correspondence& c, ModuleProblems& out) {
+  const auto& om = c.original().memory();
+  const auto& pm = c.optimized().memory();
+  if (om.present != pm.present) {
+    out.add(om.present ? "the memory was removed" : "a memory was added",
+            om.imported || om.exported || pm.exported);
+    return;
+  }
+  if (!om.present) return;
+  if (om.initial_pages != pm.initial_pages || om.declared_max != pm.declared_max ||
+      om.shared != pm.shared || om.memory64 != pm.memory64 || om.imported != pm.imported ||
+      om.exported != pm.exported) {
+    out.add("memory limits, sharing or import/export changed", true);
+  }
+  if (!om.segments_exact || !pm.segments_exact || om.passive_segments || pm.passive_segments) {
+    out.add("data segments with non-constant offsets or passive segments are not compared", false);
+    return;
+  }
+  if (om.imported) {
+    // Unwritten bytes of an imported memory are the host's, so the segments
+    // must write exactly the same bytes, zeros included.
+    if (om.segment_bytes != pm.segment_bytes) {
+      out.add("data segments of the imported memory write different bytes", true);
+    }
+    return;
+  }
+  auto oi = initialImage(om);
+  auto pi = initialImage(pm);
+  if (oi != pi) {
+    std::set<std::uint32_t> differing;
+    for (const auto& [addr, byte] : oi) {
+      auto it = pi.find(addr);
+      if (it == pi.end() || it->second != byte) differing.insert(addr);
+    }
+    for (const auto& [addr, byte] : pi) {
+      auto it = oi.find(addr);
+      if (it == oi.end() || it->second != byte) differing.insert(addr);
+    }
+    out.add(fmt::format("initial memory differs in {} bytes (first at address {})",
+                        differing.size(), *differing.begin()),
+            true);
+  }
+}
+
+void checkGlobals(const Correspondence& c, ModuleProblems& out) {
+  const auto& o = c.original();
+  const auto& p = c.optimized();
+  for (const auto& name : o.globalOrder()) {
+    const sem::GlobalInfo& g = *o.global(name);
+    const sem::GlobalInfo* q = p.global(name);
+    if (!g.type) out.add(fmt::format("global {} has a type the verifier does not model", name), false);
+    if (!q) {
+      if (g.exported || g.imported) {
+        out.add(fmt::format("global {} is exported or imported but was removed", name), true);
+      }
+      continue;  // a private global nobody reads in the optimized module
+    }
+    if (g.type != q->type || g.is_mutable != q->is_mutable) {
+      out.add(fmt::format("global {} changed its type or mutability", name), g.exported || q->exported);
+      continue;
+    }
+    if (g.imported != q->imported || g.import_module != q->import_module ||
+        g.import_base != q->import_base) {
+      out.add(fmt::format("global {} changed its import", name), true);
+      continue;
+    }
+    if (!g.imported && (g.init_bits != q->init_bits || g.init_global != q->init_global)) {
+      out.add(fmt::format("global {} has a different initial value", name), true);
+    }
+  }
+  for (const auto& name : p.globalOrder()) {
+    if (!o.global(name) && p.global(name)->exported) {
+      out.add(fmt::format("global {} is new and exported", name), true);
+    }
+  }
+}
+
+void checkInternalFunctions(const Correspondence& c, ModuleProblems& out) {
+  if (c.matching() != Matching::ByName) return;
+  const auto& o = c.original();
+  const auto& p = c.optimized();
+  for (const auto& name : p.definedFunctions()) {
+    const auto* of = o.function(name);
+    const auto* pf = p.function(name);
+    if (of && !of->imported && of->sameSignature(*pf)) continue;
+    // An internal function is only verified through its callers; nothing
+    // else may reach it.
+    if (p.isExportedFunction(name) || (p.start() && *p.start() == name)) {
+      out.add(fmt::format("function {} is new or changed its signature but is exported or the "
+                          "start function",
+                          name),
+              false);
+    }
+  }
+}
+
+}  // namespace
+
+std::map<std::uint32_t, std::uint8_t> initialImage(const sem::MemoryInfo& memory) {
+  std::map<std::uint32_t, std::uint8_t> image;
+  for (const auto& [addr, byte] : memory.segment_bytes) {
+    if (byte != 0) image[addr] = byte;
+  }
+  return image;
+}
+
+ModuleProblems checkModules(const Correspondence& c) {
+  ModuleProblems out;
+  checkImports(c, out);
+  checkExports(c, out);
+  checkStart(c, out);
+  checkTable(c, out);
+  checkMemory(c, out);
+  checkGlobals(c, out);
+  checkInternalFunctions(c, out);
+  return out;
+}
+
+}  // namespace loom::verify::check

@@ -1,0 +1,909 @@
+#include "src/verify/semantics/executor.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <unordered_map>
+
+#include "loom/wasm/ir.hpp"
+#include "src/verify/semantics/memory.hpp"
+#include "src/verify/semantics/operators.hpp"
+#include "src/verify/smt/bitvector.hpp"
+
+namespace loom::verify::sem {
+
+namespace {
+
+using wasm::ExprKind;
+
+struct LabelScope {
+  std::string name;
+  bool is_loop = false;
+  std::vector<Incoming> incoming;
+};
+
+struct Frame {
+  const FunctionInfo* function = nullptr;
+  unsigned depth = 0;
+  std::vector<LabelScope> labels;
+  std::vector<Incoming> returns;
+};
+
+// Components a loop body may change, for havocking its head in inductive mode.
+struct Modified {
+  std::set<unsigned> locals;
+  std::set<unsigned> globals;
+  bool memory = false;
+  bool pages = false;
+  bool trace = false;
+  bool all_globals = false;
+};
+
+}  // namespace
+
+struct Executor::Impl {
+  Environment& env;
+  smt::Smt& smt;
+  z3::context& c;
+  const ModuleInfo& module;
+  Side side;
+  CallResolver& resolver;
+  ExecOptions options;
+  const StateLayout& layout;
+
+  bool live = true;
+  z3::expr pc;
+  State st;
+  std::vector<Frame> frames;
+  std::vector<Incoming> traps;
+  std::vector<z3::expr> exceeded;
+  std::vector<z3::expr> abstracted;
+  SideOutcome out;
+  int current_loop = -1;
+  std::unordered_map<BinaryenExpressionRef, bool> has_back_edge;
+
+  Impl(Environment& e, const ModuleInfo& m, Side s, CallResolver& r, ExecOptions o)
+      : env(e),
+        smt(e.smt()),
+        c(e.smt().ctx()),
+        module(m),
+        side(s),
+        resolver(r),
+        options(o),
+        layout(e.layout()),
+        pc(c.bool_val(true)),
+        out{c.bool_val(false), c.bool_val(false), c.bool_val(false), c.bool_val(false), {}, {},
+            {}, {}, {}, {}, false, 0} {}
+
+  Frame& frame() { return frames.back(); }
+
+  [[noreturn]] void unsupported(const std::string& what) {
+    throw Unsupported(fmt::format("unsupported: {} (in {} function {})", what, sideName(side),
+                                  frame().function->name));
+  }
+
+  z3::expr andPc(const z3::expr& a, const z3::expr& b) { return smt::mkAnd(c, {a, b}); }
+  z3::expr notE(const z3::expr& a) {
+    if (a.is_true()) return c.bool_val(false);
+    if (a.is_false()) return c.bool_val(true);
+    return !a;
+  }
+  // Numerals fold immediately, which keeps constant loop counters constant.
+  z3::expr truth(const z3::expr& v) {
+    if (v.is_numeral()) {
+      std::uint64_t bits = 0;
+      Z3_get_numeral_uint64(c, v, &bits);
+      return c.bool_val(bits != 0);
+    }
+    return smt::bvNonZero(v);
+  }
+  z3::expr fold(const z3::expr& result, std::initializer_list<const z3::expr*> operands) {
+    for (const z3::expr* o : operands) {
+      if (!o->is_numeral()) return result;
+    }
+    return result.simplify();
+  }
+
+  z3::expr zeroOf(ValType t) { return c.bv_val(0, widthOf(t)); }
+  z3::expr dummy(BinaryenExpressionRef e) {
+    auto t = valTypeOf(BinaryenExpressionGetType(e));
+    return c.bv_val(0, t ? widthOf(*t) : 32);
+  }
+
+  void trapIf(const z3::expr& cond) {
+    if (cond.is_false() || !live) return;
+    // Locals die with the trap; dropping them lets traps from any frame merge.
+    State at_trap = st;
+    at_trap.v.erase(at_trap.v.begin() + layout.localsBegin(), at_trap.v.end());
+    traps.push_back(Incoming{andPc(pc, cond), std::move(at_trap), {}});
+    if (cond.is_true()) {
+      live = false;
+      return;
+    }
+    pc = andPc(pc, notE(cond));
+  }
+
+  // Continues from the merge of `ins`; dead if there is nothing to merge.
+  std::optional<z3::expr> join(std::vector<Incoming>& ins) {
+    if (ins.empty()) {
+      live = false;
+      return std::nullopt;
+    }
+    std::uint64_t created = 0;
+    Incoming merged = mergeIncoming(c, ins, &created);
+    smt.budget().charge(created);
+    pc = merged.pc;
+    st = std::move(merged.state);
+    live = true;
+    if (merged.values.empty()) return std::nullopt;
+    return merged.values.front();
+  }
+
+  static std::vector<z3::expr> valuesOf(const std::optional<z3::expr>& v) {
+    if (v) return {*v};
+    return {};
+  }
+
+  LabelScope& findLabel(const char* name) {
+    for (auto it = frame().labels.rbegin(); it != frame().labels.rend(); ++it) {
+      if (it->name == name) return *it;
+    }
+    unsupported(fmt::format("branch to unknown label {}", name ? name : "(null)"));
+  }
+
+  // ---------------------------------------------------------------- values
+
+  z3::expr value(BinaryenExpressionRef e) {
+    std::optional<z3::expr> v = eval(e);
+    if (!live || !v) return dummy(e);
+    return *v;
+  }
+
+  std::optional<z3::expr> eval(BinaryenExpressionRef e) {
+    smt.budget().charge();
+    const ExprKind kind = wasm::kindOf(e);
+    switch (kind) {
+      case ExprKind::Nop:
+        return std::nullopt;
+      case ExprKind::Block:
+        return evalBlock(e);
+      case ExprKind::If:
+        return evalIf(e);
+      case ExprKind::Loop:
+        return evalLoop(e);
+      case ExprKind::Break:
+        return evalBreak(e);
+      case ExprKind::Switch:
+        evalSwitch(e);
+        return std::nullopt;
+      case ExprKind::Call:
+        return evalCall(e);
+      case ExprKind::CallIndirect:
+        return evalCallIndirect(e);
+      case ExprKind::LocalGet: {
+        const BinaryenIndex i = BinaryenLocalGetGetIndex(e);
+        if (i >= st.numLocals(layout)) unsupported("local index out of range");
+        return st.local(layout, i);
+      }
+      case ExprKind::LocalSet: {
+        z3::expr v = value(BinaryenLocalSetGetValue(e));
+        if (!live) return std::nullopt;
+        const BinaryenIndex i = BinaryenLocalSetGetIndex(e);
+        if (i >= st.numLocals(layout)) unsupported("local index out of range");
+        st.local(layout, i) = v;
+        if (BinaryenLocalSetIsTee(e)) return v;
+        return std::nullopt;
+      }
+      case ExprKind::GlobalGet: {
+        const unsigned slot = globalSlot(BinaryenGlobalGetGetName(e));
+        return st.global(slot);
+      }
+      case ExprKind::GlobalSet: {
+        z3::expr v = value(BinaryenGlobalSetGetValue(e));
+        if (!live) return std::nullopt;
+        const unsigned slot = globalSlot(BinaryenGlobalSetGetName(e));
+        // An effectively constant global is only ever written its own value.
+        if (!layout.globals[slot].constant) st.global(slot) = v;
+        return std::nullopt;
+      }
+      case ExprKind::Load:
+        return evalLoad(e);
+      case ExprKind::Store:
+        evalStore(e);
+        return std::nullopt;
+      case ExprKind::Const:
+        return evalConst(e);
+      case ExprKind::Unary:
+        return evalUnary(e);
+      case ExprKind::Binary:
+        return evalBinary(e);
+      case ExprKind::Select: {
+        z3::expr t = value(BinaryenSelectGetIfTrue(e));
+        if (!live) return std::nullopt;
+        z3::expr f = value(BinaryenSelectGetIfFalse(e));
+        if (!live) return std::nullopt;
+        z3::expr cond = value(BinaryenSelectGetCondition(e));
+        if (!live) return std::nullopt;
+        if (!valTypeOf(BinaryenExpressionGetType(e))) unsupported("select of a non-numeric type");
+        z3::expr b = truth(cond);
+        if (b.is_true()) return t;
+        if (b.is_false()) return f;
+        return z3::ite(b, t, f);
+      }
+      case ExprKind::Drop:
+        eval(BinaryenDropGetValue(e));
+        return std::nullopt;
+      case ExprKind::Return: {
+        std::optional<z3::expr> v;
+        if (BinaryenExpressionRef r = BinaryenReturnGetValue(e)) {
+          v = value(r);
+          if (!live) return std::nullopt;
+        }
+        frame().returns.push_back(Incoming{pc, st, valuesOf(v)});
+        live = false;
+        return std::nullopt;
+      }
+      case ExprKind::MemorySize:
+        requireMemory();
+        return st.pages(layout);
+      case ExprKind::MemoryGrow:
+        return evalGrow(e);
+      case ExprKind::Unreachable:
+        trapIf(c.bool_val(true));
+        return std::nullopt;
+      case ExprKind::MemoryFill:
+        evalFill(e);
+        return std::nullopt;
+      case ExprKind::MemoryCopy:
+        evalCopy(e);
+        return std::nullopt;
+      default:
+        unsupported(std::string(wasm::kindName(kind)));
+    }
+  }
+
+  unsigned globalSlot(const char* name) {
+    auto slot = layout.slot(side, name);
+    if (!slot) unsupported(fmt::format("global {} of an unsupported type", name));
+    return *slot;
+  }
+
+  void requireMemory() {
+    if (!module.memory().present) unsupported("memory access without a memory");
+    if (module.memory().memory64 || module.memory().shared) unsupported("memory64 or shared memory");
+  }
+
+  std::optional<z3::expr> evalConst(BinaryenExpressionRef e) {
+    const BinaryenType t = BinaryenExpressionGetType(e);
+    if (t == BinaryenTypeInt32()) {
+      return c.bv_val(static_cast<uint64_t>(static_cast<std::uint32_t>(BinaryenConstGetValueI32(e))), 32);
+    }
+    if (t == BinaryenTypeInt64()) {
+      return c.bv_val(static_cast<uint64_t>(BinaryenConstGetValueI64(e)), 64);
+    }
+    if (t == BinaryenTypeFloat32()) {
+      const float f = BinaryenConstGetValueF32(e);
+      std::uint32_t bits = 0;
+      std::memcpy(&bits, &f, sizeof bits);
+      return c.bv_val(static_cast<uint64_t>(bits), 32);
+    }
+    if (t == BinaryenTypeFloat64()) {
+      const double d = BinaryenConstGetValueF64(e);
+      std::uint64_t bits = 0;
+      std::memcpy(&bits, &d, sizeof bits);
+      return c.bv_val(static_cast<uint64_t>(bits), 64);
+    }
+    unsupported("constant of a non-numeric type");
+  }
+
+  std::optional<z3::expr> evalUnary(BinaryenExpressionRef e) {
+    z3::expr a = value(BinaryenUnaryGetValue(e));
+    if (!live) return std::nullopt;
+    const BinaryenOp op = BinaryenUnaryGetOp(e);
+    auto r = applyUnary(op, a, env);
+    if (!r) unsupported("operator " + unaryName(op));
+    if (r->trap) trapIf(fold(*r->trap, {&a}));
+    if (!live) return std::nullopt;
+    return fold(r->value, {&a});
+  }
+
+  std::optional<z3::expr> evalBinary(BinaryenExpressionRef e) {
+    z3::expr a = value(BinaryenBinaryGetLeft(e));
+    if (!live) return std::nullopt;
+    z3::expr b = value(BinaryenBinaryGetRight(e));
+    if (!live) return std::nullopt;
+    const BinaryenOp op = BinaryenBinaryGetOp(e);
+    auto r = applyBinary(op, a, b, env);
+    if (!r) unsupported("operator " + binaryName(op));
+    if (r->trap) trapIf(fold(*r->trap, {&a, &b}));
+    if (!live) return std::nullopt;
+    return fold(r->value, {&a, &b});
+  }
+
+  // ---------------------------------------------------------------- memory
+
+  std::optional<z3::expr> evalLoad(BinaryenExpressionRef e) {
+    requireMemory();
+    if (BinaryenLoadIsAtomic(e)) unsupported("atomic load");
+    auto type = valTypeOf(BinaryenExpressionGetType(e));
+    if (!type) unsupported("load of a non-numeric type");
+    z3::expr ptr = value(BinaryenLoadGetPtr(e));
+    if (!live) return std::nullopt;
+    const unsigned bytes = BinaryenLoadGetBytes(e);
+    Access a = memoryAccess(ptr, BinaryenLoadGetOffset(e), bytes, st.pages(layout));
+    out.loads.push_back(LoadSite{a.address, bytes});
+    trapIf(fold(!a.in_bounds, {&ptr}));
+    if (!live) return std::nullopt;
+    z3::expr raw = loadBytes(st.memory(layout), a.index, bytes);
+    return smt::resize(raw, widthOf(*type), BinaryenLoadIsSigned(e));
+  }
+
+  void evalStore(BinaryenExpressionRef e) {
+    requireMemory();
+    if (BinaryenStoreIsAtomic(e)) unsupported("atomic store");
+    z3::expr ptr = value(BinaryenStoreGetPtr(e));
+    if (!live) return;
+    z3::expr v = value(BinaryenStoreGetValue(e));
+    if (!live) return;
+    const unsigned bytes = BinaryenStoreGetBytes(e);
+    if (bytes * 8 > v.get_sort().bv_size()) unsupported("store wider than its value");
+    Access a = memoryAccess(ptr, BinaryenStoreGetOffset(e), bytes, st.pages(layout));
+    trapIf(fold(!a.in_bounds, {&ptr}));
+    if (!live) return;
+    st.memory(layout) = storeBytes(st.memory(layout), a.index, v, bytes);
+  }
+
+  std::optional<z3::expr> evalGrow(BinaryenExpressionRef e) {
+    requireMemory();
+    z3::expr delta = value(BinaryenMemoryGrowGetDelta(e));
+    if (!live) return std::nullopt;
+    z3::expr& pages = st.pages(layout);
+    z3::expr& grows = st.at(layout.grows());
+    // Growth within the limit may still fail in WebAssembly; whether the
+    // i-th grow may succeed is shared by both sides. Replays grow deterministically.
+    z3::expr allowed = env.replayable() || env.growAllowed(grows);
+    z3::expr fits = z3::ule(z3::zext(pages, 32) + z3::zext(delta, 32),
+                            c.bv_val(static_cast<uint64_t>(layout.max_pages), 64));
+    z3::expr ok = allowed && fits;
+    z3::expr result = z3::ite(ok, pages, c.bv_val(static_cast<uint64_t>(0xffffffffULL), 32));
+    z3::expr new_pages = z3::ite(ok, pages + delta, pages);
+    out.grows.push_back(GrowSite{pc, ok, new_pages});
+    pages = new_pages;
+    grows = grows + c.bv_val(1, 32);
+    return result;
+  }
+
+  void evalFill(BinaryenExpressionRef e) {
+    requireMemory();
+    z3::expr dest = value(BinaryenMemoryFillGetDest(e));
+    if (!live) return;
+    z3::expr v = value(BinaryenMemoryFillGetValue(e));
+    if (!live) return;
+    z3::expr size = value(BinaryenMemoryFillGetSize(e));
+    if (!live) return;
+    z3::expr end = z3::zext(dest, 32) + z3::zext(size, 32);
+    trapIf(z3::ugt(end, memoryBytes(st.pages(layout))));
+    if (!live) return;
+    st.memory(layout) = fillBytes(st.memory(layout), dest, v, size);
+  }
+
+  void evalCopy(BinaryenExpressionRef e) {
+    requireMemory();
+    z3::expr dest = value(BinaryenMemoryCopyGetDest(e));
+    if (!live) return;
+    z3::expr src = value(BinaryenMemoryCopyGetSource(e));
+    if (!live) return;
+    z3::expr size = value(BinaryenMemoryCopyGetSize(e));
+    if (!live) return;
+    z3::expr bytes = memoryBytes(st.pages(layout));
+    trapIf(z3::ugt(z3::zext(dest, 32) + z3::zext(size, 32), bytes) ||
+           z3::ugt(z3::zext(src, 32) + z3::zext(size, 32), bytes));
+    if (!live) return;
+    out.unbounded_reads = true;
+    st.memory(layout) = copyBytes(st.memory(layout), dest, src, size);
+  }
+
+  // ---------------------------------------------------------------- control
+
+  std::optional<z3::expr> evalBlock(BinaryenExpressionRef e) {
+    const char* name = BinaryenBlockGetName(e);
+    if (name) frame().labels.push_back(LabelScope{name, false, {}});
+    std::optional<z3::expr> last;
+    for (BinaryenIndex i = 0, n = BinaryenBlockGetNumChildren(e); i < n; ++i) {
+      last = eval(BinaryenBlockGetChildAt(e, i));
+      if (!live) break;
+    }
+    if (!name) return live ? last : std::nullopt;
+    std::vector<Incoming> ins = std::move(frame().labels.back().incoming);
+    frame().labels.pop_back();
+    if (ins.empty()) return live ? last : std::nullopt;
+    if (live) ins.push_back(Incoming{pc, st, valuesOf(last)});
+    return join(ins);
+  }
+
+  std::optional<z3::expr> evalIf(BinaryenExpressionRef e) {
+    z3::expr cond = value(BinaryenIfGetCondition(e));
+    if (!live) return std::nullopt;
+    z3::expr b = truth(cond);
+    const z3::expr pc0 = pc;
+    const State st0 = st;
+    std::vector<Incoming> outs;
+    pc = andPc(pc0, b);
+    if (!pc.is_false()) {
+      live = true;
+      std::optional<z3::expr> v = eval(BinaryenIfGetIfTrue(e));
+      if (live) outs.push_back(Incoming{pc, st, valuesOf(v)});
+    }
+    st = st0;
+    pc = andPc(pc0, notE(b));
+    live = true;
+    if (!pc.is_false()) {
+      std::optional<z3::expr> v;
+      if (BinaryenExpressionRef f = BinaryenIfGetIfFalse(e)) v = eval(f);
+      if (live) outs.push_back(Incoming{pc, st, valuesOf(v)});
+    }
+    return join(outs);
+  }
+
+  bool loopHasBackEdge(BinaryenExpressionRef loop) {
+    auto it = has_back_edge.find(loop);
+    if (it != has_back_edge.end()) return it->second;
+    const std::string name = BinaryenLoopGetName(loop) ? BinaryenLoopGetName(loop) : "";
+    bool found = false;
+    if (!name.empty()) {
+      wasm::walk(BinaryenLoopGetBody(loop), [&](BinaryenExpressionRef x, unsigned) {
+        if (found) return false;
+        if (wasm::kindOf(x) == ExprKind::Break) {
+          const char* n = BinaryenBreakGetName(x);
+          if (n && name == n) found = true;
+        } else if (wasm::kindOf(x) == ExprKind::Switch) {
+          const char* d = BinaryenSwitchGetDefaultName(x);
+          if (d && name == d) found = true;
+          for (BinaryenIndex i = 0, k = BinaryenSwitchGetNumNames(x); i < k; ++i) {
+            const char* n = BinaryenSwitchGetNameAt(x, i);
+            if (n && name == n) found = true;
+          }
+        }
+        return !found;
+      });
+    }
+    has_back_edge.emplace(loop, found);
+    return found;
+  }
+
+  std::optional<z3::expr> evalLoop(BinaryenExpressionRef e) {
+    BinaryenExpressionRef body = BinaryenLoopGetBody(e);
+    if (!loopHasBackEdge(e)) return eval(body);  // a loop nothing branches to is a block
+    const std::string name = BinaryenLoopGetName(e);
+    if (options.loop_mode == LoopMode::Inductive) return evalLoopInductive(e, name);
+
+    std::vector<Incoming> exits;
+    for (unsigned iteration = 0;; ++iteration) {
+      frame().labels.push_back(LabelScope{name, true, {}});
+      std::optional<z3::expr> v = eval(body);
+      std::vector<Incoming> backs = std::move(frame().labels.back().incoming);
+      frame().labels.pop_back();
+      if (live) exits.push_back(Incoming{pc, st, valuesOf(v)});
+      if (backs.empty()) break;
+      join(backs);
+      if (iteration + 1 >= options.loop_bound) {
+        // Executions needing another iteration are outside the bound.
+        exceeded.push_back(pc);
+        ++out.loops_cut;
+        live = false;
+        break;
+      }
+    }
+    return join(exits);
+  }
+
+  Modified modifiedBy(BinaryenExpressionRef body) {
+    Modified m;
+    const unsigned depth = frame().depth;
+    auto everything = [&]() {
+      m.memory = m.pages = m.trace = m.all_globals = true;
+    };
+    wasm::walk(body, [&](BinaryenExpressionRef x, unsigned) {
+      switch (wasm::kindOf(x)) {
+        case ExprKind::LocalSet:
+          m.locals.insert(BinaryenLocalSetGetIndex(x));
+          break;
+        case ExprKind::GlobalSet:
+          if (auto slot = layout.slot(side, BinaryenGlobalSetGetName(x))) m.globals.insert(*slot);
+          break;
+        case ExprKind::Store:
+        case ExprKind::MemoryFill:
+        case ExprKind::MemoryCopy:
+          m.memory = true;
+          break;
+        case ExprKind::MemoryGrow:
+          m.memory = m.pages = true;
+          break;
+        case ExprKind::Call: {
+          const FunctionInfo* f = module.function(BinaryenCallGetTarget(x));
+          if (!f || f->imported ||
+              resolver.direct(side, f->name, depth).kind != CallPlan::Kind::Inline) {
+            everything();
+            break;
+          }
+          const EffectSummary& s = module.effects(f->name);
+          if (s.calls || s.writes_all_globals) everything();
+          if (s.writes_memory) m.memory = true;
+          if (s.grows_memory) m.pages = true;
+          for (const auto& g : s.globals_written) {
+            if (auto slot = layout.slot(side, g)) m.globals.insert(*slot);
+          }
+          break;
+        }
+        case ExprKind::CallIndirect:
+          everything();
+          break;
+        default:
+          break;
+      }
+      return true;
+    });
+    return m;
+  }
+
+  std::optional<z3::expr> evalLoopInductive(BinaryenExpressionRef e, const std::string& name) {
+    const Modified m = modifiedBy(BinaryenLoopGetBody(e));
+    State head = st;
+    std::vector<bool> havocked(st.v.size(), false);
+    auto havoc = [&](unsigned index, const std::string& what) {
+      head.v[index] = smt.fresh(fmt::format("{}_loop{}_{}", sideName(side), out.loops.size(), what),
+                                st.v[index].get_sort());
+      havocked[index] = true;
+    };
+    for (unsigned slot = 0; slot < layout.globals.size(); ++slot) {
+      if (layout.globals[slot].constant) continue;
+      if (m.all_globals || m.globals.count(slot)) havoc(slot, "g" + layout.globals[slot].name);
+    }
+    if (m.memory) havoc(layout.memory(), "mem");
+    if (m.pages) {
+      havoc(layout.pages(), "pages");
+      havoc(layout.grows(), "grows");
+    }
+    if (m.trace) {
+      for (unsigned i = layout.traceCount(); i < layout.localsBegin(); ++i) havoc(i, "trace");
+    }
+    for (unsigned i : m.locals) {
+      if (i < st.numLocals(layout)) havoc(layout.localsBegin() + i, fmt::format("l{}", i));
+    }
+
+    const int ordinal = static_cast<int>(out.loops.size());
+    out.loops.push_back(LoopInstance{ordinal, current_loop, frame().depth, pc, st, head, havocked,
+                                     frame().function->locals, c.bool_val(false), std::nullopt});
+    const int saved_loop = current_loop;
+    current_loop = ordinal;
+    st = head;
+    frame().labels.push_back(LabelScope{name, true, {}});
+    std::optional<z3::expr> v = eval(BinaryenLoopGetBody(e));
+    std::vector<Incoming> backs = std::move(frame().labels.back().incoming);
+    frame().labels.pop_back();
+    current_loop = saved_loop;
+    if (!backs.empty()) {
+      std::uint64_t created = 0;
+      Incoming merged = mergeIncoming(c, backs, &created);
+      smt.budget().charge(created);
+      out.loops[ordinal].back_pc = merged.pc;
+      out.loops[ordinal].back = std::move(merged.state);
+    }
+    if (!live) return std::nullopt;
+    return v;
+  }
+
+  std::optional<z3::expr> evalBreak(BinaryenExpressionRef e) {
+    std::optional<z3::expr> v;
+    if (BinaryenExpressionRef val = BinaryenBreakGetValue(e)) {
+      v = value(val);
+      if (!live) return std::nullopt;
+    }
+    std::optional<z3::expr> cond;
+    if (BinaryenExpressionRef cexpr = BinaryenBreakGetCondition(e)) {
+      cond = value(cexpr);
+      if (!live) return std::nullopt;
+    }
+    LabelScope& target = findLabel(BinaryenBreakGetName(e));
+    const std::vector<z3::expr> carried = target.is_loop ? std::vector<z3::expr>{} : valuesOf(v);
+    if (!cond) {
+      target.incoming.push_back(Incoming{pc, st, carried});
+      live = false;
+      return std::nullopt;
+    }
+    z3::expr b = truth(*cond);
+    if (!b.is_false()) target.incoming.push_back(Incoming{andPc(pc, b), st, carried});
+    if (b.is_true()) {
+      live = false;
+      return std::nullopt;
+    }
+    pc = andPc(pc, notE(b));
+    return v;
+  }
+
+  void evalSwitch(BinaryenExpressionRef e) {
+    std::optional<z3::expr> v;
+    if (BinaryenExpressionRef val = BinaryenSwitchGetValue(e)) {
+      v = value(val);
+      if (!live) return;
+    }
+    z3::expr index = value(BinaryenSwitchGetCondition(e));
+    if (!live) return;
+    const BinaryenIndex n = BinaryenSwitchGetNumNames(e);
+    std::vector<std::string> order;
+    std::map<std::string, std::vector<z3::expr>> conds;
+    auto add = [&](const std::string& name, z3::expr cond) {
+      if (!conds.count(name)) order.push_back(name);
+      conds[name].push_back(std::move(cond));
+    };
+    if (index.is_numeral()) {
+      std::uint64_t k = 0;
+      Z3_get_numeral_uint64(c, index, &k);
+      add(k < n ? BinaryenSwitchGetNameAt(e, static_cast<BinaryenIndex>(k))
+                : BinaryenSwitchGetDefaultName(e),
+          c.bool_val(true));
+    } else {
+      for (BinaryenIndex i = 0; i < n; ++i) {
+        add(BinaryenSwitchGetNameAt(e, i), index == c.bv_val(i, 32));
+      }
+      add(BinaryenSwitchGetDefaultName(e), z3::uge(index, c.bv_val(n, 32)));
+    }
+    for (const auto& name : order) {
+      LabelScope& target = findLabel(name.c_str());
+      const std::vector<z3::expr> carried = target.is_loop ? std::vector<z3::expr>{} : valuesOf(v);
+      target.incoming.push_back(Incoming{andPc(pc, smt::mkOr(c, conds[name])), st, carried});
+    }
+    live = false;
+  }
+
+  // ---------------------------------------------------------------- calls
+
+  std::vector<z3::expr> operands(BinaryenExpressionRef e, bool indirect) {
+    std::vector<z3::expr> args;
+    const BinaryenIndex n =
+        indirect ? BinaryenCallIndirectGetNumOperands(e) : BinaryenCallGetNumOperands(e);
+    for (BinaryenIndex i = 0; i < n; ++i) {
+      args.push_back(value(indirect ? BinaryenCallIndirectGetOperandAt(e, i)
+                                    : BinaryenCallGetOperandAt(e, i)));
+      if (!live) return {};
+    }
+    return args;
+  }
+
+  std::optional<z3::expr> afterCall(BinaryenExpressionRef e, bool is_return,
+                                    std::optional<z3::expr> result) {
+    (void)e;
+    if (!live) return std::nullopt;
+    if (is_return) {
+      frame().returns.push_back(Incoming{pc, st, valuesOf(result)});
+      live = false;
+      return std::nullopt;
+    }
+    return result;
+  }
+
+  std::optional<z3::expr> evalCall(BinaryenExpressionRef e) {
+    std::vector<z3::expr> args = operands(e, false);
+    if (!live) return std::nullopt;
+    const std::string target = BinaryenCallGetTarget(e);
+    std::optional<z3::expr> r = callFunction(target, args);
+    return afterCall(e, BinaryenCallIsReturn(e), r);
+  }
+
+  std::optional<z3::expr> callFunction(const std::string& target, const std::vector<z3::expr>& args) {
+    const FunctionInfo* f = module.function(target);
+    if (!f) unsupported("call to unknown function " + target);
+    if (!f->signature_supported) unsupported("call to " + target + " with an unsupported signature");
+    CallPlan plan = resolver.direct(side, target, frame().depth);
+    switch (plan.kind) {
+      case CallPlan::Kind::Inline:
+        return inlineCall(*plan.callee, args);
+      case CallPlan::Kind::Event: {
+        const std::string label =
+            f->imported ? f->import_module + "." + f->import_base : f->name;
+        return event(plan.key, plan.internal, label, args, f->params, f->results,
+                     f->imported ? nullptr : &module.effects(f->name));
+      }
+      case CallPlan::Kind::Unsupported:
+        break;
+    }
+    unsupported(plan.reason);
+  }
+
+  std::optional<z3::expr> inlineCall(const FunctionInfo& f, const std::vector<z3::expr>& args) {
+    if (!f.locals_supported) unsupported("locals of unsupported types in " + f.name);
+    std::vector<z3::expr> locals = args;
+    for (std::size_t i = args.size(); i < f.locals.size(); ++i) locals.push_back(zeroOf(f.locals[i]));
+    std::vector<z3::expr> saved = st.takeLocals(layout);
+    st.setLocals(layout, std::move(locals));
+    frames.push_back(Frame{&f, frame().depth + 1, {}, {}});
+    std::optional<z3::expr> v = eval(f.body());
+    std::vector<Incoming> rets = std::move(frame().returns);
+    frames.pop_back();
+    if (live) rets.push_back(Incoming{pc, st, valuesOf(v)});
+    std::optional<z3::expr> result = join(rets);
+    if (live) st.setLocals(layout, std::move(saved));
+    if (!live) return std::nullopt;
+    return result;
+  }
+
+  // A call not executed symbolically: appended to the trace with what the
+  // callee can observe; its answers come from the environment by position.
+  std::optional<z3::expr> event(int key, bool internal, const std::string& label,
+                                const std::vector<z3::expr>& args, const std::vector<ValType>& params,
+                                const std::vector<ValType>& results, const EffectSummary* effects) {
+    if (args.size() > layout.event_args) unsupported("event with too many arguments");
+    if (results.size() > layout.event_results) unsupported("event with too many results");
+    z3::expr index = st.at(layout.traceCount());
+    st.at(layout.traceKeys()) = z3::store(st.at(layout.traceKeys()), index, c.bv_val(key, 32));
+    for (std::size_t k = 0; k < args.size(); ++k) {
+      z3::expr wide = smt::resize(args[k], 64, false);
+      st.at(layout.traceArg(k)) = z3::store(st.at(layout.traceArg(k)), index, wide);
+    }
+    const bool sees_memory = internal || layout.memory_host_visible;
+    if (sees_memory) {
+      st.at(layout.traceMemory()) = z3::store(st.at(layout.traceMemory()), index, st.memory(layout));
+      st.at(layout.tracePages()) = z3::store(st.at(layout.tracePages()), index, st.pages(layout));
+    }
+    for (unsigned slot = 0; slot < layout.globals.size(); ++slot) {
+      const GlobalSlot& g = layout.globals[slot];
+      if (!g.compared() || !(internal || g.host_visible)) continue;
+      st.at(layout.traceGlobal(slot)) =
+          z3::store(st.at(layout.traceGlobal(slot)), index, st.global(slot));
+    }
+    st.at(layout.traceCount()) = index + c.bv_val(1, 32);
+    out.events.push_back(EventSite{pc, index, key, internal, label, args, params, results});
+    if (internal) abstracted.push_back(pc);
+
+    // Effects. A replayed host changes nothing; an internal callee changes
+    // what its summary says it may.
+    const z3::expr keep = internal ? c.bool_val(false) : env.replayable();
+    const bool writes_memory = internal ? (effects && effects->writes_memory) : sees_memory;
+    if (writes_memory) {
+      st.memory(layout) = z3::ite(keep, st.memory(layout), env.eventMemory(index));
+      const bool grows = internal ? (effects && effects->grows_memory) : true;
+      if (grows) {
+        z3::expr p = env.eventPages(index);
+        z3::expr& pages = st.pages(layout);
+        z3::expr grown = z3::ugt(p, pages) &&
+                         z3::ule(p, c.bv_val(static_cast<uint64_t>(layout.max_pages), 32));
+        pages = z3::ite(keep || !grown, pages, p);
+      }
+    }
+    for (unsigned slot = 0; slot < layout.globals.size(); ++slot) {
+      const GlobalSlot& g = layout.globals[slot];
+      if (g.constant || !g.present[sideIndex(side)] || !g.is_mutable) continue;
+      bool written = false;
+      if (internal) {
+        written = effects && (effects->writes_all_globals || effects->globals_written.count(g.name));
+      } else {
+        written = g.host_visible;
+      }
+      if (written) st.global(slot) = z3::ite(keep, st.global(slot), env.eventGlobal(slot, index));
+    }
+    std::optional<z3::expr> result;
+    if (!results.empty()) result = env.eventResult(0, index, results[0]);
+    // A host function may throw and a callee may trap: either ends this call.
+    trapIf(env.eventTrap(index) && !keep);
+    if (!live) return std::nullopt;
+    return result;
+  }
+
+  std::optional<z3::expr> evalCallIndirect(BinaryenExpressionRef e) {
+    std::vector<z3::expr> args = operands(e, true);
+    if (!live) return std::nullopt;
+    z3::expr index = value(BinaryenCallIndirectGetTarget(e));
+    if (!live) return std::nullopt;
+    const bool is_return = BinaryenCallIndirectIsReturn(e);
+    auto params = expandTypes(BinaryenCallIndirectGetParams(e));
+    auto results = expandTypes(BinaryenCallIndirectGetResults(e));
+    if (!params || !results || results->size() > 1) unsupported("call_indirect signature");
+    const TableInfo& table = module.table();
+    if (!table.present) unsupported("call_indirect without a table");
+
+    const bool static_table = table.exact && !table.imported && !table.exported;
+    std::vector<std::pair<std::uint32_t, const FunctionInfo*>> candidates;
+    if (static_table) {
+      for (std::uint32_t slot = 0; slot < table.slots.size(); ++slot) {
+        if (!table.slots[slot]) continue;
+        const FunctionInfo* f = module.function(*table.slots[slot]);
+        if (f && f->params == *params && f->results == *results && f->signature_supported) {
+          candidates.push_back({slot, f});
+        }
+      }
+    }
+    if (static_table && index.is_numeral()) {
+      std::uint64_t k = 0;
+      Z3_get_numeral_uint64(c, index, &k);
+      auto it = std::find_if(candidates.begin(), candidates.end(),
+                             [&](const auto& cand) { return cand.first == k; });
+      if (it == candidates.end()) {
+        trapIf(c.bool_val(true));
+        return std::nullopt;
+      }
+      return afterCall(e, is_return, callFunction(it->second->name, args));
+    }
+    std::vector<z3::expr> valid;
+    for (const auto& cand : candidates) valid.push_back(index == c.bv_val(cand.first, 32));
+    if (static_table && candidates.size() <= 16) {
+      trapIf(notE(smt::mkOr(c, valid)));
+      if (!live) return std::nullopt;
+      const z3::expr pc0 = pc;
+      const State st0 = st;
+      std::vector<Incoming> outs;
+      for (std::size_t i = 0; i < candidates.size(); ++i) {
+        st = st0;
+        pc = andPc(pc0, valid[i]);
+        live = true;
+        std::optional<z3::expr> r = callFunction(candidates[i].second->name, args);
+        if (live) outs.push_back(Incoming{pc, st, valuesOf(r)});
+      }
+      return afterCall(e, is_return, join(outs));
+    }
+    auto key = resolver.indirectKey(side, *params, *results);
+    if (!key) unsupported("call_indirect through a table the verifier cannot resolve");
+    if (static_table) {
+      trapIf(notE(smt::mkOr(c, valid)));
+      if (!live) return std::nullopt;
+    }
+    std::vector<z3::expr> event_args{index};
+    event_args.insert(event_args.end(), args.begin(), args.end());
+    std::vector<ValType> event_params{ValType::I32};
+    event_params.insert(event_params.end(), params->begin(), params->end());
+    return afterCall(e, is_return,
+                     event(*key, true, "call_indirect", event_args, event_params, *results, nullptr));
+  }
+
+  // ---------------------------------------------------------------- entry
+
+  SideOutcome run(const FunctionInfo& f, const std::vector<z3::expr>& args) {
+    if (!f.locals_supported || !f.signature_supported) {
+      throw Unsupported(fmt::format("unsupported: types of {} function {}", sideName(side), f.name));
+    }
+    std::vector<z3::expr> locals = args;
+    for (std::size_t i = args.size(); i < f.locals.size(); ++i) locals.push_back(zeroOf(f.locals[i]));
+    st = env.initialState(std::move(locals));
+    frames.push_back(Frame{&f, 0, {}, {}});
+    std::optional<z3::expr> v = eval(f.body());
+    std::vector<Incoming> rets = std::move(frame().returns);
+    if (live) rets.push_back(Incoming{pc, st, valuesOf(v)});
+    std::uint64_t created = 0;
+    if (!rets.empty()) {
+      Incoming r = mergeIncoming(c, rets, &created);
+      out.returned = r.pc;
+      out.results = r.values;
+    }
+    for (const auto& t : traps) out.trapped = smt::mkOr(c, {out.trapped, t.pc});
+    std::vector<Incoming> ends = rets;
+    ends.insert(ends.end(), traps.begin(), traps.end());
+    for (auto& in : ends) {
+      in.values.clear();
+      in.state.v.erase(in.state.v.begin() + layout.localsBegin(), in.state.v.end());
+    }
+    if (!ends.empty()) {
+      out.final_state = mergeIncoming(c, ends, &created).state;
+    } else {
+      out.final_state = st;
+      out.final_state.v.erase(out.final_state.v.begin() + layout.localsBegin(),
+                              out.final_state.v.end());
+    }
+    smt.budget().charge(created);
+    out.exceeded = smt::mkOr(c, exceeded);
+    out.abstracted = smt::mkOr(c, abstracted);
+    return std::move(out);
+  }
+};
+
+Executor::Executor(Environment& env, const ModuleInfo& module, Side side, CallResolver& resolver,
+                   ExecOptions options)
+    : impl_(std::make_unique<Impl>(env, module, side, resolver, options)) {}
+
+Executor::~Executor() = default;
+
+SideOutcome Executor::run(const FunctionInfo& function, const std::vector<z3::expr>& args) {
+  return impl_->run(function, args);
+}
+
+}  // namespace loom::verify::sem

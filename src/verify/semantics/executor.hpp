@@ -1,0 +1,129 @@
+// Symbolic execution of one function body over Binaryen IR. Structured
+// control flow is encoded by merging: every branch to a label adds a
+// (path condition, state, value) to that label, and the label's join point
+// merges them with if-then-else, so the encoding grows with the size of the
+// code rather than with the number of paths. Traps, returns and the points
+// where a bounded loop was cut off are collected the same way.
+#pragma once
+
+#include <binaryen-c.h>
+#include <z3++.h>
+
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "src/verify/semantics/environment.hpp"
+#include "src/verify/semantics/module_info.hpp"
+#include "src/verify/semantics/state.hpp"
+
+namespace loom::verify::sem {
+
+// The verifier does not model this construct; the verdict becomes Unknown.
+class Unsupported : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class LoopMode {
+  Bounded,    // unroll each loop up to the bound per entry; cut paths are "exceeded"
+  Inductive,  // one iteration from a havocked head state (see check/loop_induction)
+};
+
+struct ExecOptions {
+  LoopMode loop_mode = LoopMode::Bounded;
+  unsigned loop_bound = 8;
+  unsigned inline_depth = 3;
+};
+
+// How a call is executed; decided by check/, which knows how the functions
+// of the two modules correspond.
+struct CallPlan {
+  enum class Kind { Inline, Event, Unsupported };
+  Kind kind = Kind::Unsupported;
+  const FunctionInfo* callee = nullptr;  // Inline: the body to execute
+  int key = 0;                           // Event: equal keys mean equivalent callees
+  bool internal = false;                 // Event: a module function, abstracted
+  std::string reason;                    // Unsupported
+};
+
+class CallResolver {
+ public:
+  virtual ~CallResolver() = default;
+  virtual CallPlan direct(Side side, const std::string& callee, unsigned depth) = 0;
+  // A call_indirect through a table whose contents are not known statically
+  // (or too many candidates): an event keyed by the signature, or nullopt.
+  virtual std::optional<int> indirectKey(Side side, const std::vector<ValType>& params,
+                                         const std::vector<ValType>& results) = 0;
+};
+
+// A loop head reached in inductive mode: where the iteration starts from a
+// havocked state, and the states that reach it first and again.
+struct LoopInstance {
+  int ordinal = 0;
+  int parent = -1;
+  unsigned depth = 0;  // call depth of the frame holding the loop
+  z3::expr entry_pc;
+  State entry;
+  State head;
+  std::vector<bool> havocked;  // per component of `head`
+  std::vector<ValType> local_types;
+  z3::expr back_pc;
+  std::optional<State> back;
+};
+
+struct EventSite {
+  z3::expr pc;
+  z3::expr index;
+  int key = 0;
+  bool internal = false;
+  std::string callee;  // import "module.base" or function name, for messages
+  std::vector<z3::expr> args;
+  std::vector<ValType> arg_types;
+  std::vector<ValType> result_types;
+};
+
+struct LoadSite {
+  z3::expr address;  // 64-bit effective address
+  unsigned bytes = 0;
+};
+
+struct GrowSite {
+  z3::expr pc;
+  z3::expr succeeded;
+  z3::expr new_pages;
+};
+
+struct SideOutcome {
+  z3::expr returned;    // normal completion
+  z3::expr trapped;
+  z3::expr exceeded;    // a bounded loop was cut off (Bounded mode)
+  z3::expr abstracted;  // an internal call was modelled as an event
+  std::vector<z3::expr> results;
+  State final_state;  // at the return, or at the trap
+  std::vector<LoopInstance> loops;
+  std::vector<EventSite> events;
+  std::vector<LoadSite> loads;
+  std::vector<GrowSite> grows;
+  bool unbounded_reads = false;  // memory.copy: reads not captured by `loads`
+  unsigned loops_cut = 0;        // bounded loops whose bound was reached
+};
+
+class Executor {
+ public:
+  Executor(Environment& env, const ModuleInfo& module, Side side, CallResolver& resolver,
+           ExecOptions options);
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  SideOutcome run(const FunctionInfo& function, const std::vector<z3::expr>& args);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace loom::verify::sem

@@ -1,0 +1,63 @@
+#include "src/verify/semantics/state.hpp"
+
+#include <fmt/format.h>
+
+#include "src/verify/smt/context.hpp"
+
+namespace loom::verify::sem {
+
+const char* sideName(Side s) { return s == Side::Original ? "original" : "optimized"; }
+
+std::optional<unsigned> StateLayout::slot(Side side, const std::string& name) const {
+  const auto& m = slot_by_name[sideIndex(side)];
+  auto it = m.find(name);
+  if (it == m.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string StateLayout::componentName(unsigned index) const {
+  if (index < globals.size()) return "global " + globals[index].name;
+  if (index == memory()) return "memory";
+  if (index == pages()) return "memory size";
+  if (index == grows()) return "memory.grow count";
+  if (isTrace(index)) return "event trace";
+  return fmt::format("local {}", index - localsBegin());
+}
+
+std::vector<z3::expr> State::takeLocals(const StateLayout& l) {
+  std::vector<z3::expr> out(v.begin() + l.localsBegin(), v.end());
+  v.erase(v.begin() + l.localsBegin(), v.end());
+  return out;
+}
+
+void State::setLocals(const StateLayout& l, std::vector<z3::expr> locals) {
+  v.erase(v.begin() + l.localsBegin(), v.end());
+  v.insert(v.end(), locals.begin(), locals.end());
+}
+
+Incoming mergeIncoming(z3::context& c, const std::vector<Incoming>& ins, std::uint64_t* created) {
+  Incoming out = ins.back();
+  if (ins.size() == 1) return out;
+  std::vector<z3::expr> pcs;
+  for (const auto& in : ins) pcs.push_back(in.pc);
+  out.pc = smt::mkOr(c, pcs);
+  auto mergeOne = [&](auto get) {
+    z3::expr acc = get(ins.back());
+    for (std::size_t i = ins.size() - 1; i-- > 0;) {
+      const z3::expr& mine = get(ins[i]);
+      if (smt::sameTerm(mine, acc)) continue;
+      acc = z3::ite(ins[i].pc, mine, acc);
+      if (created) ++*created;
+    }
+    return acc;
+  };
+  for (std::size_t k = 0; k < out.state.v.size(); ++k) {
+    out.state.v[k] = mergeOne([k](const Incoming& in) -> const z3::expr& { return in.state.v[k]; });
+  }
+  for (std::size_t k = 0; k < out.values.size(); ++k) {
+    out.values[k] = mergeOne([k](const Incoming& in) -> const z3::expr& { return in.values[k]; });
+  }
+  return out;
+}
+
+}  // namespace loom::verify::sem

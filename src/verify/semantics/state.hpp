@@ -1,0 +1,90 @@
+// The symbolic machine state of one side: globals, linear memory, memory
+// size, the number of memory.grow executed, the trace of observable events,
+// and the locals of the current frame. Stored as one flat vector so that
+// merging at join points, havocking at loop heads and comparing the two
+// sides are the same loop over components.
+#pragma once
+
+#include <z3++.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/verify/semantics/types.hpp"
+
+namespace loom::verify::sem {
+
+enum class Side : unsigned char { Original = 0, Optimized = 1 };
+inline int sideIndex(Side s) { return static_cast<int>(s); }
+const char* sideName(Side s);
+
+// One global of the pair of modules. Globals are matched by name; a global
+// present on one side only is never compared.
+struct GlobalSlot {
+  std::string name;
+  ValType type = ValType::I32;
+  bool is_mutable = false;
+  bool constant = false;       // immutable, or effectively constant on both sides
+  bool present[2] = {false, false};
+  bool host_visible = false;   // imported or exported: the host reads and writes it
+  bool compared() const { return present[0] && present[1] && is_mutable && !constant; }
+};
+
+// What both sides' states look like. Fixed per pair of modules.
+struct StateLayout {
+  std::vector<GlobalSlot> globals;
+  std::map<std::string, unsigned> slot_by_name[2];
+  unsigned event_args = 0;      // widest argument list of any event
+  unsigned event_results = 0;   // most results of any event
+  bool memory_host_visible = false;
+  std::uint64_t max_pages = 65536;
+
+  std::optional<unsigned> slot(Side side, const std::string& name) const;
+
+  // Component indices in State::v.
+  unsigned memory() const { return static_cast<unsigned>(globals.size()); }
+  unsigned pages() const { return memory() + 1; }
+  unsigned grows() const { return memory() + 2; }
+  unsigned traceCount() const { return memory() + 3; }
+  unsigned traceKeys() const { return memory() + 4; }
+  unsigned traceArg(unsigned k) const { return memory() + 5 + k; }
+  unsigned traceMemory() const { return traceArg(event_args); }
+  unsigned tracePages() const { return traceMemory() + 1; }
+  unsigned traceGlobal(unsigned slot) const { return tracePages() + 1 + slot; }
+  unsigned localsBegin() const { return traceGlobal(static_cast<unsigned>(globals.size())); }
+  bool isTrace(unsigned index) const { return index >= traceCount() && index < localsBegin(); }
+  std::string componentName(unsigned index) const;
+};
+
+struct State {
+  std::vector<z3::expr> v;
+
+  z3::expr& at(unsigned i) { return v[i]; }
+  const z3::expr& at(unsigned i) const { return v[i]; }
+  z3::expr& global(unsigned slot) { return v[slot]; }
+  z3::expr& memory(const StateLayout& l) { return v[l.memory()]; }
+  z3::expr& pages(const StateLayout& l) { return v[l.pages()]; }
+  z3::expr& local(const StateLayout& l, unsigned i) { return v[l.localsBegin() + i]; }
+  unsigned numLocals(const StateLayout& l) const {
+    return static_cast<unsigned>(v.size()) - l.localsBegin();
+  }
+  std::vector<z3::expr> takeLocals(const StateLayout& l);
+  void setLocals(const StateLayout& l, std::vector<z3::expr> locals);
+};
+
+// A state reached under a path condition, with the value it carries (the
+// value of a branch, of a block's fallthrough, of a return).
+struct Incoming {
+  z3::expr pc;
+  State state;
+  std::vector<z3::expr> values;
+};
+
+// Merges mutually exclusive incoming states with if-then-else per component;
+// components equal on every path stay as they are. Returns the disjunction
+// of the path conditions. `charge` counts the terms created.
+Incoming mergeIncoming(z3::context& c, const std::vector<Incoming>& ins, std::uint64_t* created);
+
+}  // namespace loom::verify::sem

@@ -1,0 +1,32 @@
+// Reading concrete values out of a Z3 model (with model completion, so that
+// symbols the model leaves free still get a definite value).
+#pragma once
+
+#include <z3++.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace loom::verify::smt {
+
+class ModelReader {
+ public:
+  explicit ModelReader(z3::model model) : model_(std::move(model)) {}
+
+  z3::expr eval(const z3::expr& e) const { return model_.eval(e, true); }
+  // Bit-vectors of up to 64 bits; nullopt if the model does not give a numeral.
+  std::optional<std::uint64_t> bits(const z3::expr& e) const;
+  std::uint64_t bitsOr(const z3::expr& e, std::uint64_t fallback) const;
+  bool truth(const z3::expr& e) const;
+  const z3::model& model() const { return model_; }
+
+ private:
+  z3::model model_;
+};
+
+// "i32"/"i64" values as signed decimal, "f32"/"f64" as "bits:0x..." (the
+// syntax scripts/wasm-run.mjs reads).
+std::string formatValue(const std::string& type, std::uint64_t bits);
+
+}  // namespace loom::verify::smt

@@ -1,0 +1,201 @@
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <random>
+
+#include "loom/engine/engine.hpp"
+#include "loom/engine/evaluator.hpp"
+#include "loom/pipeline/apply.hpp"
+#include "loom/pipeline/builtins.hpp"
+#include "loom/pipeline/phase.hpp"
+#include "loom/wasm/loader.hpp"
+#include "support/test_support.hpp"
+
+namespace loom::engine {
+namespace {
+
+using pipeline::PipelineConfig;
+
+PipelineConfig phases(std::vector<std::string> names) {
+  PipelineConfig c;
+  c.phases = std::move(names);
+  return c;
+}
+
+EngineOptions smallEngine(unsigned workers) {
+  EngineOptions o;
+  o.workers = workers;
+  o.candidate_timeout = std::chrono::seconds(60);
+  return o;
+}
+
+// Random pipelines from the searchable vocabulary, without the slow flatten.
+std::vector<PipelineConfig> randomConfigs(std::size_t count, unsigned seed) {
+  std::mt19937 random(seed);
+  std::vector<std::string> names;
+  for (std::size_t i : pipeline::searchablePhaseIndices()) {
+    const auto& p = pipeline::allPhases()[i];
+    if (p.name != "flatten" && p.name != "ssa" && !p.passes.empty()) names.emplace_back(p.name);
+  }
+  std::vector<PipelineConfig> out;
+  for (std::size_t k = 0; k < count; ++k) {
+    PipelineConfig c;
+    const std::size_t n = 3 + random() % 20;
+    for (std::size_t i = 0; i < n; ++i) c.phases.push_back(names[random() % names.size()]);
+    c.shrink_level = static_cast<int>(random() % 3);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+class FaultInjection : public ::testing::Test {
+ protected:
+  void SetUp() override { ::setenv("LOOM_TEST_PHASES", "1", 1); }
+  void TearDown() override { ::unsetenv("LOOM_TEST_PHASES"); }
+};
+
+TEST_F(FaultInjection, CrashHangAndOutOfMemoryFailOnlyTheirCandidate) {
+  const auto source = wasm::probeModuleFile(test::fixturePath("helpers"));
+  EngineOptions options = smallEngine(2);
+  options.candidate_timeout = std::chrono::seconds(3);
+  options.memory_limit_bytes = 768ull << 20;
+  Engine engine(source, options);
+
+  const auto results = engine.evaluateBatch({phases({"dce", "test-abort"}), phases({"test-exit"}),
+                                             phases({"vacuum", "test-hang"}), phases({"test-oom"}),
+                                             *pipeline::builtinConfig("Oz")});
+  ASSERT_EQ(results.size(), 5u);
+  EXPECT_EQ(results[0].status, EvalStatus::Crashed) << results[0].reason;
+  EXPECT_NE(results[0].reason.find("signal 6"), std::string::npos) << results[0].reason;
+  EXPECT_EQ(results[1].status, EvalStatus::Crashed) << results[1].reason;
+  EXPECT_NE(results[1].reason.find("exit code 1"), std::string::npos) << results[1].reason;
+  EXPECT_EQ(results[2].status, EvalStatus::TimedOut) << results[2].reason;
+  EXPECT_EQ(results[3].status, EvalStatus::OutOfMemory) << results[3].reason;
+  // The run goes on: the last candidate ran in a replacement worker.
+  EXPECT_EQ(results[4].status, EvalStatus::Ok) << results[4].reason;
+  EXPECT_TRUE(results[4].verified(false)) << results[4].toJson().dump();
+
+  const EngineCounters c = engine.counters();
+  EXPECT_EQ(c.by_status.at("crashed"), 2u);
+  EXPECT_EQ(c.by_status.at("timed-out"), 1u);
+  EXPECT_EQ(c.by_status.at("out-of-memory"), 1u);
+  EXPECT_GE(c.pool.restarts, 4u);
+  // And it still evaluates afterwards.
+  EXPECT_EQ(engine.evaluate(*pipeline::builtinConfig("O3")).status, EvalStatus::Ok);
+}
+
+TEST_F(FaultInjection, TestPhasesAreRejectedUnlessEnabled) {
+  ::unsetenv("LOOM_TEST_PHASES");
+  const auto source = wasm::probeModuleFile(test::fixturePath("helpers"));
+  Engine engine(source, smallEngine(1));
+  const EvalResult r = engine.evaluate(phases({"test-abort"}));
+  EXPECT_EQ(r.status, EvalStatus::Failed);
+  EXPECT_NE(r.reason.find("tests only"), std::string::npos) << r.reason;
+}
+
+TEST(Engine, MemoAnswersRepeatsWithTheSameResult) {
+  const auto source = wasm::probeModuleFile(test::fixturePath("arith"));
+  Engine engine(source, smallEngine(1));
+  const EvalResult first = engine.evaluate(*pipeline::builtinConfig("Oz"));
+  const EvalResult again = engine.evaluate(*pipeline::builtinConfig("Oz"));
+  EXPECT_FALSE(first.memo_hit);
+  EXPECT_TRUE(again.memo_hit);
+  EXPECT_TRUE(sameOutcome(first, again));
+  EXPECT_EQ(engine.counters().memo_hits, 1u);
+  EXPECT_EQ(engine.counters().evaluations, 1u);
+}
+
+TEST(Engine, BatchKeepsOrderAndEvaluatesDuplicatesOnce) {
+  const auto source = wasm::probeModuleFile(test::fixturePath("strings"));
+  Engine engine(source, smallEngine(2));
+  const auto oz = *pipeline::builtinConfig("Oz");
+  const auto o3 = *pipeline::builtinConfig("O3");
+  const auto results = engine.evaluateBatch({oz, o3, oz, phases({"dce"}), o3});
+  ASSERT_EQ(results.size(), 5u);
+  EXPECT_TRUE(sameOutcome(results[0], results[2]));
+  EXPECT_TRUE(sameOutcome(results[1], results[4]));
+  EXPECT_EQ(engine.counters().evaluations, 3u);
+}
+
+TEST(Engine, ResultsDoNotDependOnTheNumberOfWorkers) {
+  const auto source = wasm::probeModuleFile(test::fixturePath("sort"));
+  const auto configs = randomConfigs(10, 11);
+  Engine one(source, smallEngine(1));
+  Engine three(source, smallEngine(3));
+  const auto a = one.evaluateBatch(configs);
+  const auto b = three.evaluateBatch(configs);
+  for (std::size_t i = 0; i < configs.size(); ++i) {
+    EXPECT_TRUE(sameOutcome(a[i], b[i])) << configs[i].canonicalText() << "\n" << a[i].toJson().dump() << "\n"
+                                         << b[i].toJson().dump();
+  }
+}
+
+TEST(Engine, ReturnsTheModuleWhenAskedAndItMatchesTheMetrics) {
+  const auto source = wasm::probeModuleFile(test::fixturePath("crc32"));
+  Engine engine(source, smallEngine(1));
+  const EvalResult r = engine.evaluateWithModule(*pipeline::builtinConfig("Oz"));
+  ASSERT_EQ(r.status, EvalStatus::Ok);
+  EXPECT_EQ(r.module.size(), r.metrics.total_bytes);
+  wasm::LoadedModule loaded = wasm::loadModuleFile(test::fixturePath("crc32"));
+  EXPECT_EQ(r.module, pipeline::applyPipeline(loaded.module, *pipeline::builtinConfig("Oz")).writeBinary());
+}
+
+// The prefix cache must be invisible: resuming from a snapshot gives what a
+// fresh evaluation gives.
+TEST(Evaluator, PrefixCacheGivesTheSameResultsAsFreshEvaluation) {
+  const auto source = wasm::probeModuleFile(test::fixturePath("matmul"));
+  EvaluatorOptions cached_options;
+  cached_options.prefix_stride = 2;
+  Evaluator cached(source, cached_options);
+  const auto base = *pipeline::builtinConfig("Oz");
+  std::vector<PipelineConfig> family;
+  for (std::size_t cut : {10u, 20u, 30u, 40u}) {
+    PipelineConfig c = base;
+    c.phases.resize(cut);
+    c.phases.insert(c.phases.end(), {"inlining-optimizing", "vacuum", "remove-unused-module-elements"});
+    family.push_back(c);
+  }
+  family.push_back(base);
+  std::uint32_t reused = 0;
+  for (const auto& c : family) {
+    const EvalResult warm = cached.evaluate(c, true, true);
+    EvaluatorOptions fresh_options;
+    fresh_options.prefix_stride = 0;
+    Evaluator fresh(source, fresh_options);
+    const EvalResult cold = fresh.evaluate(c, true, true);
+    EXPECT_TRUE(sameOutcome(warm, cold)) << c.canonicalText();
+    EXPECT_EQ(warm.module, cold.module);
+    reused += warm.phases_reused;
+  }
+  EXPECT_GT(reused, 0u);
+  EXPECT_GT(cached.prefixStats().hits, 0u);
+}
+
+TEST(Evaluator, ReportsInvalidPipelinesAsFailures) {
+  const auto source = wasm::probeModuleFile(test::fixturePath("arith"));
+  Evaluator evaluator(source, {});
+  PipelineConfig bad;
+  bad.phases = {"no-such-phase"};
+  const EvalResult r = evaluator.evaluate(bad, true, false);
+  EXPECT_EQ(r.status, EvalStatus::Failed);
+  EXPECT_NE(r.reason.find("no-such-phase"), std::string::npos);
+}
+
+TEST(EvalResult, JsonRoundTrip) {
+  EvalResult r;
+  r.status = EvalStatus::Ok;
+  r.metrics = {100, 60, 40, 123.5, 3};
+  VerificationSummary v;
+  v.overall = verify::Verdict::Bounded;
+  v.proved = 2;
+  v.bounded = 1;
+  v.first_problem = "f: bounded";
+  r.verification = v;
+  const EvalResult back = EvalResult::fromJson(r.toJson());
+  EXPECT_TRUE(sameOutcome(r, back));
+  EXPECT_TRUE(back.verified(true));
+  EXPECT_FALSE(back.verified(false));
+}
+
+}  // namespace
+}  // namespace loom::engine

@@ -1,0 +1,164 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "loom/driver/driver.hpp"
+#include "loom/support/files.hpp"
+#include "loom/wasm/loader.hpp"
+#include "support/test_support.hpp"
+
+namespace loom::driver {
+namespace {
+
+RunOptions smallRun(const std::filesystem::path& module, const test::TempDir& dir, unsigned generations) {
+  RunOptions o;
+  o.module = module;
+  o.output = dir / "out.wasm";
+  o.report = dir / "report.json";
+  o.checkpoint = dir / "checkpoint.json";
+  o.generations = generations;
+  o.islands = 3;
+  o.population = 8;
+  o.migrate_every = 1;
+  o.jobs = 2;
+  o.seed = 42;
+  o.quiet = true;
+  o.max_phases = 96;
+  o.fitness.objective = problems::Objective::Size;
+  return o;
+}
+
+// What must be equal between two runs that should be the same run.
+nlohmann::json essence(const nlohmann::json& report) {
+  nlohmann::json e;
+  e["best_config"] = report["best"]["config"];
+  e["best_bytes"] = report["best"]["total_bytes"];
+  for (const auto& island : report["islands"]) {
+    nlohmann::json h = island["history"];
+    for (auto& point : h) point.erase("evaluations");  // memo hits differ between a run and its resumption
+    e["histories"].push_back(h);
+  }
+  e["migrations"] = report["migrations"];
+  return e;
+}
+
+std::uint64_t bestVerifiedBaseline(const nlohmann::json& report) {
+  std::uint64_t best = UINT64_MAX;
+  for (const auto& [name, b] : report["baselines"].items()) {
+    if (b["verified"].get<bool>()) best = std::min(best, b["total_bytes"].get<std::uint64_t>());
+  }
+  return best;
+}
+
+TEST(Search, EndToEndGivesAVerifiedModuleNoWorseThanAnyBaseline) {
+  test::TempDir dir;
+  const auto module = test::fixtureBinary("helpers");
+  const RunOutcome outcome = runSearch(smallRun(module, dir, 3));
+  ASSERT_EQ(outcome.exit_code, 0);
+  const auto& report = outcome.report;
+  ASSERT_TRUE(report["best"].is_object());
+  EXPECT_TRUE(report["best"]["verified"].get<bool>());
+  EXPECT_EQ(report["best"]["verification"]["overall"], "proved");
+  EXPECT_LE(report["best"]["total_bytes"].get<std::uint64_t>(), bestVerifiedBaseline(report));
+  for (const char* name : {"loom", "O", "Os", "Oz", "O3", "O4"}) EXPECT_TRUE(report["baselines"].contains(name)) << name;
+  EXPECT_GT(report["evaluations"].get<std::uint64_t>(), 0u);
+  EXPECT_GT(report["evaluations_per_second"].get<double>(), 0.0);
+
+  // The output is that module, and it validates.
+  const wasm::Bytes out = support::readFile(dir / "out.wasm");
+  EXPECT_EQ(out.size(), report["best"]["total_bytes"].get<std::uint64_t>());
+  EXPECT_TRUE(wasm::loadModuleFile(dir / "out.wasm").module.validate());
+
+  // The wasm-opt argument list reproduces it with the wasm-opt tool.
+  ASSERT_TRUE(report["best"]["wasm_opt_args"].is_array());
+  const auto args = report["best"]["wasm_opt_args"].get<std::vector<std::string>>();
+  EXPECT_EQ(test::runWasmOpt(module, args), out);
+  // The report on disk is the one returned.
+  EXPECT_EQ(nlohmann::json::parse(support::readTextFile(dir / "report.json")), report);
+}
+
+TEST(Search, ZeroGenerationsRunsOnlyTheSeeds) {
+  test::TempDir dir;
+  const RunOutcome outcome = runSearch(smallRun(test::fixtureBinary("strings"), dir, 0));
+  ASSERT_EQ(outcome.exit_code, 0);
+  EXPECT_EQ(outcome.report["generations"], 0);
+  for (const auto& island : outcome.report["islands"]) EXPECT_EQ(island["history"].size(), 1u);
+  EXPECT_LE(outcome.report["best"]["total_bytes"].get<std::uint64_t>(), bestVerifiedBaseline(outcome.report));
+}
+
+TEST(Search, SameSeedSameResultWhateverTheWorkerCount) {
+  test::TempDir a, b;
+  RunOptions first = smallRun(test::fixtureBinary("arith"), a, 3);
+  RunOptions second = smallRun(test::fixtureBinary("arith"), b, 3);
+  first.jobs = 1;
+  second.jobs = 3;
+  EXPECT_EQ(essence(runSearch(first).report), essence(runSearch(second).report));
+}
+
+TEST(Search, ResumingAfterAnInterruptionGivesTheUninterruptedResult) {
+  test::TempDir straight, split;
+  const auto module = test::fixtureBinary("loops");
+  const nlohmann::json expected = essence(runSearch(smallRun(module, straight, 4)).report);
+
+  RunOptions part = smallRun(module, split, 2);
+  runSearch(part);
+  ASSERT_TRUE(std::filesystem::exists(split / "checkpoint.json"));
+  RunOptions rest = part;
+  rest.generations = 4;
+  rest.resume = true;
+  const RunOutcome resumed = runSearch(rest);
+  EXPECT_EQ(resumed.report["generations"], 4);
+  EXPECT_EQ(essence(resumed.report), expected);
+}
+
+TEST(Search, ResumeRefusesADifferentSearch) {
+  test::TempDir dir;
+  RunOptions o = smallRun(test::fixtureBinary("arith"), dir, 1);
+  runSearch(o);
+  o.resume = true;
+  o.islands = 4;
+  EXPECT_THROW(runSearch(o), std::exception);
+}
+
+TEST(Search, TopologyDecidesWhereMigrantsGo) {
+  test::TempDir ring_dir, lonely_dir, free_dir;
+  RunOptions ring = smallRun(test::fixtureBinary("arith"), ring_dir, 2);
+  ring.topology = "ring";
+  ring.migration_type = "broadcast";
+  const auto ring_report = runSearch(ring).report;
+  std::set<std::pair<int, int>> edges;
+  for (const auto& m : ring_report["migrations"]) edges.insert({m["from"].get<int>(), m["to"].get<int>()});
+  for (const auto& [from, to] : edges) EXPECT_TRUE(to == (from + 1) % 3 || from == (to + 1) % 3) << from << "->" << to;
+
+  RunOptions lonely = smallRun(test::fixtureBinary("arith"), lonely_dir, 2);
+  lonely.topology = "unconnected";
+  EXPECT_TRUE(runSearch(lonely).report["migrations"].empty());
+
+  RunOptions free = smallRun(test::fixtureBinary("arith"), free_dir, 2);
+  free.topology = "free:0-2";
+  for (const auto& m : runSearch(free).report["migrations"]) {
+    EXPECT_EQ(m["from"], 0);
+    EXPECT_EQ(m["to"], 2);
+  }
+  RunOptions bad = free;
+  bad.topology = "free:0-7";
+  EXPECT_THROW(runSearch(bad), std::exception);
+}
+
+TEST(Search, ParetoModeReportsAFront) {
+  test::TempDir dir;
+  RunOptions o = smallRun(test::fixtureBinary("matmul"), dir, 2);
+  o.fitness.objective = problems::Objective::Pareto;
+  const auto report = runSearch(o).report;
+  ASSERT_TRUE(report.contains("pareto_front"));
+  EXPECT_FALSE(report["pareto_front"].empty());
+  for (const auto& island : report["islands"]) EXPECT_EQ(island["algorithm"], "nsga2");
+  double last_size = -1;
+  for (const auto& p : report["pareto_front"]) {
+    EXPECT_GT(p["size_ratio"].get<double>(), last_size);
+    last_size = p["size_ratio"];
+  }
+}
+
+}  // namespace
+}  // namespace loom::driver

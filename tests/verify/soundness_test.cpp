@@ -1,0 +1,263 @@
+// Soundness evidence for the verifier: every mutant that Node shows to behave
+// differently from its original must be refuted (with a counterexample that
+// replays in Node) or left unknown, never proved; bounded only when the
+// difference needs more loop iterations than the bound.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "loom/verify/verifier.hpp"
+#include "support/test_support.hpp"
+#include "verify/mutants.hpp"
+#include "verify/replay.hpp"
+
+namespace loom::test {
+namespace {
+
+using verify::Verdict;
+
+// The printed text of one function, for failure reports.
+std::string functionText(const wasm::Module& module, const std::string& name) {
+  const std::string text = module.writeText();
+  std::size_t at = std::string::npos;
+  for (const char* end : {" ", "\n", ")"}) {
+    at = text.find("(func $" + name + end);
+    if (at != std::string::npos) break;
+  }
+  if (at == std::string::npos) return "(function not found)";
+  int depth = 0;
+  for (std::size_t i = at; i < text.size(); ++i) {
+    if (text[i] == '(') ++depth;
+    if (text[i] == ')' && --depth == 0) return text.substr(at, i - at + 1);
+  }
+  return text.substr(at);
+}
+
+std::string reasonClass(const std::string& reason) {
+  std::string r = reason.substr(0, std::min(reason.find(':'), reason.find('(')));
+  if (r.size() > 60) r = r.substr(0, 60) + "...";
+  return r.empty() ? "(no reason)" : r;
+}
+
+unsigned jobs() {
+  if (const char* j = std::getenv("LOOM_TEST_JOBS")) return std::max(1, std::atoi(j));
+  return std::clamp(std::thread::hardware_concurrency(), 1u, 2u);
+}
+
+struct Row {
+  const FixtureMutants* fixture = nullptr;
+  const MutantRun* run = nullptr;
+  std::optional<verify::FunctionVerdict> verdict;  // none: the verifier saw no change
+  std::vector<std::string> module_problems;
+  bool module_refutes = false;
+  double seconds = 0;
+  std::optional<ReplayResult> replay;
+  std::string bug;  // why this row is a soundness failure
+};
+
+std::string verdictText(const Row& r) {
+  if (!r.verdict) return "unchanged";
+  return std::string(verify::verdictName(r.verdict->verdict));
+}
+
+struct Tally {
+  std::size_t total = 0, changing = 0, refuted = 0, unknown = 0, bounded = 0, proved = 0;
+};
+
+TEST(Soundness, MutantsThatChangeBehaviourAreNeverProved) {
+  const MutationCampaign& campaign = mutationCampaign();
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+
+  std::vector<Row> rows;
+  for (const FixtureMutants& f : campaign.fixtures) {
+    for (const MutantRun& m : f.mutants) {
+      Row row;
+      row.fixture = &f;
+      row.run = &m;
+      rows.push_back(std::move(row));
+    }
+  }
+
+  // Verification in worker threads, one Verifier per fixture per thread
+  // (each has its own Z3 context); mutants go out in order.
+  const verify::VerifyOptions options;
+  std::atomic<std::size_t> next{0}, done{0};
+  std::mutex print_mutex;
+  auto worker = [&] {
+    std::map<const FixtureMutants*, std::unique_ptr<verify::Verifier>> verifiers;
+    for (std::size_t i; (i = next++) < rows.size();) {
+      Row& row = rows[i];
+      auto& verifier = verifiers[row.fixture];
+      if (!verifier) verifier = std::make_unique<verify::Verifier>(row.fixture->original, options);
+      const auto t0 = Clock::now();
+      verify::ModuleVerdict mv = verifier->verify(row.run->mutant.module);
+      row.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+      row.module_problems = mv.module_problems;
+      row.module_refutes = mv.module_problems_refute;
+      for (verify::FunctionVerdict& fv : mv.functions) {
+        if (fv.function == row.run->mutant.id.function) row.verdict = std::move(fv);
+      }
+      // Progress on stderr: a run takes minutes, and a hang should show where.
+      if (const std::size_t d = ++done; d % 100 == 0 || d == rows.size()) {
+        std::lock_guard lock(print_mutex);
+        std::fprintf(stderr, "  [soundness] %zu/%zu verified, %.0fs\n", d, rows.size(),
+                     std::chrono::duration<double>(Clock::now() - start).count());
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < jobs(); ++t) threads.emplace_back(worker);
+  for (std::thread& t : threads) t.join();
+  const double verify_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+
+  // Every counterexample replayed in Node, one process per fixture.
+  std::size_t replayed = 0, confirmed = 0;
+  for (const FixtureMutants& f : campaign.fixtures) {
+    std::vector<ReplayJob> replay_jobs;
+    std::vector<Row*> owners;
+    for (Row& row : rows) {
+      if (row.fixture != &f || !row.verdict || row.verdict->verdict != Verdict::Refuted) continue;
+      if (!row.verdict->counterexample) continue;
+      replay_jobs.push_back({&f.original, &row.run->mutant.module, *row.verdict->counterexample});
+      owners.push_back(&row);
+    }
+    if (replay_jobs.empty()) continue;
+    std::vector<ReplayResult> results = replayCounterexamples(replay_jobs);
+    for (std::size_t k = 0; k < results.size(); ++k) {
+      if (results[k].replayed) ++replayed;
+      if (results[k].differs) ++confirmed;
+      owners[k]->replay = std::move(results[k]);
+    }
+  }
+
+  // Judge every row.
+  Tally all, changing_only;
+  std::map<std::string, Tally> per_operator;
+  std::map<std::string, std::size_t> unknown_reasons, unknown_reasons_changing;
+  std::size_t likely_equivalent = 0, refuted_not_seen_by_node = 0, bounded_allowed = 0;
+  std::size_t module_refutations = 0;
+  double slowest = 0;
+  std::string slowest_name;
+  for (Row& row : rows) {
+    const MutantRun& m = *row.run;
+    const Differential& d = m.differential;
+    const bool differs = d.differing > 0;
+    Tally& op = per_operator[std::string(operatorName(m.mutant.id.op))];
+    for (Tally* t : {&all, &op}) {
+      ++t->total;
+      if (differs) ++t->changing;
+    }
+    if (row.seconds > slowest) {
+      slowest = row.seconds;
+      slowest_name = m.mutant.id.name();
+    }
+    if (row.module_refutes) ++module_refutations;
+    const Verdict v = row.verdict ? row.verdict->verdict : Verdict::Proved;
+    auto count = [&](std::size_t Tally::*field) {
+      ++(all.*field);
+      ++(op.*field);
+      if (differs) ++(changing_only.*field);
+    };
+    switch (v) {
+      case Verdict::Refuted: count(&Tally::refuted); break;
+      case Verdict::Unknown: count(&Tally::unknown); break;
+      case Verdict::Bounded: count(&Tally::bounded); break;
+      case Verdict::Proved: count(&Tally::proved); break;
+    }
+    if (v == Verdict::Unknown) {
+      ++unknown_reasons[reasonClass(row.verdict->reason)];
+      if (differs) ++unknown_reasons_changing[reasonClass(row.verdict->reason)];
+    }
+
+    if (v == Verdict::Refuted) {
+      if (!row.verdict->counterexample) {
+        row.bug = "refuted without a counterexample";
+      } else if (!row.replay || !row.replay->replayed) {
+        row.bug = "counterexample cannot be replayed: " + (row.replay ? row.replay->description : "?");
+      } else if (!row.replay->differs) {
+        row.bug = "counterexample does not replay: " + row.replay->description;
+      } else if (!differs) {
+        ++refuted_not_seen_by_node;
+      }
+      continue;
+    }
+    if (!differs) {
+      if (v == Verdict::Proved || v == Verdict::Bounded) ++likely_equivalent;
+      continue;
+    }
+    if (v == Verdict::Proved) {
+      row.bug = row.verdict ? "proved, but Node shows a difference"
+                            : "verifier reports the function unchanged, but Node shows a difference";
+    } else if (v == Verdict::Bounded) {
+      const unsigned bound = row.verdict->bound;
+      if (d.only_nontermination) {
+        ++bounded_allowed;  // the difference needs a loop that never stops
+      } else if (!d.min_loop_iterations_to_differ) {
+        row.bug = "bounded, and the loop counts of the differing input are unknown";
+      } else if (*d.min_loop_iterations_to_differ <= bound) {
+        row.bug = fmt::format(
+            "bounded with bound {}, but Node shows a difference within {} iterations per loop entry "
+            "({})",
+            bound, *d.min_loop_iterations_to_differ, d.witness ? d.witness->describe() : "?");
+      } else {
+        ++bounded_allowed;
+      }
+    }
+  }
+
+  // The table.
+  std::printf("\n  Soundness over %zu mutants of %zu fixtures (verify %.1fs on %u threads, node %.1fs)\n",
+              all.total, campaign.fixtures.size(), verify_seconds, jobs(), campaign.node_seconds);
+  std::printf("  %-22s %6s %9s %8s %8s %8s %7s\n", "operator", "total", "changing", "refuted", "unknown",
+              "bounded", "proved");
+  for (const auto& [name, t] : per_operator) {
+    std::printf("  %-22s %6zu %9zu %8zu %8zu %8zu %7zu\n", name.c_str(), t.total, t.changing, t.refuted,
+                t.unknown, t.bounded, t.proved);
+  }
+  std::printf("  %-22s %6zu %9zu %8zu %8zu %8zu %7zu\n", "all", all.total, all.changing, all.refuted,
+              all.unknown, all.bounded, all.proved);
+  std::printf("  behaviour-changing (Node): %zu -> refuted %zu, unknown %zu, bounded %zu (%zu allowed), proved %zu\n",
+              all.changing, changing_only.refuted, changing_only.unknown, changing_only.bounded,
+              bounded_allowed, changing_only.proved);
+  std::printf("  not distinguished by Node: %zu -> proved/bounded (likely equivalent) %zu, refuted %zu\n",
+              all.total - all.changing, likely_equivalent, refuted_not_seen_by_node);
+  std::printf("  counterexamples: %zu refuted, %zu replayed, %zu confirmed in Node\n", all.refuted, replayed,
+              confirmed);
+  std::printf("  module-level refutations: %zu; slowest mutant %.2fs (%s)\n", module_refutations, slowest,
+              slowest_name.c_str());
+  for (const auto& [reason, n] : unknown_reasons) {
+    std::printf("  unknown: %4zu (%zu behaviour-changing)  %s\n", n, unknown_reasons_changing[reason],
+                reason.c_str());
+  }
+
+  std::size_t bugs = 0;
+  for (const Row& row : rows) {
+    if (row.bug.empty()) continue;
+    ++bugs;
+    const MutantRun& m = *row.run;
+    ADD_FAILURE() << m.mutant.id.name() << " (" << m.mutant.id.description << "): " << row.bug
+                  << "\n  verdict: " << verdictText(row)
+                  << (row.verdict ? " — " + row.verdict->reason : std::string())
+                  << "\n  node: " << (m.differential.first_difference.empty() ? "no difference"
+                                                                              : m.differential.first_difference)
+                  << (row.replay ? "\n  replay: " + row.replay->call.describe() + " -> " + row.replay->description
+                                 : std::string())
+                  << "\n  original:\n"
+                  << functionText(row.fixture->original, m.mutant.id.function) << "\n  mutant:\n"
+                  << functionText(m.mutant.module, m.mutant.id.function);
+  }
+  std::printf("  soundness failures: %zu\n", bugs);
+  EXPECT_GE(all.changing, 300u);
+  EXPECT_EQ(changing_only.proved, 0u);
+}
+
+}  // namespace
+}  // namespace loom::test
