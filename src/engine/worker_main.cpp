@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
         ::setrlimit(RLIMIT_AS, &limit);
         // Z3 crashes when an allocation fails; its own limit makes it give up
         // cleanly (an unknown verdict) while the process still has room.
-        z3::set_param("memory_max_size", static_cast<unsigned>(bytes / 2 / (1024 * 1024)));
+        z3::set_param("memory_max_size", static_cast<int>(bytes / 2 / (1024 * 1024)));
       }
     }
   }

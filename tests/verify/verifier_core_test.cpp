@@ -91,8 +91,142 @@ TEST(VerifierCore, FixturesUnderBuiltinPipelinesAreNeverRefuted) {
              100.0 * total[Verdict::Unknown] / std::max<std::size_t>(all, 1), seconds);
 }
 
+// ---------------------------------------------------------------------------
+// Hand-made transformations. Each case is a pair of modules in which the
+// function `f` (exported as "f") differs; wrong ones must be refuted with a
+// counterexample that Node.js confirms, right ones proved (or bounded).
+
+struct Case {
+  std::string name;
+  std::string original;
+  std::string optimized;
+};
+
+ModuleVerdict verifyPair(const std::string& original_wat, const std::string& optimized_wat,
+                         VerifyOptions options = {}) {
+  wasm::Module original = parseWat(original_wat);
+  wasm::Module optimized = parseWat(optimized_wat);
+  Verifier verifier(original, options);
+  return verifier.verify(optimized);
+}
+
+// Runs `f` of `module` in Node with the counterexample's inputs.
+nlohmann::json replay(const std::filesystem::path& module, const Counterexample& cex) {
+  nlohmann::json call{{"export", "f"}, {"args", nlohmann::json::array()}};
+  for (const auto& a : cex.arguments) call["args"].push_back(a.value);
+  const nlohmann::json cj = cex.toJson();
+  if (cex.memory_pages > 0) call["memory_size_pages"] = cex.memory_pages;
+  if (!cj["memory"].empty()) call["memory_writes"] = cj["memory"];
+  nlohmann::json globals = nlohmann::json::object();
+  for (const auto& [name, value] : cex.globals) globals[name] = value.value;
+  if (!globals.empty()) call["globals"] = globals;
+  nlohmann::json results = nlohmann::json::array();
+  for (const auto& r : cex.import_results) {
+    results.push_back(r.empty() ? nlohmann::json() : nlohmann::json(r.front().value));
+  }
+  call["import_results"] = results;
+  return test::runInNode({{"module", module.string()}, {"calls", {call}}}).at("results").at(0);
+}
+
+void expectRealCounterexample(const Case& c, const Counterexample& cex) {
+  test::TempDir dir;
+  test::writeBytes(dir / "original.wasm", parseWat(c.original).writeBinary());
+  test::writeBytes(dir / "optimized.wasm", parseWat(c.optimized).writeBinary());
+  const nlohmann::json a = replay(dir / "original.wasm", cex);
+  const nlohmann::json b = replay(dir / "optimized.wasm", cex);
+  auto observable = [](const nlohmann::json& r) {
+    return nlohmann::json{{"outcome", r.at("outcome")}, {"values", r.at("values")},
+                          {"memory", r.value("memory_sha256", nlohmann::json())},
+                          {"globals", r.at("globals")}, {"imports", r.at("imports")}};
+  };
+  EXPECT_NE(observable(a), observable(b))
+      << c.name << ": Node sees no difference for " << cex.toJson().dump() << "\n"
+      << a.dump() << "\n" << b.dump();
+}
+
+std::string module(const std::string& body, const std::string& extra = "") {
+  return "(module " + extra + " " + body + ")";
+}
+
+const std::vector<Case>& wrongCases() {
+  static const std::vector<Case> cases = {
+      {"mul8 as shl2",
+       module(R"((func $f (export "f") (param $x i32) (result i32) (i32.mul (local.get $x) (i32.const 8))))"),
+       module(R"((func $f (export "f") (param $x i32) (result i32) (i32.shl (local.get $x) (i32.const 2))))")},
+      {"div_s as shr_s",
+       module(R"((func $f (export "f") (param $x i32) (result i32) (i32.div_s (local.get $x) (i32.const 2))))"),
+       module(R"((func $f (export "f") (param $x i32) (result i32) (i32.shr_s (local.get $x) (i32.const 1))))")},
+      {"dropped store",
+       module(R"((func $f (export "f") (param $p i32) (param $v i32) (result i32)
+                   (i32.store (i32.and (local.get $p) (i32.const 1020)) (local.get $v)) (i32.const 0)))",
+              R"((memory 1) (export "memory" (memory 0)))"),
+       module(R"((func $f (export "f") (param $p i32) (param $v i32) (result i32) (i32.const 0)))",
+              R"((memory 1) (export "memory" (memory 0)))")},
+      {"load offset changed",
+       module(R"((func $f (export "f") (param $p i32) (result i32)
+                   (i32.load offset=4 (i32.and (local.get $p) (i32.const 1020)))))",
+              R"((memory 1) (export "memory" (memory 0)) (data (i32.const 8) "\01\02\03\04\05\06\07\08"))"),
+       module(R"((func $f (export "f") (param $p i32) (result i32)
+                   (i32.load offset=8 (i32.and (local.get $p) (i32.const 1020)))))",
+              R"((memory 1) (export "memory" (memory 0)) (data (i32.const 8) "\01\02\03\04\05\06\07\08"))")},
+      {"removed trap",
+       module(R"((func $f (export "f") (param $a i32) (param $b i32) (result i32)
+                   (drop (i32.div_u (local.get $a) (local.get $b))) (i32.const 1)))"),
+       module(R"((func $f (export "f") (param $a i32) (param $b i32) (result i32) (i32.const 1)))")},
+      {"swapped import calls",
+       module(R"((func $f (export "f") (param $a i32) (result i32)
+                   (call $log (local.get $a)) (call $log (i32.const 7)) (i32.const 0)))",
+              R"((import "env" "log" (func $log (param i32))))"),
+       module(R"((func $f (export "f") (param $a i32) (result i32)
+                   (call $log (i32.const 7)) (call $log (local.get $a)) (i32.const 0)))",
+              R"((import "env" "log" (func $log (param i32))))")},
+      {"loop bound off by one",
+       module(R"((func $f (export "f") (param $n i32) (result i32) (local $i i32) (local $s i32)
+                   (local.set $n (i32.and (local.get $n) (i32.const 1023)))
+                   (block $exit (loop $top
+                     (br_if $exit (i32.ge_u (local.get $i) (local.get $n)))
+                     (local.set $s (i32.add (local.get $s) (local.get $i)))
+                     (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                     (br $top)))
+                   (local.get $s)))"),
+       module(R"((func $f (export "f") (param $n i32) (result i32) (local $i i32) (local $s i32)
+                   (local.set $n (i32.and (local.get $n) (i32.const 1023)))
+                   (block $exit (loop $top
+                     (br_if $exit (i32.gt_u (local.get $i) (local.get $n)))
+                     (local.set $s (i32.add (local.get $s) (local.get $i)))
+                     (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                     (br $top)))
+                   (local.get $s)))")},
+      {"f64 add as sub",
+       module(R"((func $f (export "f") (param $a f64) (param $b f64) (result f64) (f64.add (local.get $a) (local.get $b))))"),
+       module(R"((func $f (export "f") (param $a f64) (param $b f64) (result f64) (f64.sub (local.get $a) (local.get $b))))")},
+      {"global write changed",
+       module(R"((func $f (export "f") (param $a i32) (result i32) (global.set $g (i32.const 1)) (local.get $a)))",
+              R"((global $g (mut i32) (i32.const 0)) (export "g" (global $g)))"),
+       module(R"((func $f (export "f") (param $a i32) (result i32) (global.set $g (i32.const 2)) (local.get $a)))",
+              R"((global $g (mut i32) (i32.const 0)) (export "g" (global $g)))")},
+  };
+  return cases;
+}
+
+TEST(VerifierCore, WrongTransformationsAreRefutedWithRealCounterexamples) {
+  for (const auto& c : wrongCases()) {
+    const ModuleVerdict v = verifyPair(c.original, c.optimized);
+    ASSERT_EQ(v.functions.size(), 1u) << c.name << "\n" << describe(v);
+    const FunctionVerdict& f = v.functions.front();
+    fmt::print("{:<24} {} ({:.3f}s): {}\n", c.name, verdictName(f.verdict), f.solver_seconds, f.reason);
+    ASSERT_EQ(f.verdict, Verdict::Refuted) << c.name << "\n" << describe(v);
+    ASSERT_TRUE(f.counterexample.has_value()) << c.name;
+    fmt::print("    {}\n    original:  {}\n    optimized: {}\n", f.counterexample->toJson().dump(),
+               f.counterexample->original_outcome, f.counterexample->optimized_outcome);
+    EXPECT_EQ(v.overall(), Verdict::Refuted);
+    expectRealCounterexample(c, *f.counterexample);
+  }
+}
+
 }  // namespace
 }  // namespace loom::verify
+
 
 namespace loom::verify {
 namespace {
