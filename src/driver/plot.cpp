@@ -288,6 +288,10 @@ void sizes(const nlohmann::json& report, Canvas& c) {
 }  // namespace
 
 void plotReport(const nlohmann::json& report, PlotKind kind, const std::filesystem::path& output) {
+  if (output.extension() != ".png" && output.extension() != ".svg") {
+    throw PlotError(fmt::format("cannot plot to {}: the file name must end in .png or .svg", output.string()));
+  }
+  support::checkWritable(output);
   if (!report.is_object() || report.value("schema", "") != "loom-evolve-report/1") {
     throw PlotError("not a loom-evolve report (schema loom-evolve-report/1)");
   }

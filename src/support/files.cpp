@@ -21,13 +21,15 @@ namespace {
 std::string quoted(const fs::path& path) { return path.string(); }
 
 int openForReading(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO nobody writes to must not hang us.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw FileError(fmt::format("cannot read {}: {}", quoted(path), std::strerror(errno)));
   struct stat st {};
-  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+  if (::fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
     ::close(fd);
-    throw FileError(fmt::format("cannot read {}: is a directory", quoted(path)));
+    throw FileError(fmt::format("cannot read {}: {}", quoted(path), S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file"));
   }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   return fd;
 }
 

@@ -73,7 +73,11 @@ ModuleSource probeModule(std::string name, Bytes bytes, const LoadOptions& optio
   source.bytes = std::move(bytes);
   source.strip_debug = options.strip_debug;
   if (source.format == SourceFormat::Binary) {
-    readBinaryLayout(source.bytes);  // cheap structural check with a precise message
+    try {
+      readBinaryLayout(source.bytes);  // cheap structural check with a precise message
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: {}", source.name, e.what()));
+    }
   }
 
   support::ChildLimits limits;

@@ -233,6 +233,15 @@ TEST(Soundness, MutantsThatChangeBehaviourAreNeverProved) {
               confirmed);
   std::printf("  module-level refutations: %zu; slowest mutant %.2fs (%s)\n", module_refutations, slowest,
               slowest_name.c_str());
+  std::map<std::string, std::pair<std::size_t, double>> per_fixture;
+  for (const Row& row : rows) {
+    auto& [n, seconds] = per_fixture[row.fixture->fixture];
+    ++n;
+    seconds += row.seconds;
+  }
+  std::string times;
+  for (const auto& [name, t] : per_fixture) times += fmt::format(" {} {}/{:.0f}s", name, t.first, t.second);
+  std::printf("  verify time per fixture (mutants/seconds):%s\n", times.c_str());
   for (const auto& [reason, n] : unknown_reasons) {
     std::printf("  unknown: %4zu (%zu behaviour-changing)  %s\n", n, unknown_reasons_changing[reason],
                 reason.c_str());

@@ -224,9 +224,222 @@ TEST(VerifierCore, WrongTransformationsAreRefutedWithRealCounterexamples) {
   }
 }
 
+const char* kSumLoop = R"((func $f (export "f") (param $n i32) (result i32) (local $i i32) (local $s i32)
+    (local.set $n (i32.and (local.get $n) (i32.const 1023)))
+    (block $exit (loop $top
+      (br_if $exit (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $s (i32.add (local.get $s) (local.get $i)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $top)))
+    (local.get $s)))";
+
+struct RightCase {
+  Case c;
+  Verdict expected;
+};
+
+const std::vector<RightCase>& rightCases() {
+  static const std::vector<RightCase> cases = {
+      {{"mul8 as shl3",
+        module(R"((func $f (export "f") (param $x i32) (result i32) (i32.mul (local.get $x) (i32.const 8))))"),
+        module(R"((func $f (export "f") (param $x i32) (result i32) (i32.shl (local.get $x) (i32.const 3))))")},
+       Verdict::Proved},
+      {{"strength reductions",
+        module(R"((func $f (export "f") (param $x i32) (param $y i64) (result i64)
+                    (i64.add
+                      (i64.extend_i32_u (i32.add (i32.div_u (local.get $x) (i32.const 8))
+                                                 (i32.rem_u (local.get $x) (i32.const 16))))
+                      (i64.add (i64.mul (local.get $y) (i64.const 2))
+                               (i64.sub (i64.const 0) (i64.sub (i64.const 0) (local.get $y)))))))"),
+        module(R"((func $f (export "f") (param $x i32) (param $y i64) (result i64)
+                    (i64.add
+                      (i64.extend_i32_u (i32.add (i32.shr_u (local.get $x) (i32.const 3))
+                                                 (i32.and (local.get $x) (i32.const 15))))
+                      (i64.add (i64.add (local.get $y) (local.get $y)) (local.get $y)))))")},
+       Verdict::Proved},
+      {{"f32 division by two as multiplication by a half",
+        module(R"((func $f (export "f") (param $x f32) (result f32) (f32.div (local.get $x) (f32.const 2))))"),
+        module(R"((func $f (export "f") (param $x f32) (result f32) (f32.mul (local.get $x) (f32.const 0.5))))")},
+       Verdict::Proved},
+      {{"loop with a renamed local",
+        module(kSumLoop),
+        module(R"((func $f (export "f") (param $n i32) (result i32) (local $s i32) (local $i i32)
+                    (local.set $n (i32.and (local.get $n) (i32.const 1023)))
+                    (block $exit (loop $top
+                      (br_if $exit (i32.ge_u (local.get $i) (local.get $n)))
+                      (local.set $s (i32.add (local.get $i) (local.get $s)))
+                      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                      (br $top)))
+                    (local.get $s)))")},
+       Verdict::Proved},
+      {{"loop with coalesced locals (the counter reuses the parameter)",
+        module(kSumLoop),
+        module(R"((func $f (export "f") (param $n i32) (result i32) (local $i i32) (local $s i32)
+                    (local.set $i (i32.and (local.get $n) (i32.const 1023)))
+                    (local.set $n (i32.const 0))
+                    (block $exit (loop $top
+                      (br_if $exit (i32.ge_u (local.get $n) (local.get $i)))
+                      (local.set $s (i32.add (local.get $s) (local.get $n)))
+                      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+                      (br $top)))
+                    (local.get $s)))")},
+       Verdict::Proved},
+      {{"loop-invariant code motion",
+        module(R"((func $f (export "f") (param $n i32) (param $a i32) (param $b i32) (result i32)
+                    (local $i i32) (local $s i32)
+                    (local.set $n (i32.and (local.get $n) (i32.const 255)))
+                    (block $exit (loop $top
+                      (br_if $exit (i32.ge_u (local.get $i) (local.get $n)))
+                      (local.set $s (i32.add (local.get $s) (i32.mul (local.get $a) (local.get $b))))
+                      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                      (br $top)))
+                    (local.get $s)))"),
+        module(R"((func $f (export "f") (param $n i32) (param $a i32) (param $b i32) (result i32)
+                    (local $i i32) (local $s i32) (local $t i32)
+                    (local.set $n (i32.and (local.get $n) (i32.const 255)))
+                    (local.set $t (i32.mul (local.get $a) (local.get $b)))
+                    (block $exit (loop $top
+                      (br_if $exit (i32.ge_u (local.get $i) (local.get $n)))
+                      (local.set $s (i32.add (local.get $s) (local.get $t)))
+                      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                      (br $top)))
+                    (local.get $s)))")},
+       Verdict::Proved},
+      {{"inlined helper",
+        module(R"((func $sq1 (param $x i32) (result i32) (i32.add (i32.mul (local.get $x) (local.get $x)) (i32.const 1)))
+                  (func $f (export "f") (param $x i32) (result i32)
+                    (i32.add (call $sq1 (local.get $x)) (call $sq1 (i32.add (local.get $x) (i32.const 1))))))"),
+        module(R"((func $f (export "f") (param $x i32) (result i32) (local $y i32)
+                    (local.set $y (i32.add (local.get $x) (i32.const 1)))
+                    (i32.add (i32.add (i32.mul (local.get $x) (local.get $x)) (i32.const 1))
+                             (i32.add (i32.mul (local.get $y) (local.get $y)) (i32.const 1)))))")},
+       Verdict::Proved},
+      {{"merged duplicate function",
+        module(R"((func $dup1 (param $x i32) (result i32) (i32.xor (local.get $x) (i32.const 85)))
+                  (func $dup2 (param $x i32) (result i32) (i32.xor (local.get $x) (i32.const 85)))
+                  (func $f (export "f") (param $x i32) (result i32)
+                    (i32.add (call $dup1 (local.get $x)) (call $dup2 (local.get $x)))))"),
+        module(R"((func $dup1 (param $x i32) (result i32) (i32.xor (local.get $x) (i32.const 85)))
+                  (func $f (export "f") (param $x i32) (result i32)
+                    (i32.add (call $dup1 (local.get $x)) (call $dup1 (local.get $x)))))")},
+       Verdict::Proved},
+      {{"calls to an import inside a loop",
+        module(R"((func $f (export "f") (param $n i32) (result i32) (local $i i32)
+                    (local.set $n (i32.and (local.get $n) (i32.const 255)))
+                    (block $exit (loop $top
+                      (br_if $exit (i32.ge_u (local.get $i) (local.get $n)))
+                      (call $log (i32.mul (local.get $i) (i32.const 4)))
+                      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                      (br $top)))
+                    (local.get $i)))", R"((import "env" "log" (func $log (param i32))))"),
+        module(R"((func $f (export "f") (param $n i32) (result i32) (local $i i32)
+                    (local.set $n (i32.and (local.get $n) (i32.const 255)))
+                    (block $exit (loop $top
+                      (br_if $exit (i32.ge_u (local.get $i) (local.get $n)))
+                      (call $log (i32.shl (local.get $i) (i32.const 2)))
+                      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                      (br $top)))
+                    (local.get $i)))", R"((import "env" "log" (func $log (param i32))))")},
+       Verdict::Proved},
+      {{"loop unrolled by two",
+        module(kSumLoop),
+        module(R"((func $f (export "f") (param $n i32) (result i32) (local $i i32) (local $s i32)
+                    (local.set $n (i32.and (local.get $n) (i32.const 1023)))
+                    (block $exit (loop $top
+                      (br_if $exit (i32.ge_u (local.get $i) (local.get $n)))
+                      (local.set $s (i32.add (local.get $s) (local.get $i)))
+                      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                      (br_if $exit (i32.ge_u (local.get $i) (local.get $n)))
+                      (local.set $s (i32.add (local.get $s) (local.get $i)))
+                      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                      (br $top)))
+                    (local.get $s)))")},
+       Verdict::Bounded},
+  };
+  return cases;
+}
+
+TEST(VerifierCore, RightTransformationsAreProvedOrHonestlyBounded) {
+  for (const auto& rc : rightCases()) {
+    const ModuleVerdict v = verifyPair(rc.c.original, rc.c.optimized);
+    std::string summary;
+    for (const auto& f : v.functions) summary += fmt::format("{} {}", verdictName(f.verdict), f.reason);
+    fmt::print("{:<58} {}\n", rc.c.name, summary);
+    EXPECT_TRUE(v.module_problems.empty()) << rc.c.name << "\n" << describe(v);
+    const FunctionVerdict* f = nullptr;
+    for (const auto& fv : v.functions) {
+      if (fv.function == "f") f = &fv;
+    }
+    ASSERT_NE(f, nullptr) << rc.c.name << "\n" << describe(v);
+    EXPECT_EQ(f->verdict, rc.expected) << rc.c.name << "\n" << describe(v);
+    if (rc.expected == Verdict::Bounded) {
+      EXPECT_EQ(f->bound, VerifyOptions{}.loop_bound);
+    }
+    EXPECT_EQ(v.overall(), rc.expected) << rc.c.name << "\n" << describe(v);
+  }
+}
+
+// The simple corresponding-loop cases must be proved by induction, not by
+// unrolling: the reason names the induction.
+TEST(VerifierCore, CorrespondingLoopsAreProvedByInduction) {
+  for (const auto& rc : rightCases()) {
+    if (rc.c.name.find("loop") == std::string::npos || rc.expected != Verdict::Proved) continue;
+    const ModuleVerdict v = verifyPair(rc.c.original, rc.c.optimized);
+    ASSERT_EQ(v.functions.size(), 1u) << rc.c.name;
+    EXPECT_EQ(v.functions[0].verdict, Verdict::Proved) << rc.c.name;
+    EXPECT_NE(v.functions[0].reason.find("induction"), std::string::npos)
+        << rc.c.name << ": " << v.functions[0].reason;
+  }
+  // An unrolled loop does not iterate in lockstep: the honest answer is
+  // Bounded, with the bound it was checked up to.
+  VerifyOptions options;
+  options.loop_bound = 4;
+  for (const auto& rc : rightCases()) {
+    if (rc.expected != Verdict::Bounded) continue;
+    const ModuleVerdict v = verifyPair(rc.c.original, rc.c.optimized, options);
+    ASSERT_EQ(v.functions.size(), 1u);
+    EXPECT_EQ(v.functions[0].verdict, Verdict::Bounded);
+    EXPECT_EQ(v.functions[0].bound, 4u);
+  }
+}
+
+TEST(VerifierCore, SecondVerifyOfTheSamePairHitsTheCache) {
+  wasm::Module original = loadFixture("loops");
+  wasm::Module optimized = pipeline::applyPipeline(original, *pipeline::builtinConfig("O"));
+  auto cache = std::make_shared<VerdictCache>();
+  Verifier verifier(original, {}, cache);
+  const ModuleVerdict first = verifier.verify(optimized);
+  ASSERT_FALSE(first.functions.empty());
+  const std::uint64_t hits_before = cache->hits();
+  const ModuleVerdict second = verifier.verify(optimized);
+  ASSERT_EQ(first.functions.size(), second.functions.size());
+  EXPECT_EQ(cache->hits() - hits_before, second.functions.size());
+  for (std::size_t i = 0; i < first.functions.size(); ++i) {
+    EXPECT_FALSE(first.functions[i].cached);
+    EXPECT_TRUE(second.functions[i].cached);
+    EXPECT_EQ(first.functions[i].function, second.functions[i].function);
+    EXPECT_EQ(first.functions[i].verdict, second.functions[i].verdict);
+    EXPECT_EQ(first.functions[i].reason, second.functions[i].reason);
+    EXPECT_EQ(first.functions[i].bound, second.functions[i].bound);
+  }
+  // Another verifier sharing the cache (another worker) gets the same
+  // answers, and so does one whose cache imported the exported entries.
+  Verifier other(original, {}, cache);
+  EXPECT_EQ(other.verify(optimized).count(Verdict::Proved), first.count(Verdict::Proved));
+  auto imported = std::make_shared<VerdictCache>();
+  imported->importEntries(cache->exportEntries());
+  EXPECT_EQ(imported->size(), cache->size());
+  Verifier third(original, {}, imported);
+  for (const auto& f : third.verify(optimized).functions) EXPECT_TRUE(f.cached) << f.function;
+  // Different options are a different key.
+  VerifyOptions other_options;
+  other_options.loop_bound = 3;
+  Verifier fourth(original, other_options, cache);
+  for (const auto& f : fourth.verify(optimized).functions) EXPECT_FALSE(f.cached) << f.function;
+}
+
 }  // namespace
 }  // namespace loom::verify
-
 
 namespace loom::verify {
 namespace {

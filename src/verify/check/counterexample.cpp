@@ -28,12 +28,29 @@ struct Context {
   const sem::MemoryInfo& memory;
 };
 
-z3::expr imageArray(Context& x) {
-  z3::expr m = z3::const_array(x.c.bv_sort(32), x.c.bv_val(0, 8));
-  for (const auto& [addr, byte] : initialImage(x.memory)) {
-    m = z3::store(m, x.c.bv_val(addr, 32), x.c.bv_val(byte, 8));
+// The module's initial byte at `address`. An if-then-else chain rather than
+// a constant array: equalities between arrays built from constant arrays
+// leave Z3's array theory incomplete ("unknown").
+std::optional<z3::expr> imageByte(Context& x, const z3::expr& address) {
+  const auto image = initialImage(x.memory);
+  if (image.size() > 65536) return std::nullopt;
+  z3::expr byte = x.c.bv_val(0, 8);
+  for (auto it = image.rbegin(); it != image.rend(); ++it) {
+    byte = z3::ite(address == x.c.bv_val(it->first, 32), x.c.bv_val(it->second, 8), byte);
   }
-  return m;
+  return byte;
+}
+
+std::vector<z3::expr> loadedBytes(Context& x) {
+  std::vector<z3::expr> out;
+  for (const auto* s : {&*x.enc.original, &*x.enc.optimized}) {
+    for (const auto& load : s->loads) {
+      for (unsigned k = 0; k < load.bytes; ++k) {
+        out.push_back(load.address.extract(31, 0) + x.c.bv_val(k, 32));
+      }
+    }
+  }
+  return out;
 }
 
 z3::expr isNaNBits(const z3::expr& bits) { return smt::fpIsNaN(smt::bitsToFp(bits)); }
@@ -86,20 +103,16 @@ std::vector<z3::expr> replayConstraints(Context& x, int tier) {
                                   z3::ule(g.new_pages, x.c.bv_val(static_cast<uint64_t>(cap), 32))));
       }
     }
-    // Bytes nobody reads are whatever the data segments put there.
+    // Bytes nobody reads are whatever the data segments put there. The only
+    // unread byte a difference can show is the one final memories are
+    // compared at.
     bool unbounded = false;
     for (const auto* s : sides(x.enc)) unbounded = unbounded || s->unbounded_reads;
-    if (!unbounded) {
-      z3::expr m = imageArray(x);
-      for (const auto* s : sides(x.enc)) {
-        for (const auto& load : s->loads) {
-          for (unsigned k = 0; k < load.bytes; ++k) {
-            z3::expr a = load.address.extract(31, 0) + x.c.bv_val(k, 32);
-            m = z3::store(m, a, z3::select(env.memory0(), a));
-          }
-        }
-      }
-      out.push_back(env.memory0() == m);
+    const z3::expr& w = x.enc.memory_witness;
+    if (auto initial = imageByte(x, w); initial && !unbounded) {
+      std::vector<z3::expr> unread;
+      for (const auto& a : loadedBytes(x)) unread.push_back(w != a);
+      out.push_back(z3::implies(smt::mkAnd(x.c, unread), z3::select(env.memory0(), w) == *initial));
     }
   }
   return out;
@@ -241,7 +254,8 @@ std::uint64_t parseBits(const TypedValue& v) {
 
 // With every replayed input fixed, can any NaN choice make the sides agree?
 smt::CheckResult confirm(Context& x, smt::Solver& solver, const Counterexample& cex,
-                         std::size_t import_count) {
+                         std::size_t import_count, const smt::ModelReader& model) {
+  const auto witness = static_cast<std::uint32_t>(model.bitsOr(x.enc.memory_witness, 0));
   sem::Environment& env = *x.enc.env;
   std::vector<z3::expr> fixed{env.replayable(), env.robust()};
   for (std::size_t i = 0; i < env.params().size(); ++i) {
@@ -249,12 +263,24 @@ smt::CheckResult confirm(Context& x, smt::Solver& solver, const Counterexample& 
                                                   sem::widthOf(env.paramTypes()[i])));
   }
   if (x.memory.present) {
+    // Memory is pinned where the executions read it and where final
+    // memories are compared (at the model's witness address).
     fixed.push_back(env.pages0() == x.c.bv_val(static_cast<uint64_t>(cex.memory_pages), 32));
-    z3::expr m = imageArray(x);
-    for (const auto& [addr, byte] : cex.memory) {
-      m = z3::store(m, x.c.bv_val(addr, 32), x.c.bv_val(byte, 8));
+    fixed.push_back(x.enc.memory_witness == x.c.bv_val(static_cast<uint64_t>(witness), 32));
+    std::vector<std::uint32_t> addresses{witness};
+    for (const auto& a : loadedBytes(x)) {
+      addresses.push_back(static_cast<std::uint32_t>(model.bitsOr(a, 0)));
     }
-    fixed.push_back(env.memory0() == m);
+    for (std::uint32_t addr : addresses) {
+      const z3::expr a = x.c.bv_val(addr, 32);
+      std::optional<z3::expr> byte;
+      if (auto it = cex.memory.find(addr); it != cex.memory.end()) {
+        byte = x.c.bv_val(it->second, 8);
+      } else {
+        byte = imageByte(x, a);
+      }
+      if (byte) fixed.push_back(z3::select(env.memory0(), a) == byte->simplify());
+    }
   }
   for (unsigned slot = 0; slot < x.layout.globals.size(); ++slot) {
     const auto& g = x.layout.globals[slot];
@@ -294,7 +320,7 @@ smt::CheckResult confirm(Context& x, smt::Solver& solver, const Counterexample& 
     fixed.push_back(r == x.c.bv_val(static_cast<uint64_t>(v), 64));
   }
   std::vector<z3::expr> same;
-  for (const auto& part : x.enc.parts) same.push_back(smt::mkNot(part.differs_everywhere));
+  for (const auto& part : x.enc.parts) same.push_back(smt::mkNot(part.differs));
   std::vector<z3::expr> escape{smt::mkAnd(x.c, same), smt::mkNot(x.enc.within_bound)};
   for (const auto* s : sides(x.enc)) escape.push_back(s->abstracted);
 
@@ -336,7 +362,7 @@ Refutation refute(smt::Smt& smt, smt::Solver& solver, const Encoding& enc,
         what.push_back(part.what);
       }
     }
-    const smt::CheckResult confirmed = confirm(x, solver, cex, import_count);
+    const smt::CheckResult confirmed = confirm(x, solver, cex, import_count, m);
     if (confirmed == smt::CheckResult::Unsat) {
       out.reason = fmt::format("{} differ{}", fmt::join(what, ", "), what.size() == 1 ? "s" : "");
       out.counterexample = std::move(cex);

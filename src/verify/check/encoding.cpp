@@ -31,7 +31,8 @@ void initialGlobals(sem::Environment& env, const Correspondence& c) {
 }  // namespace
 
 std::unique_ptr<Encoding> encodePair(smt::Smt& smt, const Correspondence& c,
-                                     const FunctionPair& pair, const sem::ExecOptions& options) {
+                                     const FunctionPair& pair, const sem::ExecOptions& options,
+                                     const SharedHeads& shared) {
   z3::context& ctx = smt.ctx();
   const sem::FunctionInfo& of = *c.original().function(pair.original);
   const sem::FunctionInfo& pf = *c.optimized().function(pair.optimized);
@@ -50,18 +51,26 @@ std::unique_ptr<Encoding> encodePair(smt::Smt& smt, const Correspondence& c,
     enc->original = ex.run(of, enc->env->params());
   }
   {
-    sem::Executor ex(*enc->env, c.optimized(), Side::Optimized, resolver, options);
+    sem::ExecOptions p_options = options;
+    if (!shared.empty()) {
+      const auto& loops = enc->original->loops;
+      p_options.head_value = [&](int loop, unsigned component) -> std::optional<z3::expr> {
+        auto it = shared.find({loop, component});
+        if (it == shared.end() || static_cast<std::size_t>(loop) >= loops.size()) return std::nullopt;
+        const sem::LoopInstance& l = loops[static_cast<std::size_t>(loop)];
+        if (it->second >= l.head.v.size() || !l.havocked[it->second]) return std::nullopt;
+        return l.head.at(it->second);
+      };
+    }
+    sem::Executor ex(*enc->env, c.optimized(), Side::Optimized, resolver, p_options);
     enc->optimized = ex.run(pf, enc->env->params());
   }
 
   const sem::SideOutcome& o = *enc->original;
   const sem::SideOutcome& p = *enc->optimized;
   const sem::StateLayout& layout = c.layout();
-  auto add = [&](std::string what, z3::expr differs,
-                 std::optional<z3::expr> everywhere = std::nullopt) {
-    if (differs.is_false()) return;
-    z3::expr all = everywhere ? *everywhere : differs;
-    enc->parts.push_back(DiffPart{std::move(what), std::move(differs), std::move(all)});
+  auto add = [&](std::string what, z3::expr differs) {
+    if (!differs.is_false()) enc->parts.push_back(DiffPart{std::move(what), std::move(differs)});
   };
   add("outcome", o.returned != p.returned);
   for (std::size_t k = 0; k < std::min(o.results.size(), p.results.size()); ++k) {
@@ -70,10 +79,8 @@ std::unique_ptr<Encoding> encodePair(smt::Smt& smt, const Correspondence& c,
   const sem::State& so = o.final_state;
   const sem::State& sp = p.final_state;
   if (!smt::sameTerm(so.at(layout.memory()), sp.at(layout.memory()))) {
-    add("memory",
-        z3::select(so.at(layout.memory()), enc->memory_witness) !=
-            z3::select(sp.at(layout.memory()), enc->memory_witness),
-        so.at(layout.memory()) != sp.at(layout.memory()));
+    add("memory", z3::select(so.at(layout.memory()), enc->memory_witness) !=
+                      z3::select(sp.at(layout.memory()), enc->memory_witness));
   }
   if (!smt::sameTerm(so.at(layout.pages()), sp.at(layout.pages()))) {
     add("memory size", so.at(layout.pages()) != sp.at(layout.pages()));

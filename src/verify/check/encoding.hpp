@@ -4,6 +4,7 @@
 
 #include <z3++.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,10 +19,7 @@ namespace loom::verify::check {
 
 struct DiffPart {
   std::string what;  // "outcome", "result", "memory", "global g", "calls"
-  z3::expr differs;
-  // The same difference without a chosen witness: `differs` compares final
-  // memories at one free address, which a query negating it must not pick.
-  z3::expr differs_everywhere;
+  z3::expr differs;  // final memories are compared at one free address, `memory_witness`
 };
 
 struct Encoding {
@@ -38,7 +36,14 @@ struct Encoding {
   }
 };
 
+// In inductive mode, `shared` maps an optimized loop-head component
+// (loop ordinal, component index) to the original component whose head
+// variable it reuses: equalities the invariant assumes outright, built into
+// the terms so that equal computations on both sides become one term.
+using SharedHeads = std::map<std::pair<int, unsigned>, unsigned>;
+
 std::unique_ptr<Encoding> encodePair(smt::Smt& smt, const Correspondence& correspondence,
-                                     const FunctionPair& pair, const sem::ExecOptions& options);
+                                     const FunctionPair& pair, const sem::ExecOptions& options,
+                                     const SharedHeads& shared = {});
 
 }  // namespace loom::verify::check

@@ -5,6 +5,8 @@
 #include <cstdlib>
 
 #include <map>
+#include <optional>
+#include <random>
 #include <set>
 
 #include "src/verify/smt/model.hpp"
@@ -40,6 +42,54 @@ struct UnionFind {
   void unite(std::size_t a, std::size_t b) { parent[find(a)] = find(b); }
 };
 
+// Which equalities of the assumed invariant form classes of equal
+// components, and whether a class is assumed outright or only under its
+// entry guard (see assumedInvariant).
+struct ClassPlan {
+  std::vector<std::size_t> members;                      // candidate indices
+  std::vector<std::pair<bool, unsigned>> components;      // (optimized side?, index)
+  std::optional<z3::expr> outer;                          // the one earlier value, if any
+  bool guarded = false;
+};
+
+std::vector<std::vector<ClassPlan>> planInvariant(const std::vector<Candidate>& cands,
+                                                  const std::vector<bool>& alive,
+                                                  const std::vector<sem::LoopInstance>& lo,
+                                                  const std::vector<sem::LoopInstance>& lp) {
+  std::vector<std::vector<ClassPlan>> plans(lo.size());
+  for (std::size_t k = 0; k < lo.size(); ++k) {
+    const sem::LoopInstance& a = lo[k];
+    const sem::LoopInstance& b = lp[k];
+    const std::size_t n = a.head.v.size();
+    UnionFind uf(n + b.head.v.size());
+    for (std::size_t i = 0; i < cands.size(); ++i) {
+      if (!alive[i] || cands[i].loop != k) continue;
+      for (auto [x, y] : cands[i].components) uf.unite(x, n + y);
+    }
+    std::map<std::size_t, ClassPlan> by_root;
+    std::map<std::size_t, std::map<unsigned, z3::expr>> outer;
+    for (std::size_t i = 0; i < cands.size(); ++i) {
+      if (!alive[i] || cands[i].loop != k) continue;
+      const std::size_t root = uf.find(cands[i].components.front().first);
+      ClassPlan& plan = by_root[root];
+      plan.members.push_back(i);
+      for (auto [x, y] : cands[i].components) {
+        plan.components.push_back({false, x});
+        plan.components.push_back({true, y});
+        if (!a.havocked[x]) outer[root].emplace(a.head.at(x).id(), a.head.at(x));
+        if (!b.havocked[y]) outer[root].emplace(b.head.at(y).id(), b.head.at(y));
+      }
+    }
+    for (auto& [root, plan] : by_root) {
+      const auto& terms = outer[root];
+      plan.guarded = terms.size() > 1;
+      if (terms.size() == 1) plan.outer = terms.begin()->second;
+      plans[k].push_back(std::move(plan));
+    }
+  }
+  return plans;
+}
+
 // The invariant assumed at the loop heads for the candidates in `alive`.
 //
 // Assuming equalities at a head must never constrain values from before the
@@ -51,41 +101,21 @@ struct UnionFind {
 // connect two earlier values is assumed only when both sides reached the
 // loop with all of its equalities holding on entry.
 z3::expr assumedInvariant(z3::context& c, const std::vector<Candidate>& cands,
-                          const std::vector<bool>& alive, const std::vector<sem::LoopInstance>& lo,
+                          const std::vector<std::vector<ClassPlan>>& plans,
+                          const std::vector<sem::LoopInstance>& lo,
                           const std::vector<sem::LoopInstance>& lp) {
   std::vector<z3::expr> out;
   for (std::size_t k = 0; k < lo.size(); ++k) {
     const sem::LoopInstance& a = lo[k];
     const sem::LoopInstance& b = lp[k];
-    const std::size_t n = a.head.v.size();
-    UnionFind uf(n + b.head.v.size());
-    std::vector<std::size_t> members;
-    for (std::size_t i = 0; i < cands.size(); ++i) {
-      if (!alive[i] || cands[i].loop != k) continue;
-      members.push_back(i);
-      for (auto [x, y] : cands[i].components) uf.unite(x, n + y);
-    }
-    std::map<std::size_t, std::set<unsigned>> outer_terms;
-    for (std::size_t i : members) {
-      for (auto [x, y] : cands[i].components) {
-        auto& terms = outer_terms[uf.find(x)];
-        if (!a.havocked[x]) terms.insert(a.head.at(x).id());
-        if (!b.havocked[y]) terms.insert(b.head.at(y).id());
-      }
-    }
     const z3::expr entry_both = smt::mkAnd(c, {a.entry_pc, b.entry_pc});
-    std::map<std::size_t, std::vector<std::size_t>> guarded;
-    for (std::size_t i : members) {
-      const std::size_t root = uf.find(cands[i].components.front().first);
-      if (outer_terms[root].size() <= 1) {
-        out.push_back(holds(c, cands[i], a.head, b.head));
-      } else {
-        guarded[root].push_back(i);
+    for (const ClassPlan& plan : plans[k]) {
+      if (!plan.guarded) {
+        for (std::size_t i : plan.members) out.push_back(holds(c, cands[i], a.head, b.head));
+        continue;
       }
-    }
-    for (const auto& [root, group] : guarded) {
       std::vector<z3::expr> at_entry{entry_both}, at_head;
-      for (std::size_t i : group) {
+      for (std::size_t i : plan.members) {
         at_entry.push_back(holds(c, cands[i], a.entry, b.entry));
         at_head.push_back(holds(c, cands[i], a.head, b.head));
       }
@@ -94,6 +124,124 @@ z3::expr assumedInvariant(z3::context& c, const std::vector<Candidate>& cands,
   }
   return smt::mkAnd(c, out);
 }
+
+// Concrete evaluation instead of a solver call: free constants get sample
+// values, havocked heads values that satisfy the assumed invariant, and a
+// candidate whose preservation evaluates to false is refuted exactly as a
+// model from Z3 would refute it (the sample is checked against every
+// assumption first). Cheap where Z3 is not: a loop doing floating-point
+// division makes every solver call bit-blast the divider.
+class Sampler {
+ public:
+  Sampler(z3::context& c, const std::vector<z3::expr>& roots) : c_(c), rng_(0x10057ULL) {
+    std::vector<Z3_ast> stack;
+    for (const auto& r : roots) stack.push_back(r);
+    std::set<unsigned> seen;
+    while (!stack.empty()) {
+      Z3_ast a = stack.back();
+      stack.pop_back();
+      if (!seen.insert(Z3_get_ast_id(c_, a)).second) continue;
+      if (Z3_get_ast_kind(c_, a) != Z3_APP_AST) continue;
+      Z3_app app = Z3_to_app(c_, a);
+      const unsigned n = Z3_get_app_num_args(c_, app);
+      Z3_func_decl d = Z3_get_app_decl(c_, app);
+      if (n == 0 && Z3_get_decl_kind(c_, d) == Z3_OP_UNINTERPRETED) {
+        constants_.push_back(z3::expr(c_, a));
+      }
+      for (unsigned i = 0; i < n; ++i) stack.push_back(Z3_get_app_arg(c_, app, i));
+    }
+  }
+
+  // One sample; nullopt if it violates an assumption or cannot be evaluated.
+  std::optional<std::vector<bool>> run(const std::vector<z3::expr>& assumptions,
+                                       const std::vector<Candidate>& cands,
+                                       const std::vector<bool>& alive,
+                                       const std::vector<std::vector<ClassPlan>>& plans,
+                                       const std::vector<sem::LoopInstance>& lo,
+                                       const std::vector<sem::LoopInstance>& lp,
+                                       const z3::expr& robust, bool entry_phase) {
+    std::map<unsigned, z3::expr> values;
+    std::set<unsigned> heads;
+    for (const auto* loops : {&lo, &lp}) {
+      for (const auto& l : *loops) {
+        for (std::size_t i = 0; i < l.head.v.size(); ++i) {
+          if (l.havocked[i]) heads.insert(l.head.v[i].id());
+        }
+      }
+    }
+    for (const auto& k : constants_) {
+      if (heads.count(k.id())) continue;
+      values.emplace(k.id(), z3::eq(k, robust) ? c_.bool_val(false) : randomValue(k.get_sort()));
+    }
+    // Heads in loop order, so an inner head sees its outer loop's sample.
+    for (std::size_t k = 0; k < lo.size(); ++k) {
+      const sem::LoopInstance* side[2] = {&lo[k], &lp[k]};
+      std::set<std::pair<bool, unsigned>> planned;
+      for (const ClassPlan& plan : plans[k]) {
+        std::optional<z3::expr> value;
+        if (plan.outer) value = evaluate(*plan.outer, values);
+        for (auto [optimized, index] : plan.components) {
+          planned.insert({optimized, index});
+          const sem::LoopInstance& l = *side[optimized ? 1 : 0];
+          if (!l.havocked[index]) continue;
+          z3::expr v = plan.guarded ? evaluate(l.entry.at(index), values)
+                                    : value ? *value : (value = randomValue(l.head.at(index).get_sort()), *value);
+          values.insert_or_assign(l.head.at(index).id(), v);
+        }
+      }
+      for (int s = 0; s < 2; ++s) {
+        const sem::LoopInstance& l = *side[s];
+        for (unsigned i = 0; i < l.head.v.size(); ++i) {
+          if (!l.havocked[i] || planned.count({s == 1, i})) continue;
+          values.insert_or_assign(l.head.at(i).id(), randomValue(l.head.at(i).get_sort()));
+        }
+      }
+    }
+    for (const auto& a : assumptions) {
+      if (!evaluate(a, values).is_true()) return std::nullopt;
+    }
+    std::vector<bool> broken(cands.size(), false);
+    for (std::size_t i = 0; i < cands.size(); ++i) {
+      if (!alive[i]) continue;
+      z3::expr v = evaluate(entry_phase ? cands[i].on_entry : cands[i].on_back, values);
+      if (v.is_false()) broken[i] = true;
+    }
+    return broken;
+  }
+
+ private:
+  z3::expr evaluate(const z3::expr& e, const std::map<unsigned, z3::expr>& values) {
+    z3::expr_vector from(c_), to(c_);
+    for (const auto& k : constants_) {
+      auto it = values.find(k.id());
+      if (it == values.end()) continue;
+      from.push_back(k);
+      to.push_back(it->second);
+    }
+    z3::expr copy = e;
+    return copy.substitute(from, to).simplify();
+  }
+
+  z3::expr randomValue(const z3::sort& s) {
+    if (s.is_bool()) return c_.bool_val(rng_() & 1);
+    if (s.is_bv()) {
+      const unsigned w = s.bv_size();
+      const std::uint64_t mask = w >= 64 ? ~0ULL : ((1ULL << w) - 1);
+      static const std::uint64_t kSpecial[] = {0, 1, 2, 3, 7, 8, 100, ~0ULL, 0x80000000ULL};
+      const std::uint64_t pick = rng_() % 4;
+      std::uint64_t v = pick == 0   ? kSpecial[rng_() % std::size(kSpecial)]
+                        : pick == 1 ? rng_() % 64
+                                    : rng_();
+      return c_.bv_val(static_cast<uint64_t>(v & mask), w);
+    }
+    if (s.is_array()) return z3::const_array(s.array_domain(), randomValue(s.array_range()));
+    return c_.bool_val(false);
+  }
+
+  z3::context& c_;
+  std::mt19937_64 rng_;
+  std::vector<z3::expr> constants_;
+};
 
 }  // namespace
 
@@ -170,34 +318,80 @@ InductionOutcome proveByInduction(smt::Smt& smt, smt::Solver& solver, const Enco
     }
     return false;
   };
+  std::vector<z3::expr> roots = solver.assertions();
+  for (const auto& cand : cands) {
+    roots.push_back(cand.on_entry);
+    roots.push_back(cand.on_back);
+  }
+  for (const auto* loops : {&lo, &lp}) {
+    for (const auto& l : *loops) {
+      roots.insert(roots.end(), l.entry.v.begin(), l.entry.v.end());
+      roots.insert(roots.end(), l.head.v.begin(), l.head.v.end());
+    }
+  }
+  Sampler sampler(c, roots);
+  const z3::expr robust = enc.env->robust();
+
   for (bool entry_phase = true;;) {
     ++out.rounds;
-    solver.push();
-    solver.add(assumedInvariant(c, cands, alive, lo, lp));
-    std::vector<z3::expr> broken;
-    for (std::size_t i = 0; i < cands.size(); ++i) {
-      if (alive[i]) broken.push_back(smt::mkNot(entry_phase ? cands[i].on_entry : cands[i].on_back));
+    const auto plans = planInvariant(cands, alive, lo, lp);
+    const z3::expr assumed = assumedInvariant(c, cands, plans, lo, lp);
+
+    // Samples first; Z3 only when they refute nothing.
+    std::vector<bool> sampled_broken(cands.size(), false);
+    bool sampled = false;
+    {
+      std::vector<z3::expr> assumptions = solver.assertions();
+      assumptions.push_back(assumed);
+      for (int k = 0; k < 12 && !sampled; ++k) {
+        auto broken = sampler.run(assumptions, cands, alive, plans, lo, lp, robust, entry_phase);
+        if (!broken) continue;
+        for (std::size_t i = 0; i < cands.size(); ++i) {
+          if ((*broken)[i]) {
+            sampled_broken[i] = true;
+            sampled = true;
+          }
+        }
+      }
     }
-    solver.add(smt::mkOr(c, broken));
-    const smt::CheckResult r = solver.check();
-    if (r == smt::CheckResult::Unknown) {
+    std::optional<smt::ModelReader> model;
+    if (std::getenv("LOOM_VERIFY_TRACE")) {
+      std::fprintf(stderr, "  round %u %s sampled=%d alive:", out.rounds, entry_phase ? "entry" : "back", sampled);
+      for (std::size_t i = 0; i < cands.size(); ++i) if (alive[i]) std::fprintf(stderr, " [%zu:%s%s]", cands[i].loop, cands[i].name.c_str(), sampled_broken[i] ? "!" : "");
+      std::fprintf(stderr, "\n");
+    }
+    if (!sampled) {
+      solver.push();
+      solver.add(assumed);
+      std::vector<z3::expr> broken;
+      for (std::size_t i = 0; i < cands.size(); ++i) {
+        if (alive[i]) broken.push_back(smt::mkNot(entry_phase ? cands[i].on_entry : cands[i].on_back));
+      }
+      solver.add(smt::mkOr(c, broken));
+      const smt::CheckResult r = solver.check();
+      if (r == smt::CheckResult::Unknown) {
+        solver.pop();
+        out.result = InductionOutcome::Result::Unknown;
+        out.reason = "solver " + solver.lastReason() + " while inferring loop invariants";
+        return out;
+      }
+      if (r == smt::CheckResult::Unsat) {
+        solver.pop();
+        if (!entry_phase) break;
+        entry_phase = false;
+        continue;
+      }
+      model.emplace(solver.model());
       solver.pop();
-      out.result = InductionOutcome::Result::Unknown;
-      out.reason = "solver " + solver.lastReason() + " while inferring loop invariants";
-      return out;
     }
-    if (r == smt::CheckResult::Unsat) {
-      solver.pop();
-      if (!entry_phase) break;
-      entry_phase = false;
-      continue;
-    }
-    smt::ModelReader m(solver.model());
-    solver.pop();
+    auto is_broken = [&](std::size_t i) {
+      if (sampled) return static_cast<bool>(sampled_broken[i]);
+      return !model->truth(entry_phase ? cands[i].on_entry : cands[i].on_back);
+    };
     std::vector<std::size_t> violated;
     std::set<std::size_t> violated_loops;
     for (std::size_t i = 0; i < cands.size(); ++i) {
-      if (!alive[i] || m.truth(entry_phase ? cands[i].on_entry : cands[i].on_back)) continue;
+      if (!alive[i] || !is_broken(i)) continue;
       violated.push_back(i);
       violated_loops.insert(cands[i].loop);
     }
@@ -226,7 +420,7 @@ InductionOutcome proveByInduction(smt::Smt& smt, smt::Solver& solver, const Enco
   for (bool a : alive) out.invariants += a ? 1 : 0;
 
   solver.push();
-  solver.add(assumedInvariant(c, cands, alive, lo, lp));
+  solver.add(assumedInvariant(c, cands, planInvariant(cands, alive, lo, lp), lo, lp));
   solver.add(!smt::mkAnd(c, lockstep) || enc.differs);
   const smt::CheckResult r = solver.check();
   if (r == smt::CheckResult::Unsat) {

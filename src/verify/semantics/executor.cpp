@@ -553,9 +553,15 @@ struct Executor::Impl {
     State head = st;
     std::vector<bool> havocked(st.v.size(), false);
     auto havoc = [&](unsigned index, const std::string& what) {
+      havocked[index] = true;
+      if (options.head_value) {
+        if (auto shared = options.head_value(static_cast<int>(out.loops.size()), index)) {
+          head.v[index] = *shared;
+          return;
+        }
+      }
       head.v[index] = smt.fresh(fmt::format("{}_loop{}_{}", sideName(side), out.loops.size(), what),
                                 st.v[index].get_sort());
-      havocked[index] = true;
     };
     for (unsigned slot = 0; slot < layout.globals.size(); ++slot) {
       if (layout.globals[slot].constant) continue;

@@ -9,6 +9,7 @@
 #include <binaryen-c.h>
 #include <z3++.h>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -36,6 +37,10 @@ struct ExecOptions {
   LoopMode loop_mode = LoopMode::Bounded;
   unsigned loop_bound = 8;
   unsigned inline_depth = 3;
+  // Inductive mode: the value a havocked head component takes instead of a
+  // fresh variable (the other side's head variable it is assumed equal to),
+  // given the loop's ordinal and the component's index.
+  std::function<std::optional<z3::expr>(int loop, unsigned component)> head_value;
 };
 
 // How a call is executed; decided by check/, which knows how the functions

@@ -88,6 +88,7 @@ class Solver {
   double seconds() const { return seconds_; }
   unsigned checks() const { return checks_; }
   void dump(const std::string& path) const;
+  const std::vector<z3::expr>& assertions() const { return assertions_; }
 
  private:
   Smt& smt_;

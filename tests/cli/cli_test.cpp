@@ -1,0 +1,175 @@
+// The command-line contract: useful output on good input, and on bad input a
+// single "loom-evolve: error: ..." line, a non-zero exit, and no output file.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "loom/support/files.hpp"
+#include "support/test_support.hpp"
+
+namespace loom::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+CommandResult loom(std::vector<std::string> args) {
+  args.insert(args.begin(), LOOM_EVOLVE_EXECUTABLE);
+  return runCommand(args);
+}
+
+void expectCleanError(const CommandResult& r, const std::string& needle, const std::string& what) {
+  SCOPED_TRACE(what);
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_LT(r.exit_code, 128) << "crashed: " << r.err;
+  std::string err = r.err;
+  ASSERT_FALSE(err.empty());
+  EXPECT_EQ(err.back(), '\n');
+  err.pop_back();
+  EXPECT_EQ(err.find('\n'), std::string::npos) << "more than one line:\n" << r.err;
+  EXPECT_EQ(err.rfind("loom-evolve: error: ", 0), 0u) << r.err;
+  EXPECT_NE(err.find(needle), std::string::npos) << r.err;
+}
+
+// The files a bad-input case may not leave behind.
+void expectNothingWritten(const TempDir& dir) {
+  for (const auto& entry : fs::directory_iterator(dir.path())) {
+    const std::string name = entry.path().filename().string();
+    EXPECT_TRUE(name.starts_with("input")) << "left behind: " << name;
+  }
+}
+
+struct BadInput {
+  std::string name;
+  std::function<fs::path(const TempDir&)> make;
+  std::string needle;
+};
+
+std::vector<BadInput> badInputs() {
+  auto file = [](std::string name, wasm::Bytes bytes) {
+    return [name, bytes](const TempDir& dir) {
+      const fs::path p = dir / name;
+      writeBytes(p, bytes);
+      return p;
+    };
+  };
+  const wasm::Bytes good = support::readFile(fixtureBinary("crc32"));
+  std::vector<BadInput> cases = {
+      {"empty", file("input-empty.wasm", {}), "empty"},
+      {"garbage", file("input-garbage.wasm", {'G', 'A', 'R', 'B', 'A', 'G', 'E', 0}), "not a WebAssembly module"},
+      {"text syntax error", [](const TempDir& d) {
+         const fs::path p = d / "input-bad.wat";
+         support::writeFileAtomic(p, std::string_view("(module (func $f (result i32) (i32.add (i32.const 1))"));
+         return p;
+       }, "input-bad.wat"},
+      {"multi-memory", file("input-mm.wasm", {0x00, 0x61, 0x73, 0x6d, 0x01, 0, 0, 0, 0x05, 0x05, 0x02, 0x00, 0x01, 0x00, 0x01}), "input-mm.wasm"},
+      {"directory", [](const TempDir& d) {
+         fs::create_directory(d / "input-dir");
+         return d / "input-dir";
+       }, "is a directory"},
+      {"missing", [](const TempDir& d) { return d / "input-missing.wasm"; }, "No such file"},
+      {"fifo", [](const TempDir& d) {
+         const fs::path p = d / "input-fifo";
+         ::mkfifo(p.c_str(), 0600);
+         return p;
+       }, "not a regular file"},
+      {"unreadable", [](const TempDir&) { return fs::path("/proc/self/mem"); }, "cannot read"},
+  };
+  for (std::size_t cut : {std::size_t{9}, std::size_t{20}, good.size() / 2, good.size() - 1}) {
+    cases.push_back({"truncated at " + std::to_string(cut), file("input-cut.wasm", wasm::Bytes(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(cut))), "input-cut.wasm"});
+  }
+  return cases;
+}
+
+TEST(Cli, EveryCommandRejectsBadModules) {
+  for (const auto& bad : badInputs()) {
+    TempDir dir;
+    const std::string m = bad.make(dir).string();
+    const std::string out = (dir / "out.wasm").string();
+    const std::string good = fixturePath("helpers").string();
+    expectCleanError(loom({m, "--generations", "1", "-o", out, "--report", (dir / "r.json").string()}), bad.needle, "evolve " + bad.name);
+    expectCleanError(loom({"baselines", m}), bad.needle, "baselines " + bad.name);
+    expectCleanError(loom({"apply", "Oz", m, "-o", out}), bad.needle, "apply " + bad.name);
+    expectCleanError(loom({"verify", m, good}), bad.needle, "verify (original) " + bad.name);
+    expectCleanError(loom({"verify", good, m}), bad.needle, "verify (optimized) " + bad.name);
+    expectNothingWritten(dir);
+  }
+}
+
+TEST(Cli, RejectsUnwritableOutputsBeforeWorking) {
+  TempDir dir;
+  const std::string m = fixturePath("helpers").string();
+  expectCleanError(loom({"apply", "Oz", m, "-o", "/nonexistent-dir/out.wasm"}), "does not exist", "apply");
+  expectCleanError(loom({m, "-o", "/nonexistent-dir/out.wasm"}), "does not exist", "evolve output");
+  expectCleanError(loom({m, "--report", dir.path().string()}), "is a directory", "evolve report");
+  expectCleanError(loom({"plot", (dir / "missing.json").string()}), "missing.json", "plot");
+}
+
+TEST(Cli, RejectsBadConfigurationsAndOptions) {
+  TempDir dir;
+  const std::string m = fixturePath("helpers").string();
+  const std::string out = (dir / "out.wasm").string();
+  support::writeFileAtomic(dir / "input-config.json", std::string_view("{\"phases\": [\"dce\", \"warp-drive\"]}"));
+  expectCleanError(loom({"apply", (dir / "input-config.json").string(), m, "-o", out}), "warp-drive", "unknown phase");
+  support::writeFileAtomic(dir / "input-broken.json", std::string_view("{\"phases\": [\"dce\""));
+  expectCleanError(loom({"apply", (dir / "input-broken.json").string(), m, "-o", out}), "not valid JSON", "broken JSON");
+  expectCleanError(loom({"apply", "O9", m, "-o", out}), "O9", "unknown built-in");
+  expectCleanError(loom({m, "--islands", "0"}), "islands", "islands 0");
+  expectCleanError(loom({m, "--population", "1"}), "population", "population 1");
+  expectCleanError(loom({m, "--objective", "speed"}), "objective", "objective");
+  expectCleanError(loom({m, "--weights", "1"}), "weights", "weights");
+  expectCleanError(loom({m, "--topology", "star"}), "star", "topology");
+  expectCleanError(loom({m, "--algorithms", "pga,simplex"}), "simplex", "algorithm");
+  expectCleanError(loom({m, "--no-such-option"}), "no-such-option", "unknown option");
+  expectCleanError(loom({"plot", m}), "not valid JSON", "plot of a module");
+  support::writeFileAtomic(dir / "input-report.json", std::string_view("{\"schema\": \"something else\"}"));
+  expectCleanError(loom({"plot", (dir / "input-report.json").string(), "-o", (dir / "p.png").string()}), "not a loom-evolve report", "plot schema");
+  expectCleanError(loom({"plot", (dir / "input-report.json").string(), "-o", (dir / "p.gif").string()}), ".png or .svg", "plot format");
+  expectNothingWritten(dir);
+}
+
+TEST(Cli, BaselinesPrintsEveryBuiltinAsJson) {
+  const CommandResult r = loom({"baselines", fixturePath("strings").string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_GT(j["input"]["total_bytes"].get<int>(), 0);
+  for (const char* name : {"loom", "O", "Os", "Oz", "O3", "O4"}) {
+    ASSERT_TRUE(j["baselines"].contains(name)) << name;
+    EXPECT_GT(j["baselines"][name]["total_bytes"].get<int>(), 0);
+    EXPECT_GT(j["baselines"][name]["code_bytes"].get<int>(), 0);
+    EXPECT_GT(j["baselines"][name]["instructions"].get<int>(), 0);
+    EXPECT_GT(j["baselines"][name]["cycles"].get<double>(), 0);
+  }
+}
+
+TEST(Cli, ApplyWritesWhatWasmOptWrites) {
+  TempDir dir;
+  const auto m = fixturePath("sort");
+  const CommandResult r = loom({"apply", "Oz", m.string(), "-o", (dir / "out.wasm").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(support::readFile(dir / "out.wasm"), runWasmOpt(m, {"-Oz"}));
+}
+
+TEST(Cli, PlotDrawsPngAndSvg) {
+  TempDir dir;
+  const std::string report = (dir / "r.json").string();
+  const CommandResult run = loom({fixtureBinary("arith").string(), "--generations", "2", "--islands", "2", "--population", "6",
+                                  "--report", report, "--quiet", "--jobs", "2"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  for (const char* kind : {"convergence", "sizes"}) {
+    for (const char* ext : {".png", ".svg"}) {
+      const auto out = dir / (std::string(kind) + ext);
+      const CommandResult r = loom({"plot", report, "--kind", kind, "-o", out.string()});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      const auto bytes = support::readFile(out);
+      ASSERT_GT(bytes.size(), 1000u);
+      if (std::string(ext) == ".png") EXPECT_EQ(bytes[1], 'P');
+      else EXPECT_NE(std::string(bytes.begin(), bytes.end()).find("<svg"), std::string::npos);
+    }
+  }
+  expectCleanError(loom({"plot", report, "--kind", "pareto", "-o", (dir / "f.svg").string()}), "pareto_front", "pareto of a weighted run");
+}
+
+}  // namespace
+}  // namespace loom::test
