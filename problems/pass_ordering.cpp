@@ -6,6 +6,18 @@
 
 namespace loom::problems {
 
+void SearchContext::rememberSize(const pipeline::PipelineConfig& config, std::uint64_t bytes) {
+  std::lock_guard lock(sizes_mutex_);
+  sizes_[config.key()] = bytes;
+}
+
+std::optional<std::uint64_t> SearchContext::sizeOf(const pipeline::PipelineConfig& config) const {
+  std::lock_guard lock(sizes_mutex_);
+  auto it = sizes_.find(config.key());
+  if (it == sizes_.end()) return std::nullopt;
+  return it->second;
+}
+
 pass_ordering_problem::pass_ordering_problem(std::shared_ptr<SearchContext> context, ConstraintHandling handling,
                                              unsigned island)
     : context_(std::move(context)), handling_(handling), island_(island) {
@@ -57,11 +69,12 @@ pagmo::vector_double pass_ordering_problem::evaluateAll(const std::vector<pagmo:
   std::vector<pipeline::PipelineConfig> configs;
   configs.reserve(xs.size());
   for (const auto& x : xs) configs.push_back(ctx.layout.decode(x));
-  const std::vector<engine::EvalResult> results = ctx.engine->evaluateBatch(configs);
+  const std::vector<ScoredCandidate> scored = ctx.evaluator->evaluate(configs);
   const unsigned generation = ctx.generation.load();
   for (std::size_t i = 0; i < xs.size(); ++i) {
-    const Score s = score(results[i], ctx.input, ctx.spec);
-    if (ctx.on_evaluated) ctx.on_evaluated(EvaluatedCandidate{configs[i], results[i], s, island_, generation});
+    const auto& [result, s] = scored[i];
+    if (result.status == engine::EvalStatus::Ok) ctx.rememberSize(configs[i], result.metrics.total_bytes);
+    if (ctx.on_evaluated) ctx.on_evaluated(EvaluatedCandidate{configs[i], result, s, island_, generation});
     const pagmo::vector_double f = toFitness(s);
     out.insert(out.end(), f.begin(), f.end());
   }

@@ -11,7 +11,11 @@
 #include <memory>
 #include <string>
 
-#include "loom/engine/engine.hpp"
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+#include "problems/candidate_evaluator.hpp"
 #include "problems/fitness.hpp"
 #include "problems/genome.hpp"
 
@@ -29,13 +33,20 @@ struct EvaluatedCandidate {
 // What every copy of the problem shares: pagmo copies problems freely (one
 // per island, one per evolve), and they all feed the same engine and archive.
 struct SearchContext {
-  std::shared_ptr<engine::Engine> engine;
+  std::shared_ptr<CandidateEvaluator> evaluator;
   GenomeLayout layout;
-  cost::Metrics input;  // the unoptimized module: the denominators of the ratios
   FitnessSpec spec;
   std::atomic<bool> stop{false};  // once set, fitness returns at once (the generation is discarded)
   std::atomic<unsigned> generation{0};
   std::function<void(const EvaluatedCandidate&)> on_evaluated;
+
+  // Total bytes of every pipeline evaluated so far, for histories.
+  void rememberSize(const pipeline::PipelineConfig& config, std::uint64_t bytes);
+  std::optional<std::uint64_t> sizeOf(const pipeline::PipelineConfig& config) const;
+
+ private:
+  mutable std::mutex sizes_mutex_;
+  std::unordered_map<wasm::Hash128, std::uint64_t, wasm::Hash128Hasher> sizes_;
 };
 
 enum class ConstraintHandling {

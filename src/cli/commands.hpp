@@ -14,5 +14,6 @@ Command addBaselinesCommand(CLI::App& app);
 Command addApplyCommand(CLI::App& app);
 Command addVerifyCommand(CLI::App& app);
 Command addPlotCommand(CLI::App& app);
+Command addTuneCommand(CLI::App& app);
 
 }  // namespace loom::cli

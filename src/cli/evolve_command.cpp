@@ -5,6 +5,7 @@
 
 #include "commands.hpp"
 #include "loom/driver/driver.hpp"
+#include "loom/driver/tune.hpp"
 
 namespace loom::cli {
 
@@ -27,6 +28,7 @@ struct EvolveSettings {
   std::string algorithms;
   double memory_limit_mb = 4096;
   unsigned verify_timeout_ms = 5000;
+  bool tune = false;
 };
 
 int runEvolve(EvolveSettings& s) {
@@ -55,6 +57,26 @@ int runEvolve(EvolveSettings& s) {
   o.verify.function_timeout = std::chrono::milliseconds(s.verify_timeout_ms);
 
   driver::installStopHandlers();
+  if (s.tune) {
+    const driver::RunOutcome outcome = driver::runTune(o);
+    if (!o.quiet) {
+      const auto& r = outcome.report;
+      if (r["recommended"].is_object()) {
+        fmt::print(stderr, "recommended: geometric mean {:.5f} of -Oz on training modules",
+                   r["recommended"]["geomean_ratio_to_oz"].get<double>());
+        if (!r["test"]["summary"]["geomean_ratio_to_oz"].is_null()) {
+          fmt::print(stderr, ", {:.5f} on {} held-out modules ({} better, {} worse, all verified: {})",
+                     r["test"]["summary"]["geomean_ratio_to_oz"].get<double>(), r["test"]["summary"]["modules"].get<int>(),
+                     r["test"]["summary"]["improved"].get<int>(), r["test"]["summary"]["worse"].get<int>(),
+                     r["test"]["summary"]["all_verified"].get<bool>());
+        }
+        fmt::print(stderr, "\n");
+      }
+      if (o.output && r["recommended"].is_object()) fmt::print(stderr, "wrote {}\n", o.output->string());
+      if (o.report) fmt::print(stderr, "wrote {}\n", o.report->string());
+    }
+    return outcome.exit_code;
+  }
   const driver::RunOutcome outcome = driver::runSearch(o);
   if (!o.quiet) {
     const auto& best = outcome.report["best"];
@@ -79,16 +101,12 @@ int runEvolve(EvolveSettings& s) {
   return outcome.exit_code;
 }
 
-}  // namespace
-
-Command addEvolveCommand(CLI::App& app) {
-  auto s = std::make_shared<EvolveSettings>();
-  driver::RunOptions& o = s->run;
-  app.add_option("module", s->module, "WebAssembly module to optimize (.wasm or .wat)");
-  app.add_option("-o,--output", s->output, "Write the best verified module here");
-  app.add_option("--report", s->report, "Write the JSON report here (schema: docs/report.md)");
-  app.add_option("--log", s->log, "Append every evaluation to this SQLite database");
-  app.add_option("--checkpoint", s->checkpoint, "Checkpoint file (default: REPORT/OUTPUT/MODULE + .checkpoint.json)");
+// The search options `loom-evolve MODULE` and `loom-evolve tune` share.
+void addSearchOptions(CLI::App& app, EvolveSettings& s) {
+  driver::RunOptions& o = s.run;
+  app.add_option("--report", s.report, "Write the JSON report here (schema: docs/report.md)");
+  app.add_option("--log", s.log, "Append every evaluation to this SQLite database");
+  app.add_option("--checkpoint", s.checkpoint, "Checkpoint file (default: REPORT/OUTPUT/MODULE + .checkpoint.json)");
   app.add_flag("--resume", o.resume, "Continue the run saved in the checkpoint");
   app.add_option("--checkpoint-every", o.checkpoint_every, "Generations between checkpoints")->check(CLI::PositiveNumber);
   app.add_option("--generations", o.generations, "Generations to evolve (0: only evaluate the seed pipelines)")
@@ -101,9 +119,9 @@ Command addEvolveCommand(CLI::App& app) {
   app.add_option("--selection", o.selection, "Migrant selection policy (best)")->capture_default_str();
   app.add_option("--replacement", o.replacement, "Migrant replacement policy (fair)")->capture_default_str();
   app.add_option("--migration-type", o.migration_type, "p2p (one neighbour) or broadcast (all neighbours)")->capture_default_str();
-  app.add_option("--algorithms", s->algorithms, "Comma-separated island algorithms: pga, gaco, ihs, sga, de, pso, nsga2");
-  app.add_option("--objective", s->objective, "size, cycles, weighted or pareto")->capture_default_str();
-  app.add_option("--weights", s->weights, "SIZE,CYCLES weights of the weighted objective")->capture_default_str();
+  app.add_option("--algorithms", s.algorithms, "Comma-separated island algorithms: pga, gaco, ihs, sga, de, pso, nsga2");
+  app.add_option("--objective", s.objective, "size, cycles, weighted or pareto")->capture_default_str();
+  app.add_option("--weights", s.weights, "SIZE,CYCLES weights of the weighted objective")->capture_default_str();
   app.add_flag("--allow-bounded", o.fitness.allow_bounded, "Accept functions verified only up to the loop bound");
   app.add_option("--time-budget", o.time_budget_seconds, "Stop after this many seconds (0: no limit)")->check(CLI::NonNegativeNumber);
   app.add_option("--seed", o.seed, "Random seed: the same seed on the same input gives the same result")->capture_default_str();
@@ -113,13 +131,36 @@ Command addEvolveCommand(CLI::App& app) {
   app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors");
   app.add_flag("--progress-lines", o.progress_lines, "Plain progress lines even on a terminal");
   app.add_option("--candidate-timeout", o.candidate_timeout_seconds, "Seconds one candidate may take")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--memory-limit", s->memory_limit_mb, "Megabytes one worker may use")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--verify-timeout", s->verify_timeout_ms, "Solver milliseconds per function")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--memory-limit", s.memory_limit_mb, "Megabytes one worker may use")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--verify-timeout", s.verify_timeout_ms, "Solver milliseconds per function")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--loop-bound", o.verify.loop_bound, "Loop iterations checked when a loop cannot be proved inductively")->capture_default_str();
   app.add_option("--inline-depth", o.verify.inline_depth, "Depth of calls the verifier executes symbolically")->capture_default_str();
+}
+
+}  // namespace
+
+Command addEvolveCommand(CLI::App& app) {
+  auto s = std::make_shared<EvolveSettings>();
+  app.add_option("module", s->module, "WebAssembly module to optimize (.wasm or .wat)");
+  app.add_option("-o,--output", s->output, "Write the best verified module here");
+  addSearchOptions(app, *s);
   return [&app, s]() -> int {
     if (!app.get_subcommands().empty()) return -1;
     if (s->module.empty()) return -1;
+    return runEvolve(*s);
+  };
+}
+
+Command addTuneCommand(CLI::App& app) {
+  auto s = std::make_shared<EvolveSettings>();
+  CLI::App* cmd = app.add_subcommand("tune", "Evolve one configuration that is generally better over a corpus of modules");
+  cmd->add_option("corpus", s->module, "Directory of .wasm modules (with manifest.tsv from scripts/fetch-corpus for a train/test split)")
+      ->required();
+  cmd->add_option("-o,--output", s->output, "Write the recommended configuration (JSON, for `apply`) here");
+  addSearchOptions(*cmd, *s);
+  return [cmd, s]() -> int {
+    if (!*cmd) return -1;
+    s->tune = true;
     return runEvolve(*s);
   };
 }

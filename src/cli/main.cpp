@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   std::vector<loom::cli::Command> commands = {
       loom::cli::addBaselinesCommand(app), loom::cli::addApplyCommand(app), loom::cli::addVerifyCommand(app),
-      loom::cli::addPlotCommand(app),      loom::cli::addEvolveCommand(app),
+      loom::cli::addPlotCommand(app),      loom::cli::addTuneCommand(app),   loom::cli::addEvolveCommand(app),
   };
   try {
     app.parse(argc, argv);

@@ -33,6 +33,8 @@ RunOutcome runSearch(const RunOptions& options);
 void installStopHandlers();
 void requestStop();
 bool stopRequested();
+const std::atomic<bool>& stopFlag();
+void clearStop();
 
 // Derives the seed of one island in one generation (splitmix64).
 unsigned deriveSeed(std::uint64_t seed, std::uint64_t island, std::uint64_t generation);

@@ -257,7 +257,7 @@ smt::CheckResult confirm(Context& x, smt::Solver& solver, const Counterexample& 
                          std::size_t import_count, const smt::ModelReader& model) {
   const auto witness = static_cast<std::uint32_t>(model.bitsOr(x.enc.memory_witness, 0));
   sem::Environment& env = *x.enc.env;
-  std::vector<z3::expr> fixed{env.replayable(), env.robust()};
+  std::vector<z3::expr> fixed{env.replayable()};
   for (std::size_t i = 0; i < env.params().size(); ++i) {
     fixed.push_back(env.params()[i] == x.c.bv_val(static_cast<uint64_t>(parseBits(cex.arguments[i])),
                                                   sem::widthOf(env.paramTypes()[i])));
@@ -326,7 +326,7 @@ smt::CheckResult confirm(Context& x, smt::Solver& solver, const Counterexample& 
 
   solver.push();
   solver.add(smt::mkAnd(x.c, fixed));
-  solver.add(smt::mkOr(x.c, escape));
+  solver.add(env.withIndependentNaNs(smt::mkOr(x.c, escape)));
   const smt::CheckResult r = solver.check();
   solver.pop();
   return r;

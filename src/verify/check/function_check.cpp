@@ -19,7 +19,6 @@ struct Attempt {
 
 void assertBase(smt::Solver& solver, const Encoding& enc) {
   for (const auto& a : enc.env->axioms()) solver.add(a);
-  solver.add(!enc.env->robust());
 }
 
 // No loop was havocked: the encoding is exact except for the loop bound.
@@ -107,16 +106,19 @@ FunctionVerdict checkFunction(const Correspondence& c, const FunctionPair& pair,
     // First the inductive encoding. Without loops it is exact and final.
     if (!std::getenv("LOOM_SKIP_IND")) try {
       smt::Smt smt(budget);
-      sem::ExecOptions exec{sem::LoopMode::Inductive, options.loop_bound, options.inline_depth};
+      sem::ExecOptions exec;
+      exec.loop_mode = sem::LoopMode::Inductive;
+      exec.loop_bound = options.loop_bound;
+      exec.inline_depth = options.inline_depth;
       auto enc = encodePair(smt, c, pair, exec);
       if (enc->original->loops.empty() && enc->optimized->loops.empty()) {
         Attempt a = decide(smt, *enc, c, pair, options.loop_bound, solver_seconds);
         return finish(std::move(a.verdict));
       }
-      smt::Solver solver(smt);
-      assertBase(solver, *enc);
-      InductionOutcome ind = proveByInduction(smt, solver, *enc, c.layout());
-      solver_seconds += solver.seconds();
+      const Encoder encoder = [&](const SharedHeads& shared) {
+        return encodePair(smt, c, pair, exec, shared);
+      };
+      InductionOutcome ind = proveByInduction(smt, encoder, *enc, c.layout(), &solver_seconds);
       if (ind.result == InductionOutcome::Result::Proved) {
         FunctionVerdict v;
         v.function = pair.label;
@@ -136,7 +138,10 @@ FunctionVerdict checkFunction(const Correspondence& c, const FunctionPair& pair,
       try {
         budget.resetTerms();
         smt::Smt smt(budget);
-        sem::ExecOptions exec{sem::LoopMode::Bounded, bound, options.inline_depth};
+        sem::ExecOptions exec;
+        exec.loop_mode = sem::LoopMode::Bounded;
+        exec.loop_bound = bound;
+        exec.inline_depth = options.inline_depth;
         auto enc = encodePair(smt, c, pair, exec);
         if (std::getenv("LOOM_VERIFY_TRACE")) std::fprintf(stderr, "  bounded encoding %u: %llu terms at %.3fs\n", bound, (unsigned long long)budget.terms(), budget.elapsedSeconds());
         Attempt a = decide(smt, *enc, c, pair, bound, solver_seconds);

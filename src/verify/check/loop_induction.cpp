@@ -1,8 +1,6 @@
 #include "src/verify/check/loop_induction.hpp"
 
 #include <fmt/format.h>
-#include <cstdio>
-#include <cstdlib>
 
 #include <map>
 #include <optional>
@@ -62,9 +60,14 @@ std::vector<std::vector<ClassPlan>> planInvariant(const std::vector<Candidate>& 
     const sem::LoopInstance& b = lp[k];
     const std::size_t n = a.head.v.size();
     UnionFind uf(n + b.head.v.size());
+    // A candidate with several components (the trace) is one unit.
     for (std::size_t i = 0; i < cands.size(); ++i) {
       if (!alive[i] || cands[i].loop != k) continue;
-      for (auto [x, y] : cands[i].components) uf.unite(x, n + y);
+      const unsigned first = cands[i].components.front().first;
+      for (auto [x, y] : cands[i].components) {
+        uf.unite(x, n + y);
+        uf.unite(x, first);
+      }
     }
     std::map<std::size_t, ClassPlan> by_root;
     std::map<std::size_t, std::map<unsigned, z3::expr>> outer;
@@ -159,7 +162,7 @@ class Sampler {
                                        const std::vector<std::vector<ClassPlan>>& plans,
                                        const std::vector<sem::LoopInstance>& lo,
                                        const std::vector<sem::LoopInstance>& lp,
-                                       const z3::expr& robust, bool entry_phase) {
+                                       const sem::Environment& env, bool entry_phase) {
     std::map<unsigned, z3::expr> values;
     std::set<unsigned> heads;
     for (const auto* loops : {&lo, &lp}) {
@@ -171,29 +174,59 @@ class Sampler {
     }
     for (const auto& k : constants_) {
       if (heads.count(k.id())) continue;
-      values.emplace(k.id(), z3::eq(k, robust) ? c_.bool_val(false) : randomValue(k.get_sort()));
+      // Inputs the axioms pin down get a value that satisfies them.
+      if (z3::eq(k, env.pages0())) {
+        values.emplace(k.id(), env.initialPagesValue());
+      } else {
+        values.emplace(k.id(), randomValue(k.get_sort()));
+      }
     }
     // Heads in loop order, so an inner head sees its outer loop's sample.
+    // Equal components get equal values: a component fixed before the loop
+    // passes its value on, guarded classes start from their entry values.
     for (std::size_t k = 0; k < lo.size(); ++k) {
       const sem::LoopInstance* side[2] = {&lo[k], &lp[k]};
-      std::set<std::pair<bool, unsigned>> planned;
+      std::map<std::pair<int, unsigned>, z3::expr> assigned;
+      auto value_of = [&](int s, unsigned i) -> std::optional<z3::expr> {
+        const sem::LoopInstance& l = *side[s];
+        if (!l.havocked[i]) return evaluate(l.head.at(i), values);
+        auto it = assigned.find({s, i});
+        if (it == assigned.end()) return std::nullopt;
+        return it->second;
+      };
+      auto assign = [&](int s, unsigned i, const z3::expr& v) {
+        const sem::LoopInstance& l = *side[s];
+        if (!l.havocked[i] || assigned.count({s, i})) return;
+        assigned.emplace(std::make_pair(s, i), v);
+        values.insert_or_assign(l.head.at(i).id(), v);
+      };
       for (const ClassPlan& plan : plans[k]) {
-        std::optional<z3::expr> value;
-        if (plan.outer) value = evaluate(*plan.outer, values);
+        if (!plan.guarded) continue;
         for (auto [optimized, index] : plan.components) {
-          planned.insert({optimized, index});
-          const sem::LoopInstance& l = *side[optimized ? 1 : 0];
-          if (!l.havocked[index]) continue;
-          z3::expr v = plan.guarded ? evaluate(l.entry.at(index), values)
-                                    : value ? *value : (value = randomValue(l.head.at(index).get_sort()), *value);
-          values.insert_or_assign(l.head.at(index).id(), v);
+          const int s = optimized ? 1 : 0;
+          assign(s, index, evaluate(side[s]->entry.at(index), values));
+        }
+      }
+      for (int pass = 0; pass < 2; ++pass) {
+        for (std::size_t i = 0; i < cands.size(); ++i) {
+          if (!alive[i] || cands[i].loop != k) continue;
+          for (auto [x, y] : cands[i].components) {
+            auto vx = value_of(0, x);
+            auto vy = value_of(1, y);
+            if (vx && !vy) assign(1, y, *vx);
+            if (vy && !vx) assign(0, x, *vy);
+            if (!vx && !vy && pass == 1) {
+              const z3::expr v = randomValue(side[0]->head.at(x).get_sort());
+              assign(0, x, v);
+              assign(1, y, v);
+            }
+          }
         }
       }
       for (int s = 0; s < 2; ++s) {
         const sem::LoopInstance& l = *side[s];
         for (unsigned i = 0; i < l.head.v.size(); ++i) {
-          if (!l.havocked[i] || planned.count({s == 1, i})) continue;
-          values.insert_or_assign(l.head.at(i).id(), randomValue(l.head.at(i).get_sort()));
+          if (l.havocked[i]) assign(s, i, randomValue(l.head.at(i).get_sort()));
         }
       }
     }
@@ -245,38 +278,22 @@ class Sampler {
 
 }  // namespace
 
-InductionOutcome proveByInduction(smt::Smt& smt, smt::Solver& solver, const Encoding& enc,
+namespace {
+
+// Candidate equalities for corresponding loops: every pair of same-typed
+// components of which at least one is changed by the loop.
+std::vector<Candidate> candidates(z3::context& c, const Encoding& enc,
                                   const sem::StateLayout& layout) {
-  InductionOutcome out;
-  z3::context& c = smt.ctx();
+  std::vector<Candidate> cands;
   const auto& lo = enc.original->loops;
   const auto& lp = enc.optimized->loops;
-  out.loops = static_cast<unsigned>(lo.size());
-  if (lo.size() != lp.size()) {
-    out.reason = fmt::format("loop structures differ ({} loops against {})", lo.size(), lp.size());
-    return out;
-  }
-  for (std::size_t k = 0; k < lo.size(); ++k) {
-    if (lo[k].parent != lp[k].parent) {
-      out.reason = "loop nesting differs";
-      return out;
-    }
-  }
-
-  std::vector<Candidate> cands;
-  std::vector<z3::expr> lockstep;
   for (std::size_t k = 0; k < lo.size(); ++k) {
     const sem::LoopInstance& a = lo[k];
     const sem::LoopInstance& b = lp[k];
-    const z3::expr entry_both = smt::mkAnd(c, {a.entry_pc, b.entry_pc});
-    const z3::expr back_both = smt::mkAnd(c, {a.back_pc, b.back_pc});
     auto add = [&](std::vector<std::pair<unsigned, unsigned>> comps, bool mandatory,
                    std::string name) {
-      Candidate cand{k, std::move(comps), mandatory, std::move(name), c.bool_val(true),
-                     c.bool_val(true)};
-      cand.on_entry = z3::implies(entry_both, holds(c, cand, a.entry, b.entry));
-      if (a.back && b.back) cand.on_back = z3::implies(back_both, holds(c, cand, *a.back, *b.back));
-      cands.push_back(std::move(cand));
+      cands.push_back(Candidate{k, std::move(comps), mandatory, std::move(name),
+                                c.bool_val(true), c.bool_val(true)});
     };
     const unsigned base = layout.localsBegin();
     for (unsigned i = 0; i < a.local_types.size(); ++i) {
@@ -302,49 +319,152 @@ InductionOutcome proveByInduction(smt::Smt& smt, smt::Solver& solver, const Enco
     // Events inside a loop are observable even if the loop never ends, so
     // equal traces at every head visit are required, not just hoped for.
     if (trace_havocked) add(trace, true, "event trace");
-    lockstep.push_back(a.entry_pc == b.entry_pc);
-    lockstep.push_back(a.back_pc == b.back_pc);
   }
+  return cands;
+}
 
-  // Houdini: drop candidates a model violates until the rest is inductive.
-  // Entry obligations are settled first, outer loops before inner ones, so
-  // that by the time preservation is checked every guarded class of the
-  // assumed invariant holds on entry and the guard cannot make a good
-  // candidate look broken.
+// Equalities between two havocked components only constrain fresh
+// variables, so they can be built into the encoding: the optimized side
+// reuses the original side's head variable (see SharedHeads).
+SharedHeads sharedHeads(const std::vector<Candidate>& cands, const std::vector<bool>& alive,
+                        const Encoding& enc) {
+  SharedHeads shared;
+  const auto& lo = enc.original->loops;
+  const auto& lp = enc.optimized->loops;
+  for (std::size_t k = 0; k < lo.size(); ++k) {
+    const std::size_t n = lo[k].head.v.size();
+    UnionFind uf(n + lp[k].head.v.size());
+    for (std::size_t i = 0; i < cands.size(); ++i) {
+      if (!alive[i] || cands[i].loop != k) continue;
+      for (auto [x, y] : cands[i].components) {
+        if (lo[k].havocked[x] && lp[k].havocked[y]) uf.unite(n + y, x);
+      }
+    }
+    std::map<std::size_t, unsigned> original_of_class;
+    for (unsigned x = 0; x < n; ++x) {
+      if (lo[k].havocked[x]) original_of_class.try_emplace(uf.find(x), x);
+    }
+    for (unsigned y = 0; y < lp[k].head.v.size(); ++y) {
+      if (!lp[k].havocked[y]) continue;
+      auto it = original_of_class.find(uf.find(n + y));
+      if (it != original_of_class.end()) shared[{static_cast<int>(k), y}] = it->second;
+    }
+  }
+  return shared;
+}
+
+void setObligations(z3::context& c, std::vector<Candidate>& cands, const Encoding& enc) {
+  const auto& lo = enc.original->loops;
+  const auto& lp = enc.optimized->loops;
+  for (auto& cand : cands) {
+    const sem::LoopInstance& a = lo[cand.loop];
+    const sem::LoopInstance& b = lp[cand.loop];
+    cand.on_entry = z3::implies(smt::mkAnd(c, {a.entry_pc, b.entry_pc}), holds(c, cand, a.entry, b.entry));
+    cand.on_back = c.bool_val(true);
+    if (a.back && b.back) {
+      cand.on_back =
+          z3::implies(smt::mkAnd(c, {a.back_pc, b.back_pc}), holds(c, cand, *a.back, *b.back));
+    }
+  }
+}
+
+bool sameLoopStructure(const Encoding& enc) {
+  const auto& lo = enc.original->loops;
+  const auto& lp = enc.optimized->loops;
+  if (lo.size() != lp.size()) return false;
+  for (std::size_t k = 0; k < lo.size(); ++k) {
+    if (lo[k].parent != lp[k].parent) return false;
+    if (lo[k].havocked.size() != lp[k].havocked.size() && false) return false;
+  }
+  return true;
+}
+
+std::vector<z3::expr> lockstepOf(const Encoding& enc) {
+  std::vector<z3::expr> out;
+  for (std::size_t k = 0; k < enc.original->loops.size(); ++k) {
+    out.push_back(enc.original->loops[k].entry_pc == enc.optimized->loops[k].entry_pc);
+    out.push_back(enc.original->loops[k].back_pc == enc.optimized->loops[k].back_pc);
+  }
+  return out;
+}
+
+}  // namespace
+
+InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const Encoding& first,
+                                  const sem::StateLayout& layout, double* solver_seconds) {
+  InductionOutcome out;
+  z3::context& c = smt.ctx();
+  out.loops = static_cast<unsigned>(first.original->loops.size());
+  if (!sameLoopStructure(first)) {
+    out.reason = first.original->loops.size() != first.optimized->loops.size()
+                     ? fmt::format("loop structures differ ({} loops against {})",
+                                   first.original->loops.size(), first.optimized->loops.size())
+                     : "loop nesting differs";
+    return out;
+  }
+  std::vector<Candidate> cands = candidates(c, first, layout);
   std::vector<bool> alive(cands.size(), true);
+
+  // Each round re-encodes both sides with the current pure equalities built
+  // in, then runs Houdini on it: drop candidates a sample or a model
+  // violates until the rest is inductive. Entry obligations are settled
+  // first, outer loops before inner ones, so that by the time preservation
+  // is checked every guarded class of the assumed invariant holds on entry
+  // and the guard cannot make a good candidate look broken.
+  std::unique_ptr<Encoding> owned;
+  const Encoding* enc = &first;
+  SharedHeads shared_now;
+  auto reencode = [&]() -> bool {
+    SharedHeads shared = sharedHeads(cands, alive, first);
+    if (shared == shared_now && enc) return true;
+    owned = encode(shared);
+    enc = owned.get();
+    shared_now = std::move(shared);
+    return sameLoopStructure(*enc) && enc->original->loops.size() == first.original->loops.size();
+  };
   auto has_violated_ancestor = [&](std::size_t loop, const std::set<std::size_t>& loops) {
+    const auto& lo = first.original->loops;
     for (int p = lo[loop].parent; p >= 0; p = lo[static_cast<std::size_t>(p)].parent) {
       if (loops.count(static_cast<std::size_t>(p))) return true;
     }
     return false;
   };
-  std::vector<z3::expr> roots = solver.assertions();
-  for (const auto& cand : cands) {
-    roots.push_back(cand.on_entry);
-    roots.push_back(cand.on_back);
-  }
-  for (const auto* loops : {&lo, &lp}) {
-    for (const auto& l : *loops) {
-      roots.insert(roots.end(), l.entry.v.begin(), l.entry.v.end());
-      roots.insert(roots.end(), l.head.v.begin(), l.head.v.end());
-    }
-  }
-  Sampler sampler(c, roots);
-  const z3::expr robust = enc.env->robust();
+  auto fail = [&](std::string reason) {
+    out.reason = std::move(reason);
+    return out;
+  };
 
   for (bool entry_phase = true;;) {
     ++out.rounds;
+    if (!reencode()) return fail("loop structure changed when re-encoded");
+    setObligations(c, cands, *enc);
+    const auto& lo = enc->original->loops;
+    const auto& lp = enc->optimized->loops;
     const auto plans = planInvariant(cands, alive, lo, lp);
     const z3::expr assumed = assumedInvariant(c, cands, plans, lo, lp);
+    smt::Solver solver(smt);
+    for (const auto& a : enc->env->axioms()) solver.add(a);
+    solver.add(assumed);
 
     // Samples first; Z3 only when they refute nothing.
     std::vector<bool> sampled_broken(cands.size(), false);
     bool sampled = false;
     {
-      std::vector<z3::expr> assumptions = solver.assertions();
-      assumptions.push_back(assumed);
+      std::vector<z3::expr> roots = solver.assertions();
+      for (const auto& cand : cands) {
+        roots.push_back(cand.on_entry);
+        roots.push_back(cand.on_back);
+      }
+      for (const auto* loops : {&lo, &lp}) {
+        for (const auto& l : *loops) {
+          roots.insert(roots.end(), l.entry.v.begin(), l.entry.v.end());
+          roots.insert(roots.end(), l.head.v.begin(), l.head.v.end());
+        }
+      }
+      Sampler sampler(c, roots);
       for (int k = 0; k < 12 && !sampled; ++k) {
-        auto broken = sampler.run(assumptions, cands, alive, plans, lo, lp, robust, entry_phase);
+        auto broken = sampler.run(solver.assertions(), cands, alive, plans, lo, lp,
+                                  *enc->env, entry_phase);
         if (!broken) continue;
         for (std::size_t i = 0; i < cands.size(); ++i) {
           if ((*broken)[i]) {
@@ -355,34 +475,24 @@ InductionOutcome proveByInduction(smt::Smt& smt, smt::Solver& solver, const Enco
       }
     }
     std::optional<smt::ModelReader> model;
-    if (std::getenv("LOOM_VERIFY_TRACE")) {
-      std::fprintf(stderr, "  round %u %s sampled=%d alive:", out.rounds, entry_phase ? "entry" : "back", sampled);
-      for (std::size_t i = 0; i < cands.size(); ++i) if (alive[i]) std::fprintf(stderr, " [%zu:%s%s]", cands[i].loop, cands[i].name.c_str(), sampled_broken[i] ? "!" : "");
-      std::fprintf(stderr, "\n");
-    }
     if (!sampled) {
-      solver.push();
-      solver.add(assumed);
       std::vector<z3::expr> broken;
       for (std::size_t i = 0; i < cands.size(); ++i) {
         if (alive[i]) broken.push_back(smt::mkNot(entry_phase ? cands[i].on_entry : cands[i].on_back));
       }
       solver.add(smt::mkOr(c, broken));
       const smt::CheckResult r = solver.check();
+      *solver_seconds += solver.seconds();
       if (r == smt::CheckResult::Unknown) {
-        solver.pop();
         out.result = InductionOutcome::Result::Unknown;
-        out.reason = "solver " + solver.lastReason() + " while inferring loop invariants";
-        return out;
+        return fail("solver " + solver.lastReason() + " while inferring loop invariants");
       }
       if (r == smt::CheckResult::Unsat) {
-        solver.pop();
         if (!entry_phase) break;
         entry_phase = false;
         continue;
       }
       model.emplace(solver.model());
-      solver.pop();
     }
     auto is_broken = [&](std::size_t i) {
       if (sampled) return static_cast<bool>(sampled_broken[i]);
@@ -402,49 +512,44 @@ InductionOutcome proveByInduction(smt::Smt& smt, smt::Solver& solver, const Enco
       blamed.push_back(i);
       optional_violated = optional_violated || !cands[i].mandatory;
     }
-    if (blamed.empty()) {
-      out.reason = "invariant inference did not converge";
-      return out;
-    }
+    if (blamed.empty()) return fail("invariant inference did not converge");
     for (std::size_t i : blamed) {
       if (cands[i].mandatory && optional_violated) continue;
       alive[i] = false;
       if (cands[i].mandatory) {
-        out.reason = fmt::format("the {} at loop {} is not preserved in lockstep", cands[i].name,
-                                 cands[i].loop);
-        return out;
+        return fail(fmt::format("the {} at loop {} is not preserved in lockstep", cands[i].name,
+                                cands[i].loop));
       }
     }
     entry_phase = true;
   }
   for (bool a : alive) out.invariants += a ? 1 : 0;
 
-  solver.push();
+  // The invariant is inductive; now the outcomes, with the loops in lockstep.
+  if (!reencode()) return fail("loop structure changed when re-encoded");
+  setObligations(c, cands, *enc);
+  const auto& lo = enc->original->loops;
+  const auto& lp = enc->optimized->loops;
+  const std::vector<z3::expr> lockstep = lockstepOf(*enc);
+  smt::Solver solver(smt);
+  for (const auto& a : enc->env->axioms()) solver.add(a);
   solver.add(assumedInvariant(c, cands, planInvariant(cands, alive, lo, lp), lo, lp));
-  solver.add(!smt::mkAnd(c, lockstep) || enc.differs);
+  solver.add(!smt::mkAnd(c, lockstep) || enc->differs);
+  if (const char* dump = std::getenv("LOOM_VERIFY_DUMP")) solver.dump(std::string(dump) + "/final.smt2");
   const smt::CheckResult r = solver.check();
+  *solver_seconds += solver.seconds();
   if (r == smt::CheckResult::Unsat) {
-    solver.pop();
     out.result = InductionOutcome::Result::Proved;
     return out;
   }
   if (r == smt::CheckResult::Unknown) {
     out.result = InductionOutcome::Result::Unknown;
-    out.reason = "solver " + solver.lastReason() + " under the inferred loop invariants";
-  } else {
-    smt::ModelReader m(solver.model());
-    if (std::getenv("LOOM_VERIFY_TRACE")) {
-      for (std::size_t i = 0; i < cands.size(); ++i) if (alive[i]) std::fprintf(stderr, "  inv loop %zu: %s\n", cands[i].loop, cands[i].name.c_str());
-      for (std::size_t k = 0; k < lockstep.size(); ++k) std::fprintf(stderr, "  lockstep %zu: %d\n", k, m.truth(lockstep[k]));
-      for (const auto& part : enc.parts) std::fprintf(stderr, "  part %s: %d\n", part.what.c_str(), m.truth(part.differs));
-      for (std::size_t k = 0; k < lo.size(); ++k) std::fprintf(stderr, "  loop %zu entry %d %d back %d %d\n", k, m.truth(lo[k].entry_pc), m.truth(lp[k].entry_pc), m.truth(lo[k].back_pc), m.truth(lp[k].back_pc));
-    }
-    out.reason = m.truth(smt::mkAnd(c, lockstep))
-                     ? "the inferred loop invariants are too weak to show equal outcomes"
-                     : "the loops do not iterate in lockstep";
+    return fail("solver " + solver.lastReason() + " under the inferred loop invariants");
   }
-  solver.pop();
-  return out;
+  smt::ModelReader m(solver.model());
+  return fail(m.truth(smt::mkAnd(c, lockstep))
+                  ? "the inferred loop invariants are too weak to show equal outcomes"
+                  : "the loops do not iterate in lockstep");
 }
 
 }  // namespace loom::verify::check

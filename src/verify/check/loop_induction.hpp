@@ -7,6 +7,8 @@
 // by a model are dropped until the rest is inductive.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "src/verify/check/encoding.hpp"
@@ -22,8 +24,11 @@ struct InductionOutcome {
   unsigned rounds = 0;
 };
 
-// `solver` holds the axioms of the encoding (made in LoopMode::Inductive).
-InductionOutcome proveByInduction(smt::Smt& smt, smt::Solver& solver, const Encoding& encoding,
-                                  const sem::StateLayout& layout);
+// Re-encodes the pair in LoopMode::Inductive with the given heads shared.
+using Encoder = std::function<std::unique_ptr<Encoding>(const SharedHeads&)>;
+
+// `first` is the inductive encoding without shared heads.
+InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const Encoding& first,
+                                  const sem::StateLayout& layout, double* solver_seconds);
 
 }  // namespace loom::verify::check

@@ -16,8 +16,8 @@ Environment::Environment(smt::Smt& smt, const StateLayout& layout,
       param_types_(params),
       memory0_(smt.fresh("mem0", smt.memorySort())),
       pages0_(smt.freshBv("pages0", 32)),
-      replayable_(smt.freshBool("replayable")),
-      robust_(smt.freshBool("robust")) {
+      initial_pages_(smt.bv(initial_pages, 32)),
+      replayable_(smt.freshBool("replayable")) {
   z3::context& c = smt.ctx();
   for (std::size_t i = 0; i < params.size(); ++i) {
     params_.push_back(smt.freshBv(fmt::format("arg{}", i), widthOf(params[i])));
@@ -131,15 +131,32 @@ z3::expr Environment::nan(std::string_view, unsigned width, std::vector<z3::expr
       keys.push_back(z3::ite(smt::fpIsNaN(smt::bitsToFp(o)), o, zero));
     }
   }
+  // A set, not a list: x+x and x*2 have the same NaN operands.
+  if (keys.size() == 2 && z3::eq(keys[0], keys[1])) keys.pop_back();
   while (keys.size() < 2) keys.push_back(c.bv_val(0, operand_width));
   if (keys[1].id() < keys[0].id()) std::swap(keys[0], keys[1]);
   z3::sort_vector d(c);
   d.push_back(keys[0].get_sort());
   d.push_back(keys[1].get_sort());
   z3::expr shared = fn(fmt::format("nan_{}_{}", width, operand_width), d, c.bv_sort(width))(keys[0], keys[1]);
-  z3::expr own = smt_.freshBv(fmt::format("nan_site{}", nan_sites_++), width);
+  if (nan_ids_.insert(shared.id()).second) {
+    nan_terms_.push_back(shared);
+    nan_own_.push_back(smt_.freshBv(fmt::format("nan_site{}", nan_own_.size()), width));
+  }
   const z3::expr mask = c.bv_val(static_cast<uint64_t>(smt::quietNanMask(width)), width);
-  return z3::ite(robust_, own, shared) | mask;
+  return shared | mask;
+}
+
+z3::expr Environment::withIndependentNaNs(const z3::expr& e) const {
+  if (nan_terms_.empty()) return e;
+  z3::context& c = smt_.ctx();
+  z3::expr_vector from(c), to(c);
+  for (std::size_t i = 0; i < nan_terms_.size(); ++i) {
+    from.push_back(nan_terms_[i]);
+    to.push_back(nan_own_[i]);
+  }
+  z3::expr copy = e;
+  return copy.substitute(from, to);
 }
 
 }  // namespace loom::verify::sem

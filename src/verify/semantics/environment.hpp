@@ -9,6 +9,7 @@
 #include <z3++.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,8 +22,8 @@ namespace loom::verify::sem {
 // NaN results of arithmetic are non-deterministic in WebAssembly. An
 // operation's NaN is a function of the operator and its operands (sorted for
 // commutative operators), shared by both sides, with the quiet bit forced:
-// every NaN the specification allows has it. With `robust` set, each
-// occurrence gets NaN bits of its own instead, which is how a difference is
+// every NaN the specification allows has it. withIndependentNaNs gives each
+// distinct choice NaN bits of its own instead, which is how a difference is
 // shown not to depend on the NaN an engine happens to pick.
 class NanSource {
  public:
@@ -43,6 +44,7 @@ class Environment : public NanSource {
   const std::vector<ValType>& paramTypes() const { return param_types_; }
   const z3::expr& memory0() const { return memory0_; }
   const z3::expr& pages0() const { return pages0_; }
+  z3::expr initialPagesValue() const { return initial_pages_; }
   const z3::expr& global0(unsigned slot) const { return globals0_[slot]; }
   void setGlobal0(unsigned slot, z3::expr value) { globals0_[slot] = std::move(value); }
   // Facts about the inputs every query assumes (memory size within limits).
@@ -64,11 +66,12 @@ class Environment : public NanSource {
   // the host then returns the given values and changes nothing else, and
   // memory.grow succeeds exactly when the limit allows it.
   const z3::expr& replayable() const { return replayable_; }
-  const z3::expr& robust() const { return robust_; }
+  // Replaces every shared NaN choice by a variable of its own.
+  z3::expr withIndependentNaNs(const z3::expr& e) const;
 
   z3::expr nan(std::string_view op, unsigned width, std::vector<z3::expr> operands,
                bool commutative) override;
-  std::size_t nanSites() const { return nan_sites_; }
+  std::size_t nanSites() const { return nan_terms_.size(); }
 
  private:
   z3::func_decl& fn(const std::string& key, const z3::sort_vector& domain, const z3::sort& range);
@@ -79,13 +82,15 @@ class Environment : public NanSource {
   std::vector<z3::expr> params_;
   z3::expr memory0_;
   z3::expr pages0_;
+  z3::expr initial_pages_;
   std::vector<z3::expr> globals0_;
   std::vector<z3::expr> trace0_;
   std::vector<z3::expr> axioms_;
   z3::expr replayable_;
-  z3::expr robust_;
   std::map<std::string, z3::func_decl> functions_;
-  std::size_t nan_sites_ = 0;
+  std::vector<z3::expr> nan_terms_;
+  std::vector<z3::expr> nan_own_;
+  std::set<unsigned> nan_ids_;
 };
 
 }  // namespace loom::verify::sem

@@ -555,7 +555,8 @@ struct Executor::Impl {
     auto havoc = [&](unsigned index, const std::string& what) {
       havocked[index] = true;
       if (options.head_value) {
-        if (auto shared = options.head_value(static_cast<int>(out.loops.size()), index)) {
+        auto shared = options.head_value(static_cast<int>(out.loops.size()), index);
+        if (shared && z3::eq(shared->get_sort(), st.v[index].get_sort())) {
           head.v[index] = *shared;
           return;
         }

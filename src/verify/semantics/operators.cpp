@@ -123,6 +123,36 @@ OpResult truncSaturating(const z3::expr& a, unsigned bits, bool is_signed) {
   return {z3::ite(smt::fpIsNaN(x), bvOf(c, 0, bits), value), std::nullopt};
 }
 
+bool isTwo(const z3::expr& bits) {
+  if (!bits.is_numeral()) return false;
+  std::uint64_t v = 0;
+  Z3_get_numeral_uint64(bits.ctx(), bits, &v);
+  return bits.get_sort().bv_size() == 32 ? v == 0x40000000ULL : v == 0x4000000000000000ULL;
+}
+
+// For a constant power of two whose reciprocal is also a normal number,
+// the reciprocal's bits.
+std::optional<z3::expr> exactReciprocal(const z3::expr& bits) {
+  if (!bits.is_numeral()) return std::nullopt;
+  std::uint64_t v = 0;
+  Z3_get_numeral_uint64(bits.ctx(), bits, &v);
+  const unsigned w = bits.get_sort().bv_size();
+  const unsigned mantissa_bits = w == 32 ? 23 : 52;
+  const std::uint64_t exp_mask = w == 32 ? 0xffULL : 0x7ffULL;
+  const std::int64_t bias = w == 32 ? 127 : 1023;
+  const std::uint64_t sign = v >> (w - 1);
+  const std::uint64_t exponent = (v >> mantissa_bits) & exp_mask;
+  const std::uint64_t mantissa = v & ((1ULL << mantissa_bits) - 1);
+  if (mantissa != 0 || exponent == 0 || exponent == exp_mask) return std::nullopt;
+  const std::int64_t reciprocal_exponent = 2 * bias - static_cast<std::int64_t>(exponent);
+  if (reciprocal_exponent <= 0 || reciprocal_exponent >= static_cast<std::int64_t>(exp_mask)) {
+    return std::nullopt;
+  }
+  const std::uint64_t r = (sign << (w - 1)) |
+                          (static_cast<std::uint64_t>(reciprocal_exponent) << mantissa_bits);
+  return bits.ctx().bv_val(static_cast<uint64_t>(r), w);
+}
+
 OpResult minMax(const z3::expr& a, const z3::expr& b, bool is_min, NanSource& nans) {
   const unsigned w = a.get_sort().bv_size();
   z3::expr x = smt::bitsToFp(a), y = smt::bitsToFp(b);
@@ -356,9 +386,27 @@ std::optional<OpResult> applyBinary(BinaryenOp op, const z3::expr& a, const z3::
       return fp(smt::fpSub, "sub", false);
     case Bin::MulFloat32:
     case Bin::MulFloat64:
+      // x * 2 is exactly x + x (one rounding of the same real number, the
+      // same NaN operand), the form optimize-instructions produces.
+      if (isTwo(b) || isTwo(a)) {
+        const z3::expr& x = isTwo(b) ? a : b;
+        return pure(floatResult(smt::fpAdd(smt::bitsToFp(x), smt::bitsToFp(x)), "add", w, {x, x},
+                                true, nans));
+      }
       return fp(smt::fpMul, "mul", true);
     case Bin::DivFloat32:
     case Bin::DivFloat64:
+      // x / 2^k and x * 2^-k round the same real number and treat NaN alike
+      // (the NaN choice does not depend on the operator), so they are one
+      // term: optimizers make exactly this replacement, and bit-blasting a
+      // divider to rediscover it is what times out.
+      if (auto reciprocal = exactReciprocal(b)) {
+        z3::expr r = *reciprocal;
+        z3::expr x = a, y = r;
+        if (y.id() < x.id()) std::swap(x, y);
+        return pure(floatResult(smt::fpMul(smt::bitsToFp(x), smt::bitsToFp(y)), "mul", w, {x, y},
+                                true, nans));
+      }
       return fp(smt::fpDiv, "div", false);
     case Bin::CopySignFloat32:
     case Bin::CopySignFloat64: {

@@ -92,6 +92,7 @@ CheckResult Solver::check(const std::vector<z3::expr>& assumptions) {
   } catch (const z3::exception& e) {
     r = z3::unknown;
     reason_ = e.msg();
+    if (std::getenv("LOOM_VERIFY_DUMP")) dump(std::string(std::getenv("LOOM_VERIFY_DUMP")) + "/error.smt2");
   }
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ++checks_;

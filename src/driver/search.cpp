@@ -1,0 +1,292 @@
+// `loom-evolve MODULE`: evolve a pipeline for one module.
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "archipelago.hpp"
+#include "loom/driver/archive.hpp"
+#include "loom/driver/driver.hpp"
+#include "loom/driver/evaluation_log.hpp"
+#include "loom/driver/progress.hpp"
+#include "loom/pipeline/builtins.hpp"
+#include "loom/support/files.hpp"
+#include "loom/wasm/hash.hpp"
+#include "loom/wasm/loader.hpp"
+#include "report.hpp"
+#include "run_support.hpp"
+
+namespace loom::driver {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class SearchError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace
+
+ArchipelagoSettings archipelagoSettings(const RunOptions& o) {
+  ArchipelagoSettings s;
+  s.islands = o.islands;
+  s.population = o.population;
+  s.topology = o.topology;
+  s.migrate_every = o.migrate_every;
+  s.migrants = o.migrants;
+  s.selection = o.selection;
+  s.replacement = o.replacement;
+  s.migration_type = o.migration_type;
+  s.algorithms = o.algorithms;
+  s.seed = o.seed;
+  return s;
+}
+
+std::string verifyFingerprint(const verify::VerifyOptions& v) {
+  return fmt::format("loop_bound={};inline_depth={};timeout_ms={};max_terms={}", v.loop_bound, v.inline_depth,
+                     v.function_timeout.count(), v.max_terms);
+}
+
+engine::EngineOptions engineOptions(const RunOptions& o) {
+  engine::EngineOptions e;
+  e.workers = o.jobs;
+  e.candidate_timeout = std::chrono::milliseconds(static_cast<long>(o.candidate_timeout_seconds * 1000));
+  e.memory_limit_bytes = o.memory_limit_bytes;
+  e.evaluator.verify_options = o.verify;
+  return e;
+}
+
+RunOutcome runSearch(const RunOptions& options) {
+  const auto started = Clock::now();
+  Progress progress(Progress::detect(options.quiet, options.progress_lines));
+
+  // Everything that can fail on bad input fails here, before any work.
+  if (options.output) support::checkWritable(*options.output);
+  if (options.report) support::checkWritable(*options.report);
+  const auto checkpoint_path = options.checkpointPath();
+  support::checkWritable(checkpoint_path);
+  wasm::LoadOptions load;
+  load.strip_debug = options.strip_debug;
+  const wasm::ModuleSource source = wasm::probeModuleFile(options.module, load);
+  const std::string module_sha = wasm::sha256Hex(source.bytes);
+
+  auto context = std::make_shared<problems::SearchContext>();
+  context->layout = problems::GenomeLayout(options.max_phases);
+  context->spec = options.fitness;
+  std::unique_ptr<Archipelago> islands;
+  try {
+    islands = std::make_unique<Archipelago>(archipelagoSettings(options), context);
+  } catch (const std::invalid_argument& e) {
+    throw SearchError(e.what());
+  }
+
+  nlohmann::json checkpoint;
+  unsigned first_generation = 1;
+  double earlier_seconds = 0;
+  std::uint64_t earlier_evaluations = 0;
+  if (options.resume) {
+    try {
+      checkpoint = nlohmann::json::parse(support::readTextFile(checkpoint_path));
+    } catch (const std::exception& e) {
+      throw SearchError(fmt::format("cannot resume from {}: {}", checkpoint_path.string(), e.what()));
+    }
+    if (checkpoint.value("module_sha256", "") != module_sha) {
+      throw SearchError(fmt::format("cannot resume: {} was made for a different module", checkpoint_path.string()));
+    }
+    if (checkpoint.value("identity", nlohmann::json()) != options.searchIdentity()) {
+      throw SearchError(fmt::format("cannot resume: {} was made with different search options", checkpoint_path.string()));
+    }
+    first_generation = checkpoint.at("generation").get<unsigned>() + 1;
+    earlier_seconds = checkpoint.at("elapsed_seconds");
+    earlier_evaluations = checkpoint.at("evaluations");
+  }
+
+  std::unique_ptr<EvaluationLog> log;
+  std::int64_t run_id = 0;
+  if (options.log) {
+    log = std::make_unique<EvaluationLog>(*options.log);
+    log->setVerifyFingerprint(verifyFingerprint(options.verify));
+    run_id = log->startRun(options.resume ? "resume" : "evolve", options.module.string(), module_sha, options.toJson());
+  }
+
+  auto engine = std::make_shared<engine::Engine>(source, engineOptions(options));
+  if (log) {
+    std::size_t known = 0;
+    log->forEachKnown(module_sha, verifyFingerprint(options.verify), [&](const auto& config, const auto& result) {
+      engine->remember(config, result);
+      ++known;
+    });
+    if (known) progress.message(fmt::format("evaluation log: {} earlier evaluations of this module reused", known));
+  }
+
+  // The input as Binaryen writes it: the denominators of every ratio.
+  const engine::EvalResult input = engine->evaluate(pipeline::PipelineConfig{});
+  if (input.status != engine::EvalStatus::Ok) {
+    throw SearchError(fmt::format("{}: cannot measure the input: {}", options.module.string(), input.reason));
+  }
+  auto evaluator = std::make_shared<problems::ModuleEvaluator>(engine, input.metrics, options.fitness);
+  context->evaluator = evaluator;
+
+  Archive archive;
+  bool log_failed = false;
+  auto logRecord = [&](const pipeline::PipelineConfig& config, const engine::EvalResult& result, int island, unsigned generation) {
+    if (!log || result.memo_hit || log_failed) return;
+    log->record(run_id, module_sha, config, result, island, static_cast<int>(generation));
+  };
+  context->on_evaluated = [&](const problems::EvaluatedCandidate& c) {
+    if (!c.result.memo_hit) islands->countEvaluation(c.island);
+    archive.offer(ArchivedCandidate{c.config, c.result, c.score, static_cast<int>(c.island), c.generation});
+    logRecord(c.config, c.result, static_cast<int>(c.island), c.generation);
+  };
+
+  // Baselines: the input itself and every built-in pipeline, verified like any
+  // candidate, so the answer is never worse than the best of them.
+  std::vector<Baseline> baselines;
+  {
+    std::vector<pipeline::PipelineConfig> configs = {pipeline::PipelineConfig{}};
+    for (const auto& b : pipeline::builtinConfigs()) configs.push_back(b.config);
+    const auto scored = evaluator->evaluate(configs);
+    for (std::size_t i = 0; i < configs.size(); ++i) {
+      const std::string name = i == 0 ? "input" : std::string(pipeline::builtinConfigs()[i - 1].name);
+      archive.offer(ArchivedCandidate{configs[i], scored[i].result, scored[i].score, -1, 0});
+      logRecord(configs[i], scored[i].result, -1, 0);
+      baselines.push_back({name, configs[i], scored[i].result, scored[i].score});
+    }
+  }
+  std::uint64_t oz_bytes = 0;
+  for (const auto& b : baselines) {
+    if (b.name == "Oz" && b.result.status == engine::EvalStatus::Ok) oz_bytes = b.result.metrics.total_bytes;
+  }
+
+  if (options.resume) {
+    try {
+      islands->restore(checkpoint.at("islands"), checkpoint.at("migrations"));
+      archive.restore(checkpoint.at("archive"));
+    } catch (const std::exception& e) {
+      throw SearchError(fmt::format("cannot resume from {}: {}", checkpoint_path.string(), e.what()));
+    }
+  } else {
+    islands->seed();
+  }
+
+  auto elapsed = [&] { return earlier_seconds + std::chrono::duration<double>(Clock::now() - started).count(); };
+  auto evaluationsSoFar = [&] { return earlier_evaluations + engine->counters().evaluations; };
+
+  auto saveCheckpoint = [&](unsigned generation) {
+    nlohmann::json j;
+    j["schema"] = "loom-evolve-checkpoint/1";
+    j["module"] = options.module.string();
+    j["module_sha256"] = module_sha;
+    j["identity"] = options.searchIdentity();
+    j["generation"] = generation;
+    j["elapsed_seconds"] = elapsed();
+    j["evaluations"] = evaluationsSoFar();
+    j["archive"] = archive.toJson();
+    j["islands"] = islands->saveIslands();
+    j["migrations"] = islands->saveMigrations();
+    try {
+      if (log && !log_failed) log->flush();
+    } catch (const std::exception& e) {
+      log_failed = true;
+      progress.message(fmt::format("warning: evaluation log disabled: {}", e.what()));
+    }
+    try {
+      support::writeFileAtomic(checkpoint_path, j.dump());
+    } catch (const std::exception& e) {
+      progress.message(fmt::format("warning: checkpoint not written: {}", e.what()));
+    }
+  };
+
+  auto snapshot = [&](unsigned generation) {
+    ProgressSnapshot p;
+    p.generation = generation;
+    p.generations = options.generations;
+    for (const auto& record : islands->records()) {
+      const auto& h = record.history.back();
+      p.islands.push_back({fmt::format("{}/{}", record.strategy.algorithm, record.strategy.bias), h.best_objective,
+                           h.best_total_bytes});
+    }
+    if (auto b = archive.best()) p.best_bytes = b->result.metrics.total_bytes;
+    p.oz_bytes = oz_bytes;
+    p.elapsed_seconds = elapsed();
+    p.evaluations = evaluationsSoFar();
+    p.evaluations_per_second = p.elapsed_seconds > 0 ? static_cast<double>(p.evaluations) / p.elapsed_seconds : 0;
+    const unsigned done = generation >= first_generation ? generation - first_generation + 1 : 0;
+    const double session = std::chrono::duration<double>(Clock::now() - started).count();
+    if (done > 0) {
+      p.remaining_seconds = session / done * (options.generations - generation);
+      if (options.time_budget_seconds > 0) p.remaining_seconds = std::min(p.remaining_seconds, options.time_budget_seconds - session);
+    }
+    return p;
+  };
+
+  clearStop();
+  const auto deadline = options.time_budget_seconds > 0
+                            ? started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.time_budget_seconds))
+                            : Clock::time_point::max();
+  unsigned last_generation = first_generation - 1;
+  const bool interrupted = islands->evolve(first_generation, options.generations, stopFlag(), deadline, [&](unsigned g) {
+    last_generation = g;
+    if (g % options.checkpoint_every == 0 || g == options.generations) saveCheckpoint(g);
+    progress.update(snapshot(g));
+  });
+  if (last_generation % options.checkpoint_every != 0 || last_generation < first_generation) saveCheckpoint(last_generation);
+  progress.finish();
+
+  // The answer: the best verified candidate, run once more for its bytes.
+  std::optional<ArchivedCandidate> best = archive.best();
+  if (options.fitness.objective == problems::Objective::Pareto) {
+    auto weighted = [&](const ArchivedCandidate& a) {
+      return options.fitness.size_weight * a.score.size_ratio + options.fitness.cycles_weight * a.score.cycles_ratio;
+    };
+    for (const auto& c : archive.paretoFront()) {
+      if (!best || weighted(c) < weighted(*best)) best = c;
+    }
+  }
+  wasm::Bytes best_module;
+  if (best) {
+    engine::EvalResult again = engine->evaluateWithModule(best->config);
+    if (!again.verified(options.fitness.allow_bounded) || again.metrics != best->result.metrics) {
+      progress.message(fmt::format("warning: the best configuration re-ran to {} ({} bytes, verdict {})",
+                                   engine::statusName(again.status), again.metrics.total_bytes,
+                                   again.verification ? verify::verdictName(again.verification->overall) : "none"));
+    }
+    if (again.verified(options.fitness.allow_bounded)) {
+      best_module = std::move(again.module);
+      again.module.clear();
+      best->result = again;
+    } else {
+      best.reset();
+    }
+  }
+  if (log && !log_failed) {
+    try {
+      log->flush();
+    } catch (const std::exception& e) {
+      progress.message(fmt::format("warning: evaluation log not written: {}", e.what()));
+    }
+  }
+
+  ReportInputs inputs{options, source, module_sha, input, baselines, archive, best, islands->size(), islands->migrations()};
+  inputs.island_records = islands->records();
+  inputs.engine_counters = engine->counters();
+  inputs.evaluations = evaluationsSoFar();
+  inputs.seconds = elapsed();
+  inputs.generations_done = last_generation;
+  inputs.interrupted = interrupted;
+  RunOutcome outcome;
+  outcome.report = buildReport(inputs);
+  outcome.interrupted = interrupted;
+  outcome.exit_code = interrupted ? 130 : 0;
+
+  if (options.output && best) support::writeFileAtomic(*options.output, best_module);
+  if (options.report) support::writeFileAtomic(*options.report, outcome.report.dump(2) + "\n");
+  if (!best) {
+    progress.message("no verified candidate: nothing written to the output");
+    if (!interrupted) outcome.exit_code = 3;
+  }
+  return outcome;
+}
+
+}  // namespace loom::driver
