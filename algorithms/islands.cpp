@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "algorithms/random_search.hpp"
 #include "algorithms/sequence_ga.hpp"
 #include "loom/pipeline/builtins.hpp"
 #include "loom/pipeline/phase.hpp"
@@ -20,7 +21,7 @@
 
 namespace loom::algorithms {
 
-std::vector<std::string> knownAlgorithms() { return {"pga", "gaco", "ihs", "sga", "de", "pso", "nsga2"}; }
+std::vector<std::string> knownAlgorithms() { return {"pga", "gaco", "ihs", "sga", "de", "pso", "nsga2", "random"}; }
 
 std::vector<std::string> knownBiases() { return {"none", "inline-first", "cse-first", "size-first", "speed-first"}; }
 
@@ -29,7 +30,7 @@ namespace {
 void checkAlgorithm(const std::string& algorithm, problems::Objective objective) {
   const auto known = knownAlgorithms();
   if (std::find(known.begin(), known.end(), algorithm) == known.end()) {
-    throw std::invalid_argument(fmt::format("unknown algorithm '{}' (known: pga, gaco, ihs, sga, de, pso, nsga2)", algorithm));
+    throw std::invalid_argument(fmt::format("unknown algorithm '{}' (known: pga, gaco, ihs, sga, de, pso, nsga2, random)", algorithm));
   }
   const bool pareto = objective == problems::Objective::Pareto;
   if (pareto && algorithm != "nsga2") {
@@ -61,7 +62,9 @@ std::vector<IslandStrategy> planIslands(unsigned count, problems::Objective obje
 
 problems::ConstraintHandling constraintHandlingFor(const std::string& algorithm, problems::Objective objective) {
   if (objective == problems::Objective::Pareto) return problems::ConstraintHandling::Penalty;
-  if (algorithm == "pga" || algorithm == "gaco" || algorithm == "ihs") return problems::ConstraintHandling::Constraint;
+  if (algorithm == "pga" || algorithm == "gaco" || algorithm == "ihs" || algorithm == "random") {
+    return problems::ConstraintHandling::Constraint;
+  }
   return problems::ConstraintHandling::Penalty;
 }
 
@@ -94,6 +97,11 @@ pagmo::algorithm makeAlgorithm(const std::string& algorithm, unsigned population
   }
   if (algorithm == "de") return pagmo::algorithm{pagmo::de(1, 0.8, 0.9, 2u, 1e-6, 1e-6, seed)};
   if (algorithm == "pso") return pagmo::algorithm{pagmo::pso(1, 0.7298, 2.05, 2.05, 0.5, 5u, 2u, 4u, false, seed)};
+  if (algorithm == "random") {
+    random_search r(seed);
+    r.set_bfe(batch);
+    return pagmo::algorithm{r};
+  }
   if (algorithm == "nsga2") {
     pagmo::nsga2 n(1, 0.95, 10., 0.01, 50., seed);
     n.set_bfe(batch);

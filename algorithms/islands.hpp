@@ -15,8 +15,9 @@
 
 namespace loom::algorithms {
 
-// Algorithms an island can run: "pga" (sequence_ga, loom's own), and pagmo's
-// "gaco", "ihs", "sga", "de", "pso", "nsga2" (Pareto only).
+// Algorithms an island can run: "pga" (sequence_ga, loom's own), "random"
+// (random search, the baseline), and pagmo's "gaco", "ihs", "sga", "de",
+// "pso", "nsga2" (Pareto only).
 std::vector<std::string> knownAlgorithms();
 
 // Seed biases: "none", "inline-first", "cse-first", "size-first", "speed-first".

@@ -464,3 +464,34 @@ TEST(VerifierCoreDebug, One) {
 }
 }  // namespace
 }  // namespace loom::verify
+
+#include "verify/mutants.hpp"
+namespace loom::verify {
+namespace {
+// TEMP mutant debug
+TEST(VerifierCoreDebug, Mutant) {
+  const char* fx = std::getenv("DBG_MFIXTURE");
+  if (!fx) GTEST_SKIP();
+  wasm::Module original = loadFixture(fx);
+  test::MutantId id;
+  id.fixture = fx;
+  id.function = std::getenv("DBG_MFUNC");
+  const std::string op = std::getenv("DBG_MOP");
+  for (auto o : test::kAllMutationOperators) {
+    if (test::operatorName(o) == op) id.op = o;
+  }
+  id.site = static_cast<unsigned>(std::atoi(std::getenv("DBG_MSITE")));
+  auto mutant = test::applyMutation(original, id);
+  ASSERT_TRUE(mutant.has_value());
+  VerifyOptions o;
+  Verifier verifier(original, o);
+  const auto start = std::chrono::steady_clock::now();
+  const ModuleVerdict v = verifier.verify(*mutant);
+  fmt::print("took {:.2f}s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  for (const auto& f : v.functions) {
+    fmt::print("{} {} {:.3f}s: {}\n", f.function, verdictName(f.verdict), f.solver_seconds, f.reason);
+    if (f.counterexample) fmt::print("{}\n", f.counterexample->toJson().dump(1));
+  }
+}
+}  // namespace
+}  // namespace loom::verify

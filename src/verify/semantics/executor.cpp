@@ -370,6 +370,11 @@ struct Executor::Impl {
     z3::expr result = z3::ite(ok, pages, c.bv_val(static_cast<uint64_t>(0xffffffffULL), 32));
     z3::expr new_pages = z3::ite(ok, pages + delta, pages);
     out.grows.push_back(GrowSite{pc, ok, new_pages});
+    if (!ok.is_false()) {
+      st.memory(layout) = z3::ite(ok, zeroBytes(st.memory(layout), memoryBytes(pages),
+                                                memoryBytes(new_pages)),
+                                  st.memory(layout));
+    }
     pages = new_pages;
     grows = grows + c.bv_val(1, 32);
     return result;

@@ -44,6 +44,14 @@ z3::expr fillBytes(const z3::expr& memory, const z3::expr& dest, const z3::expr&
   return z3::lambda(a, z3::ite(inside, value.extract(7, 0), z3::select(memory, a)));
 }
 
+z3::expr zeroBytes(const z3::expr& memory, const z3::expr& from, const z3::expr& to) {
+  z3::context& c = memory.ctx();
+  z3::expr a = c.bv_const("grown_addr", 32);
+  z3::expr wide = z3::zext(a, 32);
+  return z3::lambda(a, z3::ite(z3::ule(from, wide) && z3::ult(wide, to), c.bv_val(0, 8),
+                               z3::select(memory, a)));
+}
+
 z3::expr copyBytes(const z3::expr& memory, const z3::expr& dest, const z3::expr& source,
                    const z3::expr& length) {
   z3::context& c = memory.ctx();

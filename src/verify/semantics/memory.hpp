@@ -25,6 +25,9 @@ z3::expr storeBytes(const z3::expr& memory, const z3::expr& index, const z3::exp
 // memory.fill and memory.copy over [dest, dest + length), as array lambdas.
 z3::expr fillBytes(const z3::expr& memory, const z3::expr& dest, const z3::expr& value,
                    const z3::expr& length);
+// Pages added by memory.grow are zero: bytes in [from, to) (64-bit byte
+// offsets) read as 0 afterwards.
+z3::expr zeroBytes(const z3::expr& memory, const z3::expr& from, const z3::expr& to);
 z3::expr copyBytes(const z3::expr& memory, const z3::expr& dest, const z3::expr& source,
                    const z3::expr& length);
 
