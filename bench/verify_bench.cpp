@@ -71,7 +71,8 @@ void verifyModule(benchmark::State& state, const fs::path& path) {
   const double n = functions ? static_cast<double>(functions) : 1.0;
   state.counters["functions"] =
       benchmark::Counter(static_cast<double>(functions), benchmark::Counter::kAvgIterations);
-  state.counters["functions/s"] = benchmark::Counter(static_cast<double>(functions), benchmark::Counter::kIsRate);
+  state.counters["functions/s"] =
+      benchmark::Counter(static_cast<double>(functions), benchmark::Counter::kIsRate);
   state.counters["solver_ms/fn"] = 1000.0 * solver_seconds / n;
   state.counters["proved"] = static_cast<double>(proved) / n;
   state.counters["unknown"] = static_cast<double>(unknown) / n;

@@ -2,12 +2,12 @@
 // Oz with loop unrolling) do to the fixtures is correct, so the verifier must
 // never refute it, and should prove most of it. Node cross-checks the
 // verdicts: no function the verifier proves may behave differently there.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <fmt/format.h>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -70,8 +70,8 @@ struct Tally {
   }
   std::string shares() const {
     const double n = functions ? static_cast<double>(functions) : 1.0;
-    return fmt::format("{:5.1f}% {:5.1f}% {:5.1f}% {:5.1f}%", 100.0 * proved / n, 100.0 * bounded / n,
-                       100.0 * unknown / n, 100.0 * refuted / n);
+    return fmt::format("{:5.1f}% {:5.1f}% {:5.1f}% {:5.1f}%", 100.0 * proved / n,
+                       100.0 * bounded / n, 100.0 * unknown / n, 100.0 * refuted / n);
   }
 };
 
@@ -97,7 +97,6 @@ bool sameSignature(const wasm::Module& a, const wasm::Module& b, const std::stri
 }
 
 ConfigOutcome runConfiguration(const std::string& name, const pipeline::PipelineConfig& config) {
-  using Clock = std::chrono::steady_clock;
   const std::vector<Fixture>& fs = fixtures();
   struct PerFixture {
     std::optional<wasm::Module> optimized;
@@ -106,19 +105,30 @@ ConfigOutcome runConfiguration(const std::string& name, const pipeline::Pipeline
     std::string error;
   };
   std::vector<PerFixture> per(fs.size());
+  // Optimize everything first: the verification below forks, and a fork
+  // must not happen while another thread is inside Binaryen.
+  for (std::size_t i = 0; i < fs.size(); ++i) {
+    try {
+      per[i].optimized = pipeline::applyPipeline(fs[i].original, config);
+    } catch (const std::exception& e) {
+      per[i].error = e.what();
+    }
+  }
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     for (std::size_t i; (i = next++) < fs.size();) {
-      try {
-        per[i].optimized = pipeline::applyPipeline(fs[i].original, config);
-      } catch (const std::exception& e) {
-        per[i].error = e.what();
-        continue;
+      if (!per[i].optimized) continue;
+      // A generous deadline: the budget is per function, and a module has many.
+      const auto functions = wasm::definedFunctions(per[i].optimized->get()).size();
+      const std::chrono::milliseconds deadline =
+          std::chrono::seconds(30) + 2 * verify::VerifyOptions{}.function_timeout * functions;
+      IsolatedVerdict iv = verifyInChild(fs[i].original, *per[i].optimized, {}, deadline);
+      per[i].seconds = iv.seconds;
+      if (iv.verdict) {
+        per[i].verdict = std::move(*iv.verdict);
+      } else {
+        per[i].error = iv.failure;
       }
-      const auto t0 = Clock::now();
-      verify::Verifier verifier(fs[i].original);
-      per[i].verdict = verifier.verify(*per[i].optimized);
-      per[i].seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     }
   };
   std::vector<std::thread> threads;
@@ -140,10 +150,15 @@ ConfigOutcome runConfiguration(const std::string& name, const pipeline::Pipeline
   for (std::size_t i = 0; i < fs.size(); ++i) {
     const Fixture& f = fs[i];
     PerFixture& p = per[i];
-    if (!p.error.empty()) {
+    if (!p.optimized) {
       // The unroller (or a pass) failing is not the verifier's business, but
       // it must not go unnoticed.
-      throw std::runtime_error(fmt::format("{}: pipeline {} failed: {}", f.name, name, p.error));
+      out.failures.push_back(fmt::format("{}: pipeline {} failed: {}", f.name, name, p.error));
+      continue;
+    }
+    if (!p.error.empty()) {
+      out.failures.push_back(fmt::format("{}: no verdict: {}", f.name, p.error));
+      continue;
     }
     Tally t;
     t.seconds = p.seconds;
@@ -152,21 +167,27 @@ ConfigOutcome runConfiguration(const std::string& name, const pipeline::Pipeline
       out.failures.push_back(fmt::format("{}: module problems refute: {}", f.name,
                                          fmt::join(p.verdict.module_problems, "; ")));
     } else {
-      for (const std::string& problem : p.verdict.module_problems) out.notes.push_back(f.name + ": " + problem);
+      for (const std::string& problem : p.verdict.module_problems)
+        out.notes.push_back(f.name + ": " + problem);
     }
     std::vector<CallSpec> original_calls;
     for (const verify::FunctionVerdict& fv : p.verdict.functions) {
       ++t.functions;
       switch (fv.verdict) {
-        case Verdict::Proved: ++t.proved; break;
-        case Verdict::Bounded: ++t.bounded; break;
+        case Verdict::Proved:
+          ++t.proved;
+          break;
+        case Verdict::Bounded:
+          ++t.bounded;
+          break;
         case Verdict::Unknown:
           ++t.unknown;
           ++out.unknown_reasons[reasonClass(fv.reason)];
           break;
         case Verdict::Refuted: {
           ++t.refuted;
-          out.failures.push_back(fmt::format("{}: ${} refuted: {}", f.name, fv.function, fv.reason));
+          out.failures.push_back(
+              fmt::format("{}: ${} refuted: {}", f.name, fv.function, fv.reason));
           if (fv.counterexample) {
             replays.push_back({&f.original, &*p.optimized, *fv.counterexample});
             replay_owner.push_back(fmt::format("{}: ${}", f.name, fv.function));
@@ -176,7 +197,8 @@ ConfigOutcome runConfiguration(const std::string& name, const pipeline::Pipeline
       }
       if ((fv.verdict == Verdict::Proved || fv.verdict == Verdict::Bounded) &&
           sameSignature(f.original, *p.optimized, fv.function)) {
-        NodeCheck c{i, fv, original_calls.size(), differentialCalls(f.original, fv.function, f.tests, 64)};
+        NodeCheck c{i, fv, original_calls.size(),
+                    differentialCalls(f.original, fv.function, f.tests, 64)};
         original_calls.insert(original_calls.end(), c.calls.begin(), c.calls.end());
         checks.push_back(std::move(c));
         ++t.node_compared;
@@ -208,16 +230,18 @@ ConfigOutcome runConfiguration(const std::string& name, const pipeline::Pipeline
         return std::vector<CallOutcome>(begin, begin + static_cast<std::ptrdiff_t>(c.calls.size()));
       };
       const Differential d =
-          compareRuns(c.calls, slice(outcomes.at(run)), slice(outcomes.at(run + 1)), &fs[c.fixture].observable_globals);
+          compareRuns(c.calls, slice(outcomes.at(run)), slice(outcomes.at(run + 1)),
+                      &fs[c.fixture].observable_globals);
       if (d.differing == 0) continue;
       const std::string where = fmt::format("{}: ${}", fs[c.fixture].name, c.verdict.function);
       if (c.verdict.verdict == Verdict::Proved) {
-        out.failures.push_back(fmt::format("{} proved, but Node shows a difference: {}", where, d.first_difference));
+        out.failures.push_back(
+            fmt::format("{} proved, but Node shows a difference: {}", where, d.first_difference));
       } else if (!d.only_nontermination && d.min_loop_iterations_to_differ &&
                  *d.min_loop_iterations_to_differ <= c.verdict.bound) {
-        out.failures.push_back(fmt::format("{} bounded ({}), but Node shows a difference within {} iterations: {}",
-                                           where, c.verdict.bound, *d.min_loop_iterations_to_differ,
-                                           d.first_difference));
+        out.failures.push_back(fmt::format(
+            "{} bounded ({}), but Node shows a difference within {} iterations: {}", where,
+            c.verdict.bound, *d.min_loop_iterations_to_differ, d.first_difference));
       }
     }
   }
@@ -228,72 +252,121 @@ ConfigOutcome runConfiguration(const std::string& name, const pipeline::Pipeline
     const std::vector<ReplayResult> results = replayCounterexamples(replays);
     for (std::size_t k = 0; k < results.size(); ++k) {
       const ReplayResult& r = results[k];
-      out.failures.push_back(fmt::format("{}: counterexample {} -> {}{}", replay_owner[k], r.call.describe(),
-                                         r.differs ? "Node CONFIRMS (Binaryen miscompiled?): " : "Node shows no difference: ",
-                                         r.description));
+      out.failures.push_back(fmt::format(
+          "{}: counterexample {} -> {}{}", replay_owner[k], r.call.describe(),
+          r.differs ? "Node CONFIRMS (Binaryen miscompiled?): " : "Node shows no difference: ",
+          r.description));
     }
   }
   return out;
 }
 
 void printHeader() {
-  std::printf("\n  %-10s %9s %7s %7s %7s %7s %9s %6s  %-27s %8s\n", "config", "changed", "proved", "bounded",
-              "unknown", "refuted", "unchanged", "node", "proved/bounded/unknown/ref", "verify");
+  std::printf("\n  %-10s %9s %7s %7s %7s %7s %9s %6s  %-27s %8s\n", "config", "changed", "proved",
+              "bounded", "unknown", "refuted", "unchanged", "node", "proved/bounded/unknown/ref",
+              "verify");
 }
 
 void printRow(const std::string& name, const Tally& t) {
-  std::printf("  %-10s %9zu %7zu %7zu %7zu %7zu %9zu %6zu  %-27s %7.1fs\n", name.c_str(), t.functions, t.proved,
-              t.bounded, t.unknown, t.refuted, t.unchanged, t.node_compared, t.shares().c_str(), t.seconds);
+  std::printf("  %-10s %9zu %7zu %7zu %7zu %7zu %9zu %6zu  %-27s %7.1fs\n", name.c_str(),
+              t.functions, t.proved, t.bounded, t.unknown, t.refuted, t.unchanged, t.node_compared,
+              t.shares().c_str(), t.seconds);
 }
 
 void report(const ConfigOutcome& o) {
-  for (const auto& [reason, n] : o.unknown_reasons) std::printf("      unknown %3zu  %s\n", n, reason.c_str());
-  for (const std::string& note : o.notes) std::printf("      module problem (not refuting): %s\n", note.c_str());
+  for (const auto& [reason, n] : o.unknown_reasons)
+    std::printf("      unknown %3zu  %s\n", n, reason.c_str());
+  for (const std::string& note : o.notes)
+    std::printf("      module problem (not refuting): %s\n", note.c_str());
   for (const std::string& failure : o.failures) ADD_FAILURE() << failure;
 }
 
-TEST(Completeness, BuiltinConfigurationsAreNeverRefuted) {
-  Tally overall;
-  std::vector<std::pair<std::string, ConfigOutcome>> outcomes;
-  for (const pipeline::BuiltinConfig& b : pipeline::builtinConfigs()) {
-    outcomes.emplace_back(std::string(b.name), runConfiguration(std::string(b.name), b.config));
-    overall.add(outcomes.back().second.tally);
-  }
-  printHeader();
-  for (const auto& [name, o] : outcomes) {
-    printRow(name, o.tally);
-    report(o);
-  }
-  printRow("overall", overall);
-}
+// Per configuration, so that each gets its own ctest entry and time limit.
+struct NamedConfig {
+  std::string name;
+  pipeline::PipelineConfig config;
+};
 
-TEST(Completeness, OzWithUnrollingIsNeverRefuted) {
-  pipeline::PipelineConfig config = *pipeline::builtinConfig("Oz");
+std::vector<NamedConfig> configurations() {
+  std::vector<NamedConfig> out;
+  for (const pipeline::BuiltinConfig& b : pipeline::builtinConfigs()) {
+    out.push_back({std::string(b.name), b.config});
+  }
+  pipeline::PipelineConfig unroll = *pipeline::builtinConfig("Oz");
   // Early: right before the first dead-code elimination, so that Oz's
   // function passes clean up after the unroller as they would in a search.
-  auto at = config.phases.begin();
-  for (auto it = config.phases.begin(); it != config.phases.end(); ++it) {
+  auto at = unroll.phases.begin();
+  for (auto it = unroll.phases.begin(); it != unroll.phases.end(); ++it) {
     const pipeline::Phase* phase = pipeline::findPhase(*it);
     if (phase && phase->passes.size() == 1 && phase->passes.front() == "dce") {
       at = it;
       break;
     }
   }
-  config.phases.insert(at, "unroll");
-  config.unroll = {pipeline::UnrollStrategy::All, 2, 64};
-  try {
-    (void)pipeline::applyPipeline(fixtures().front().original, config);
-  } catch (const std::logic_error& e) {
-    if (std::string(e.what()).find("not implemented") != std::string::npos) {
-      GTEST_SKIP() << "the unroller is not implemented yet: " << e.what();
-    }
-    throw;
-  }
-  const ConfigOutcome o = runConfiguration("Oz+unroll", config);
-  printHeader();
-  printRow("Oz+unroll", o.tally);
-  report(o);
+  unroll.phases.insert(at, "unroll");
+  unroll.unroll = {pipeline::UnrollStrategy::All, 2, 64};
+  out.push_back({"Oz_unroll", unroll});
+  return out;
 }
+
+// What the configurations run so far in this process gave, for the summary.
+std::vector<std::pair<std::string, Tally>>& ranSoFar() {
+  static std::vector<std::pair<std::string, Tally>> ran;
+  return ran;
+}
+
+void PrintTo(const NamedConfig& c, std::ostream* os) {
+  *os << c.name;
+}
+
+class Completeness : public ::testing::TestWithParam<NamedConfig> {};
+
+TEST_P(Completeness, NoFunctionIsRefuted) {
+  const NamedConfig& c = GetParam();
+  if (c.config.unrolls()) {
+    try {
+      (void)pipeline::applyPipeline(fixtures().front().original, c.config);
+    } catch (const std::logic_error& e) {
+      if (std::string(e.what()).find("not implemented") != std::string::npos) {
+        GTEST_SKIP() << "the unroller is not implemented yet: " << e.what();
+      }
+      throw;
+    }
+  }
+  // O and Os are the same pipeline: verify it once per process.
+  static std::map<wasm::Hash128, ConfigOutcome> done;
+  auto it = done.find(c.config.key());
+  if (it == done.end()) it = done.emplace(c.config.key(), runConfiguration(c.name, c.config)).first;
+  const ConfigOutcome& o = it->second;
+  printHeader();
+  printRow(c.name, o.tally);
+  report(o);
+  ranSoFar().emplace_back(c.name, o.tally);
+}
+
+INSTANTIATE_TEST_SUITE_P(Configurations, Completeness, ::testing::ValuesIn(configurations()),
+                         [](const ::testing::TestParamInfo<NamedConfig>& param) {
+                           return param.param.name;
+                         });
+
+// The shares over every configuration that ran in this process, printed
+// when the program ends (run the whole program, not one ctest entry, to see
+// them all in one table).
+class OverallSummary : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    if (ranSoFar().size() < 2) return;
+    Tally overall;
+    printHeader();
+    for (const auto& [name, t] : ranSoFar()) {
+      printRow(name, t);
+      overall.add(t);
+    }
+    printRow("overall", overall);
+  }
+};
+[[maybe_unused]] ::testing::Environment* const kSummary =
+    ::testing::AddGlobalTestEnvironment(new OverallSummary);
 
 }  // namespace
 }  // namespace loom::test

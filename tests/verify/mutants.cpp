@@ -1,11 +1,11 @@
 #include "verify/mutants.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
-#include <fmt/format.h>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -45,19 +45,57 @@ struct OpTables {
           rotl, rotr, eq, ne, lt_s, lt_u, le_s, le_u, gt_s, gt_u, ge_s, ge_u;
     };
     const IntOps ints[] = {
-        {"i32", BinaryenAddInt32(), BinaryenSubInt32(), BinaryenMulInt32(), BinaryenDivSInt32(),
-         BinaryenDivUInt32(), BinaryenRemSInt32(), BinaryenRemUInt32(), BinaryenAndInt32(),
-         BinaryenOrInt32(), BinaryenXorInt32(), BinaryenShlInt32(), BinaryenShrSInt32(),
-         BinaryenShrUInt32(), BinaryenRotLInt32(), BinaryenRotRInt32(), BinaryenEqInt32(),
-         BinaryenNeInt32(), BinaryenLtSInt32(), BinaryenLtUInt32(), BinaryenLeSInt32(),
-         BinaryenLeUInt32(), BinaryenGtSInt32(), BinaryenGtUInt32(), BinaryenGeSInt32(),
+        {"i32",
+         BinaryenAddInt32(),
+         BinaryenSubInt32(),
+         BinaryenMulInt32(),
+         BinaryenDivSInt32(),
+         BinaryenDivUInt32(),
+         BinaryenRemSInt32(),
+         BinaryenRemUInt32(),
+         BinaryenAndInt32(),
+         BinaryenOrInt32(),
+         BinaryenXorInt32(),
+         BinaryenShlInt32(),
+         BinaryenShrSInt32(),
+         BinaryenShrUInt32(),
+         BinaryenRotLInt32(),
+         BinaryenRotRInt32(),
+         BinaryenEqInt32(),
+         BinaryenNeInt32(),
+         BinaryenLtSInt32(),
+         BinaryenLtUInt32(),
+         BinaryenLeSInt32(),
+         BinaryenLeUInt32(),
+         BinaryenGtSInt32(),
+         BinaryenGtUInt32(),
+         BinaryenGeSInt32(),
          BinaryenGeUInt32()},
-        {"i64", BinaryenAddInt64(), BinaryenSubInt64(), BinaryenMulInt64(), BinaryenDivSInt64(),
-         BinaryenDivUInt64(), BinaryenRemSInt64(), BinaryenRemUInt64(), BinaryenAndInt64(),
-         BinaryenOrInt64(), BinaryenXorInt64(), BinaryenShlInt64(), BinaryenShrSInt64(),
-         BinaryenShrUInt64(), BinaryenRotLInt64(), BinaryenRotRInt64(), BinaryenEqInt64(),
-         BinaryenNeInt64(), BinaryenLtSInt64(), BinaryenLtUInt64(), BinaryenLeSInt64(),
-         BinaryenLeUInt64(), BinaryenGtSInt64(), BinaryenGtUInt64(), BinaryenGeSInt64(),
+        {"i64",
+         BinaryenAddInt64(),
+         BinaryenSubInt64(),
+         BinaryenMulInt64(),
+         BinaryenDivSInt64(),
+         BinaryenDivUInt64(),
+         BinaryenRemSInt64(),
+         BinaryenRemUInt64(),
+         BinaryenAndInt64(),
+         BinaryenOrInt64(),
+         BinaryenXorInt64(),
+         BinaryenShlInt64(),
+         BinaryenShrSInt64(),
+         BinaryenShrUInt64(),
+         BinaryenRotLInt64(),
+         BinaryenRotRInt64(),
+         BinaryenEqInt64(),
+         BinaryenNeInt64(),
+         BinaryenLtSInt64(),
+         BinaryenLtUInt64(),
+         BinaryenLeSInt64(),
+         BinaryenLeUInt64(),
+         BinaryenGtSInt64(),
+         BinaryenGtUInt64(),
+         BinaryenGeSInt64(),
          BinaryenGeUInt64()},
     };
     for (const IntOps& o : ints) {
@@ -96,13 +134,13 @@ struct OpTables {
       binary_swaps[o.gt_u] = {o.gt_s, o.ge_u};
       binary_swaps[o.ge_s] = {o.ge_u, o.gt_s};
       binary_swaps[o.ge_u] = {o.ge_s, o.gt_u};
-      for (BinaryenOp op : {o.sub, o.div_s, o.div_u, o.rem_s, o.rem_u, o.shl, o.shr_s, o.shr_u,
-                            o.rotl, o.rotr, o.lt_s, o.lt_u, o.le_s, o.le_u, o.gt_s, o.gt_u, o.ge_s,
-                            o.ge_u}) {
+      for (BinaryenOp op :
+           {o.sub, o.div_s, o.div_u, o.rem_s, o.rem_u, o.shl, o.shr_s, o.shr_u, o.rotl, o.rotr,
+            o.lt_s, o.lt_u, o.le_s, o.le_u, o.gt_s, o.gt_u, o.ge_s, o.ge_u}) {
         non_commutative.insert(op);
       }
-      for (BinaryenOp op : {o.eq, o.ne, o.lt_s, o.lt_u, o.le_s, o.le_u, o.gt_s, o.gt_u, o.ge_s,
-                            o.ge_u}) {
+      for (BinaryenOp op :
+           {o.eq, o.ne, o.lt_s, o.lt_u, o.le_s, o.le_u, o.gt_s, o.gt_u, o.ge_s, o.ge_u}) {
         comparisons.insert(op);
       }
       strictness_flip[o.lt_s] = o.le_s;
@@ -325,8 +363,9 @@ bool isPure(BinaryenExpressionRef e) {
 }
 
 BinaryenExpressionRef intConst(BinaryenModuleRef m, BinaryenType type, std::int64_t value) {
-  return BinaryenConst(m, type == BinaryenTypeInt64() ? BinaryenLiteralInt64(value)
-                                                      : BinaryenLiteralInt32(static_cast<std::int32_t>(value)));
+  return BinaryenConst(m, type == BinaryenTypeInt64()
+                              ? BinaryenLiteralInt64(value)
+                              : BinaryenLiteralInt32(static_cast<std::int32_t>(value)));
 }
 
 BinaryenExpressionRef plusOne(BinaryenModuleRef m, BinaryenExpressionRef e) {
@@ -374,7 +413,8 @@ std::vector<BinaryenType> localTypes(BinaryenFunctionRef f) {
 }
 
 // The next local after `index` (cyclically) with the same type, if any.
-std::optional<BinaryenIndex> otherLocal(const std::vector<BinaryenType>& types, BinaryenIndex index) {
+std::optional<BinaryenIndex> otherLocal(const std::vector<BinaryenType>& types,
+                                        BinaryenIndex index) {
   for (std::size_t step = 1; step < types.size(); ++step) {
     const std::size_t candidate = (index + step) % types.size();
     if (types[candidate] == types[index]) return static_cast<BinaryenIndex>(candidate);
@@ -406,23 +446,57 @@ class SiteCollector {
     std::vector<Site> sites;
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
       switch (op) {
-        case MutationOperator::BinaryOpSwap: binaryOpSwap(i, sites); break;
-        case MutationOperator::UnaryOpSwap: unaryOpSwap(i, sites); break;
-        case MutationOperator::ConstOffByOne: constOffByOne(i, sites); break;
-        case MutationOperator::SwapOperands: swapOperands(i, sites); break;
-        case MutationOperator::InvertCondition: invertCondition(i, sites); break;
-        case MutationOperator::SwapArms: swapArms(i, sites); break;
-        case MutationOperator::DropStore: dropStore(i, sites); break;
-        case MutationOperator::MoveStore: moveStore(i, sites); break;
-        case MutationOperator::ChangeOffset: changeOffset(i, sites); break;
-        case MutationOperator::ChangeWidth: changeWidth(i, sites); break;
-        case MutationOperator::RemoveTrap: removeTrap(i, sites); break;
-        case MutationOperator::ChangeCallArg: changeCallArg(i, sites); break;
-        case MutationOperator::SwapCalls: swapCalls(i, sites); break;
-        case MutationOperator::LoopBound: loopBound(i, sites); break;
-        case MutationOperator::ChangeLocal: changeLocal(i, sites); break;
-        case MutationOperator::ChangeGlobal: changeGlobal(i, sites); break;
-        case MutationOperator::ChangeCallTarget: changeCallTarget(i, sites); break;
+        case MutationOperator::BinaryOpSwap:
+          binaryOpSwap(i, sites);
+          break;
+        case MutationOperator::UnaryOpSwap:
+          unaryOpSwap(i, sites);
+          break;
+        case MutationOperator::ConstOffByOne:
+          constOffByOne(i, sites);
+          break;
+        case MutationOperator::SwapOperands:
+          swapOperands(i, sites);
+          break;
+        case MutationOperator::InvertCondition:
+          invertCondition(i, sites);
+          break;
+        case MutationOperator::SwapArms:
+          swapArms(i, sites);
+          break;
+        case MutationOperator::DropStore:
+          dropStore(i, sites);
+          break;
+        case MutationOperator::MoveStore:
+          moveStore(i, sites);
+          break;
+        case MutationOperator::ChangeOffset:
+          changeOffset(i, sites);
+          break;
+        case MutationOperator::ChangeWidth:
+          changeWidth(i, sites);
+          break;
+        case MutationOperator::RemoveTrap:
+          removeTrap(i, sites);
+          break;
+        case MutationOperator::ChangeCallArg:
+          changeCallArg(i, sites);
+          break;
+        case MutationOperator::SwapCalls:
+          swapCalls(i, sites);
+          break;
+        case MutationOperator::LoopBound:
+          loopBound(i, sites);
+          break;
+        case MutationOperator::ChangeLocal:
+          changeLocal(i, sites);
+          break;
+        case MutationOperator::ChangeGlobal:
+          changeGlobal(i, sites);
+          break;
+        case MutationOperator::ChangeCallTarget:
+          changeCallTarget(i, sites);
+          break;
       }
     }
     return sites;
@@ -441,11 +515,23 @@ class SiteCollector {
     const Node& n = nodes_[i];
     if (n.parent < 0) return true;
     switch (kindOf(nodes_[n.parent].expr)) {
-      case ExprKind::Block: case ExprKind::If: case ExprKind::Loop: case ExprKind::Break:
-      case ExprKind::Switch: case ExprKind::Call: case ExprKind::CallIndirect:
-      case ExprKind::LocalSet: case ExprKind::GlobalSet: case ExprKind::Load:
-      case ExprKind::Store: case ExprKind::Unary: case ExprKind::Binary: case ExprKind::Select:
-      case ExprKind::Drop: case ExprKind::Return: case ExprKind::MemoryGrow:
+      case ExprKind::Block:
+      case ExprKind::If:
+      case ExprKind::Loop:
+      case ExprKind::Break:
+      case ExprKind::Switch:
+      case ExprKind::Call:
+      case ExprKind::CallIndirect:
+      case ExprKind::LocalSet:
+      case ExprKind::GlobalSet:
+      case ExprKind::Load:
+      case ExprKind::Store:
+      case ExprKind::Unary:
+      case ExprKind::Binary:
+      case ExprKind::Select:
+      case ExprKind::Drop:
+      case ExprKind::Return:
+      case ExprKind::MemoryGrow:
         return true;
       default:
         return false;
@@ -495,12 +581,16 @@ class SiteCollector {
     const std::string what = constText(e);
     if (t == BinaryenTypeInt32()) {
       const auto v = static_cast<std::uint32_t>(BinaryenConstGetValueI32(e));
-      sites.push_back({what + " +1", [e, v] { BinaryenConstSetValueI32(e, static_cast<std::int32_t>(v + 1)); }});
-      sites.push_back({what + " -1", [e, v] { BinaryenConstSetValueI32(e, static_cast<std::int32_t>(v - 1)); }});
+      sites.push_back({what + " +1",
+                       [e, v] { BinaryenConstSetValueI32(e, static_cast<std::int32_t>(v + 1)); }});
+      sites.push_back({what + " -1",
+                       [e, v] { BinaryenConstSetValueI32(e, static_cast<std::int32_t>(v - 1)); }});
     } else if (t == BinaryenTypeInt64()) {
       const auto v = static_cast<std::uint64_t>(BinaryenConstGetValueI64(e));
-      sites.push_back({what + " +1", [e, v] { BinaryenConstSetValueI64(e, static_cast<std::int64_t>(v + 1)); }});
-      sites.push_back({what + " -1", [e, v] { BinaryenConstSetValueI64(e, static_cast<std::int64_t>(v - 1)); }});
+      sites.push_back({what + " +1",
+                       [e, v] { BinaryenConstSetValueI64(e, static_cast<std::int64_t>(v + 1)); }});
+      sites.push_back({what + " -1",
+                       [e, v] { BinaryenConstSetValueI64(e, static_cast<std::int64_t>(v - 1)); }});
     } else if (t == BinaryenTypeFloat32()) {
       const float v = BinaryenConstGetValueF32(e);
       if (std::isfinite(v) && v + 1.0f != v) {
@@ -538,15 +628,17 @@ class SiteCollector {
         break;
       case ExprKind::Break:
         if (!BinaryenBreakGetCondition(e)) return;
-        sites.push_back({fmt::format("br_if {} condition inverted", BinaryenBreakGetName(e)), [m, e] {
-                           BinaryenBreakSetCondition(
-                               e, BinaryenUnary(m, BinaryenEqZInt32(), BinaryenBreakGetCondition(e)));
-                         }});
+        sites.push_back(
+            {fmt::format("br_if {} condition inverted", BinaryenBreakGetName(e)), [m, e] {
+               BinaryenBreakSetCondition(
+                   e, BinaryenUnary(m, BinaryenEqZInt32(), BinaryenBreakGetCondition(e)));
+             }});
         break;
       case ExprKind::Select:
         sites.push_back({"select condition inverted", [m, e] {
                            BinaryenSelectSetCondition(
-                               e, BinaryenUnary(m, BinaryenEqZInt32(), BinaryenSelectGetCondition(e)));
+                               e,
+                               BinaryenUnary(m, BinaryenEqZInt32(), BinaryenSelectGetCondition(e)));
                          }});
         break;
       default:
@@ -586,9 +678,8 @@ class SiteCollector {
     const BinaryenExpressionRef e = expr(i);
     BinaryenModuleRef m = m_;
     sites.push_back({storeText(e) + " replaced by drops of its operands", [this, i, m, e] {
-                       BinaryenExpressionRef drops[] = {
-                           BinaryenDrop(m, BinaryenStoreGetPtr(e)),
-                           BinaryenDrop(m, BinaryenStoreGetValue(e))};
+                       BinaryenExpressionRef drops[] = {BinaryenDrop(m, BinaryenStoreGetPtr(e)),
+                                                        BinaryenDrop(m, BinaryenStoreGetValue(e))};
                        replace(i, BinaryenBlock(m, nullptr, drops, 2, BinaryenTypeNone()));
                      }});
   }
@@ -610,7 +701,8 @@ class SiteCollector {
       sites.push_back({storeText(expr(i)) + " moved after the next statement", swapWith(slot + 1)});
     }
     if (slot > 0) {
-      sites.push_back({storeText(expr(i)) + " moved before the previous statement", swapWith(slot - 1)});
+      sites.push_back(
+          {storeText(expr(i)) + " moved before the previous statement", swapWith(slot - 1)});
     }
   }
 
@@ -618,15 +710,19 @@ class SiteCollector {
     const BinaryenExpressionRef e = expr(i);
     if (kind(i) == ExprKind::Load) {
       const std::uint32_t off = BinaryenLoadGetOffset(e);
-      sites.push_back({loadText(e) + " offset +4", [e, off] { BinaryenLoadSetOffset(e, off + 4); }});
+      sites.push_back(
+          {loadText(e) + " offset +4", [e, off] { BinaryenLoadSetOffset(e, off + 4); }});
       if (off >= 4) {
-        sites.push_back({loadText(e) + " offset -4", [e, off] { BinaryenLoadSetOffset(e, off - 4); }});
+        sites.push_back(
+            {loadText(e) + " offset -4", [e, off] { BinaryenLoadSetOffset(e, off - 4); }});
       }
     } else if (kind(i) == ExprKind::Store) {
       const std::uint32_t off = BinaryenStoreGetOffset(e);
-      sites.push_back({storeText(e) + " offset +4", [e, off] { BinaryenStoreSetOffset(e, off + 4); }});
+      sites.push_back(
+          {storeText(e) + " offset +4", [e, off] { BinaryenStoreSetOffset(e, off + 4); }});
       if (off >= 4) {
-        sites.push_back({storeText(e) + " offset -4", [e, off] { BinaryenStoreSetOffset(e, off - 4); }});
+        sites.push_back(
+            {storeText(e) + " offset -4", [e, off] { BinaryenStoreSetOffset(e, off - 4); }});
       }
     }
   }
@@ -741,8 +837,8 @@ class SiteCollector {
       case ExprKind::Drop: {
         const BinaryenExpressionRef v = BinaryenDropGetValue(e);
         if (kindOf(v) != ExprKind::Load || !replaceable(i)) return;
-        sites.push_back({"unused " + loadText(v) + " removed",
-                         [this, i, m] { replace(i, BinaryenNop(m)); }});
+        sites.push_back(
+            {"unused " + loadText(v) + " removed", [this, i, m] { replace(i, BinaryenNop(m)); }});
         break;
       }
       default:
@@ -756,10 +852,10 @@ class SiteCollector {
     if (kind(i) == ExprKind::Call) {
       for (BinaryenIndex k = 0, n = BinaryenCallGetNumOperands(e); k < n; ++k) {
         if (!plusOneable(BinaryenCallGetOperandAt(e, k))) continue;
-        sites.push_back({fmt::format("argument {} of call {} +1", k, BinaryenCallGetTarget(e)),
-                         [m, e, k] {
-                           BinaryenCallSetOperandAt(e, k, plusOne(m, BinaryenCallGetOperandAt(e, k)));
-                         }});
+        sites.push_back(
+            {fmt::format("argument {} of call {} +1", k, BinaryenCallGetTarget(e)), [m, e, k] {
+               BinaryenCallSetOperandAt(e, k, plusOne(m, BinaryenCallGetOperandAt(e, k)));
+             }});
       }
     } else if (kind(i) == ExprKind::CallIndirect) {
       for (BinaryenIndex k = 0, n = BinaryenCallIndirectGetNumOperands(e); k < n; ++k) {
@@ -790,11 +886,12 @@ class SiteCollector {
               BinaryenExpressionGetType(b) != BinaryenTypeNone()) {
             continue;
           }
-          sites.push_back({fmt::format("statements {} and {} (both call) swapped", k, k + 1), [e, k] {
-                             const BinaryenExpressionRef first = BinaryenBlockGetChildAt(e, k);
-                             BinaryenBlockSetChildAt(e, k, BinaryenBlockGetChildAt(e, k + 1));
-                             BinaryenBlockSetChildAt(e, k + 1, first);
-                           }});
+          sites.push_back(
+              {fmt::format("statements {} and {} (both call) swapped", k, k + 1), [e, k] {
+                 const BinaryenExpressionRef first = BinaryenBlockGetChildAt(e, k);
+                 BinaryenBlockSetChildAt(e, k, BinaryenBlockGetChildAt(e, k + 1));
+                 BinaryenBlockSetChildAt(e, k + 1, first);
+               }});
         }
         break;
       case ExprKind::Call:
@@ -805,24 +902,26 @@ class SiteCollector {
               BinaryenExpressionGetType(a) != BinaryenExpressionGetType(b)) {
             continue;
           }
-          sites.push_back({fmt::format("call operands {} and {} (both call) swapped", k, k + 1), [e, k] {
-                             const BinaryenExpressionRef first = BinaryenCallGetOperandAt(e, k);
-                             BinaryenCallSetOperandAt(e, k, BinaryenCallGetOperandAt(e, k + 1));
-                             BinaryenCallSetOperandAt(e, k + 1, first);
-                           }});
+          sites.push_back(
+              {fmt::format("call operands {} and {} (both call) swapped", k, k + 1), [e, k] {
+                 const BinaryenExpressionRef first = BinaryenCallGetOperandAt(e, k);
+                 BinaryenCallSetOperandAt(e, k, BinaryenCallGetOperandAt(e, k + 1));
+                 BinaryenCallSetOperandAt(e, k + 1, first);
+               }});
         }
         break;
       case ExprKind::Binary:
-        if (!containsCall(BinaryenBinaryGetLeft(e)) || !containsCall(BinaryenBinaryGetRight(e))) return;
+        if (!containsCall(BinaryenBinaryGetLeft(e)) || !containsCall(BinaryenBinaryGetRight(e)))
+          return;
         // Non-commutative ops are already covered by SwapOperands.
         if (ops().non_commutative.count(BinaryenBinaryGetOp(e))) return;
-        sites.push_back({"operands of " + ops().binaryName(BinaryenBinaryGetOp(e)) +
-                             " (both call) swapped",
-                         [e] {
-                           const BinaryenExpressionRef l = BinaryenBinaryGetLeft(e);
-                           BinaryenBinarySetLeft(e, BinaryenBinaryGetRight(e));
-                           BinaryenBinarySetRight(e, l);
-                         }});
+        sites.push_back(
+            {"operands of " + ops().binaryName(BinaryenBinaryGetOp(e)) + " (both call) swapped",
+             [e] {
+               const BinaryenExpressionRef l = BinaryenBinaryGetLeft(e);
+               BinaryenBinarySetLeft(e, BinaryenBinaryGetRight(e));
+               BinaryenBinarySetRight(e, l);
+             }});
         break;
       default:
         break;
@@ -840,10 +939,12 @@ class SiteCollector {
       const BinaryenOp op = BinaryenBinaryGetOp(cond);
       if (!ops().comparisons.count(op)) return;
       if (auto it = ops().strictness_flip.find(op); it != ops().strictness_flip.end()) {
-        sites.push_back({fmt::format("{}: {} -> {}", where, ops().binaryName(op), ops().binaryName(it->second)),
-                         [cond, to = it->second] { BinaryenBinarySetOp(cond, to); }});
+        sites.push_back(
+            {fmt::format("{}: {} -> {}", where, ops().binaryName(op), ops().binaryName(it->second)),
+             [cond, to = it->second] { BinaryenBinarySetOp(cond, to); }});
       }
-      for (const BinaryenExpressionRef side : {BinaryenBinaryGetLeft(cond), BinaryenBinaryGetRight(cond)}) {
+      for (const BinaryenExpressionRef side :
+           {BinaryenBinaryGetLeft(cond), BinaryenBinaryGetRight(cond)}) {
         if (kindOf(side) != ExprKind::Const) continue;
         const BinaryenType t = BinaryenExpressionGetType(side);
         if (t == BinaryenTypeInt32()) {
@@ -977,23 +1078,40 @@ BinaryenFunctionRef findDefined(BinaryenModuleRef m, std::string_view name) {
 
 std::string_view operatorName(MutationOperator op) {
   switch (op) {
-    case MutationOperator::BinaryOpSwap: return "binary-op-swap";
-    case MutationOperator::UnaryOpSwap: return "unary-op-swap";
-    case MutationOperator::ConstOffByOne: return "const-off-by-one";
-    case MutationOperator::SwapOperands: return "swap-operands";
-    case MutationOperator::InvertCondition: return "invert-condition";
-    case MutationOperator::SwapArms: return "swap-arms";
-    case MutationOperator::DropStore: return "drop-store";
-    case MutationOperator::MoveStore: return "move-store";
-    case MutationOperator::ChangeOffset: return "change-offset";
-    case MutationOperator::ChangeWidth: return "change-width";
-    case MutationOperator::RemoveTrap: return "remove-trap";
-    case MutationOperator::ChangeCallArg: return "change-call-arg";
-    case MutationOperator::SwapCalls: return "swap-calls";
-    case MutationOperator::LoopBound: return "loop-bound";
-    case MutationOperator::ChangeLocal: return "change-local";
-    case MutationOperator::ChangeGlobal: return "change-global";
-    case MutationOperator::ChangeCallTarget: return "change-call-target";
+    case MutationOperator::BinaryOpSwap:
+      return "binary-op-swap";
+    case MutationOperator::UnaryOpSwap:
+      return "unary-op-swap";
+    case MutationOperator::ConstOffByOne:
+      return "const-off-by-one";
+    case MutationOperator::SwapOperands:
+      return "swap-operands";
+    case MutationOperator::InvertCondition:
+      return "invert-condition";
+    case MutationOperator::SwapArms:
+      return "swap-arms";
+    case MutationOperator::DropStore:
+      return "drop-store";
+    case MutationOperator::MoveStore:
+      return "move-store";
+    case MutationOperator::ChangeOffset:
+      return "change-offset";
+    case MutationOperator::ChangeWidth:
+      return "change-width";
+    case MutationOperator::RemoveTrap:
+      return "remove-trap";
+    case MutationOperator::ChangeCallArg:
+      return "change-call-arg";
+    case MutationOperator::SwapCalls:
+      return "swap-calls";
+    case MutationOperator::LoopBound:
+      return "loop-bound";
+    case MutationOperator::ChangeLocal:
+      return "change-local";
+    case MutationOperator::ChangeGlobal:
+      return "change-global";
+    case MutationOperator::ChangeCallTarget:
+      return "change-call-target";
   }
   return "?";
 }
@@ -1010,47 +1128,84 @@ bool setChild(BinaryenFunctionRef function, BinaryenExpressionRef parent, std::s
   }
   const auto i = static_cast<BinaryenIndex>(index);
   switch (kindOf(parent)) {
-    case ExprKind::Block: BinaryenBlockSetChildAt(parent, i, child); return true;
-    case ExprKind::If:
-      if (i == 0) BinaryenIfSetCondition(parent, child);
-      else if (i == 1) BinaryenIfSetIfTrue(parent, child);
-      else BinaryenIfSetIfFalse(parent, child);
+    case ExprKind::Block:
+      BinaryenBlockSetChildAt(parent, i, child);
       return true;
-    case ExprKind::Loop: BinaryenLoopSetBody(parent, child); return true;
+    case ExprKind::If:
+      if (i == 0)
+        BinaryenIfSetCondition(parent, child);
+      else if (i == 1)
+        BinaryenIfSetIfTrue(parent, child);
+      else
+        BinaryenIfSetIfFalse(parent, child);
+      return true;
+    case ExprKind::Loop:
+      BinaryenLoopSetBody(parent, child);
+      return true;
     case ExprKind::Break:
-      if (BinaryenBreakGetValue(parent) && i == 0) BinaryenBreakSetValue(parent, child);
-      else BinaryenBreakSetCondition(parent, child);
+      if (BinaryenBreakGetValue(parent) && i == 0)
+        BinaryenBreakSetValue(parent, child);
+      else
+        BinaryenBreakSetCondition(parent, child);
       return true;
     case ExprKind::Switch:
-      if (BinaryenSwitchGetValue(parent) && i == 0) BinaryenSwitchSetValue(parent, child);
-      else BinaryenSwitchSetCondition(parent, child);
+      if (BinaryenSwitchGetValue(parent) && i == 0)
+        BinaryenSwitchSetValue(parent, child);
+      else
+        BinaryenSwitchSetCondition(parent, child);
       return true;
-    case ExprKind::Call: BinaryenCallSetOperandAt(parent, i, child); return true;
+    case ExprKind::Call:
+      BinaryenCallSetOperandAt(parent, i, child);
+      return true;
     case ExprKind::CallIndirect:
-      if (i < BinaryenCallIndirectGetNumOperands(parent)) BinaryenCallIndirectSetOperandAt(parent, i, child);
-      else BinaryenCallIndirectSetTarget(parent, child);
+      if (i < BinaryenCallIndirectGetNumOperands(parent))
+        BinaryenCallIndirectSetOperandAt(parent, i, child);
+      else
+        BinaryenCallIndirectSetTarget(parent, child);
       return true;
-    case ExprKind::LocalSet: BinaryenLocalSetSetValue(parent, child); return true;
-    case ExprKind::GlobalSet: BinaryenGlobalSetSetValue(parent, child); return true;
-    case ExprKind::Load: BinaryenLoadSetPtr(parent, child); return true;
+    case ExprKind::LocalSet:
+      BinaryenLocalSetSetValue(parent, child);
+      return true;
+    case ExprKind::GlobalSet:
+      BinaryenGlobalSetSetValue(parent, child);
+      return true;
+    case ExprKind::Load:
+      BinaryenLoadSetPtr(parent, child);
+      return true;
     case ExprKind::Store:
-      if (i == 0) BinaryenStoreSetPtr(parent, child);
-      else BinaryenStoreSetValue(parent, child);
+      if (i == 0)
+        BinaryenStoreSetPtr(parent, child);
+      else
+        BinaryenStoreSetValue(parent, child);
       return true;
-    case ExprKind::Unary: BinaryenUnarySetValue(parent, child); return true;
+    case ExprKind::Unary:
+      BinaryenUnarySetValue(parent, child);
+      return true;
     case ExprKind::Binary:
-      if (i == 0) BinaryenBinarySetLeft(parent, child);
-      else BinaryenBinarySetRight(parent, child);
+      if (i == 0)
+        BinaryenBinarySetLeft(parent, child);
+      else
+        BinaryenBinarySetRight(parent, child);
       return true;
     case ExprKind::Select:
-      if (i == 0) BinaryenSelectSetIfTrue(parent, child);
-      else if (i == 1) BinaryenSelectSetIfFalse(parent, child);
-      else BinaryenSelectSetCondition(parent, child);
+      if (i == 0)
+        BinaryenSelectSetIfTrue(parent, child);
+      else if (i == 1)
+        BinaryenSelectSetIfFalse(parent, child);
+      else
+        BinaryenSelectSetCondition(parent, child);
       return true;
-    case ExprKind::Drop: BinaryenDropSetValue(parent, child); return true;
-    case ExprKind::Return: BinaryenReturnSetValue(parent, child); return true;
-    case ExprKind::MemoryGrow: BinaryenMemoryGrowSetDelta(parent, child); return true;
-    default: return false;
+    case ExprKind::Drop:
+      BinaryenDropSetValue(parent, child);
+      return true;
+    case ExprKind::Return:
+      BinaryenReturnSetValue(parent, child);
+      return true;
+    case ExprKind::MemoryGrow:
+      BinaryenMemoryGrowSetDelta(parent, child);
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -1093,7 +1248,8 @@ std::optional<wasm::Module> applyMutation(const wasm::Module& original, const Mu
   if (id.site >= sites.size()) return std::nullopt;
   Site& site = sites[id.site];
   site.apply();
-  if (site.changes_types && site.node >= 0) collector.refinalizeAncestors(static_cast<std::size_t>(site.node));
+  if (site.changes_types && site.node >= 0)
+    collector.refinalizeAncestors(static_cast<std::size_t>(site.node));
   if (site.extra_features) copy.setFeatures(copy.features() | site.extra_features);
   if (!validateQuietly(copy)) return std::nullopt;
   return copy;
@@ -1104,14 +1260,14 @@ std::vector<Mutant> generateMutants(const wasm::Module& module, const std::strin
   // Issue-named operators first: when two operators produce the same module
   // (a loop-bound constant is also a constant), the specific name is kept.
   static constexpr MutationOperator kOrder[] = {
-      MutationOperator::LoopBound,       MutationOperator::RemoveTrap,
-      MutationOperator::DropStore,       MutationOperator::MoveStore,
-      MutationOperator::ChangeOffset,    MutationOperator::ChangeWidth,
-      MutationOperator::ChangeCallArg,   MutationOperator::SwapCalls,
-      MutationOperator::InvertCondition, MutationOperator::SwapArms,
-      MutationOperator::SwapOperands,    MutationOperator::BinaryOpSwap,
-      MutationOperator::UnaryOpSwap,     MutationOperator::ConstOffByOne,
-      MutationOperator::ChangeLocal,     MutationOperator::ChangeGlobal,
+      MutationOperator::LoopBound,        MutationOperator::RemoveTrap,
+      MutationOperator::DropStore,        MutationOperator::MoveStore,
+      MutationOperator::ChangeOffset,     MutationOperator::ChangeWidth,
+      MutationOperator::ChangeCallArg,    MutationOperator::SwapCalls,
+      MutationOperator::InvertCondition,  MutationOperator::SwapArms,
+      MutationOperator::SwapOperands,     MutationOperator::BinaryOpSwap,
+      MutationOperator::UnaryOpSwap,      MutationOperator::ConstOffByOne,
+      MutationOperator::ChangeLocal,      MutationOperator::ChangeGlobal,
       MutationOperator::ChangeCallTarget,
   };
   static_assert(std::size(kOrder) == std::size(kAllMutationOperators));

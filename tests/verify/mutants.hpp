@@ -21,34 +21,35 @@
 namespace loom::test {
 
 enum class MutationOperator : std::uint8_t {
-  BinaryOpSwap,      // add<->sub, mul->add, and<->or, shl<->shr_u, lt_s->lt_u/le_s, f add<->sub, ...
-  UnaryOpSwap,       // clz<->ctz, extend8_s<->extend16_s, ceil<->floor, convert_s<->convert_u, ...
-  ConstOffByOne,     // integer constant +1 / -1, float constant +1.0
-  SwapOperands,      // (a op b) -> (b op a) for a non-commutative op
-  InvertCondition,   // if / br_if / select condition wrapped in i32.eqz
-  SwapArms,          // then/else of an if, or the two values of a select, exchanged
-  DropStore,         // a store replaced by drops of its operands
-  MoveStore,         // a store exchanged with the next or previous statement of its block
-  ChangeOffset,      // load/store offset +1 / +4
-  ChangeWidth,       // load/store access width changed, or load signedness flipped
-  RemoveTrap,        // unreachable removed, div/rem made non-trapping, trunc -> trunc_sat, unused load removed
-  ChangeCallArg,     // one call argument +1
-  SwapCalls,         // two adjacent statements that call, or two call operands that call, exchanged
-  LoopBound,         // br_if inside a loop: comparison constant +-1, or < <-> <= / > <-> >=
-  ChangeLocal,       // local.get/set/tee of another local of the same type
-  ChangeGlobal,      // global.get/set of another global of the same type
+  BinaryOpSwap,     // add<->sub, mul->add, and<->or, shl<->shr_u, lt_s->lt_u/le_s, f add<->sub, ...
+  UnaryOpSwap,      // clz<->ctz, extend8_s<->extend16_s, ceil<->floor, convert_s<->convert_u, ...
+  ConstOffByOne,    // integer constant +1 / -1, float constant +1.0
+  SwapOperands,     // (a op b) -> (b op a) for a non-commutative op
+  InvertCondition,  // if / br_if / select condition wrapped in i32.eqz
+  SwapArms,         // then/else of an if, or the two values of a select, exchanged
+  DropStore,        // a store replaced by drops of its operands
+  MoveStore,        // a store exchanged with the next or previous statement of its block
+  ChangeOffset,     // load/store offset +1 / +4
+  ChangeWidth,      // load/store access width changed, or load signedness flipped
+  RemoveTrap,     // unreachable removed, div/rem made non-trapping, trunc -> trunc_sat, unused load
+                  // removed
+  ChangeCallArg,  // one call argument +1
+  SwapCalls,      // two adjacent statements that call, or two call operands that call, exchanged
+  LoopBound,      // br_if inside a loop: comparison constant +-1, or < <-> <= / > <-> >=
+  ChangeLocal,    // local.get/set/tee of another local of the same type
+  ChangeGlobal,   // global.get/set of another global of the same type
   ChangeCallTarget,  // call of another function with the same signature
 };
 
 inline constexpr MutationOperator kAllMutationOperators[] = {
-    MutationOperator::BinaryOpSwap,   MutationOperator::UnaryOpSwap,
-    MutationOperator::ConstOffByOne,  MutationOperator::SwapOperands,
-    MutationOperator::InvertCondition, MutationOperator::SwapArms,
-    MutationOperator::DropStore,      MutationOperator::MoveStore,
-    MutationOperator::ChangeOffset,   MutationOperator::ChangeWidth,
-    MutationOperator::RemoveTrap,     MutationOperator::ChangeCallArg,
-    MutationOperator::SwapCalls,      MutationOperator::LoopBound,
-    MutationOperator::ChangeLocal,    MutationOperator::ChangeGlobal,
+    MutationOperator::BinaryOpSwap,     MutationOperator::UnaryOpSwap,
+    MutationOperator::ConstOffByOne,    MutationOperator::SwapOperands,
+    MutationOperator::InvertCondition,  MutationOperator::SwapArms,
+    MutationOperator::DropStore,        MutationOperator::MoveStore,
+    MutationOperator::ChangeOffset,     MutationOperator::ChangeWidth,
+    MutationOperator::RemoveTrap,       MutationOperator::ChangeCallArg,
+    MutationOperator::SwapCalls,        MutationOperator::LoopBound,
+    MutationOperator::ChangeLocal,      MutationOperator::ChangeGlobal,
     MutationOperator::ChangeCallTarget,
 };
 

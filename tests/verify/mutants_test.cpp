@@ -4,8 +4,12 @@
 
 // tests/CMakeLists.txt compiles only *_test.cpp files into verify_tests, so
 // the support sources are compiled here, once for the whole program.
+// clang-format off
 #include "verify/mutants.cpp"  // NOLINT(bugprone-suspicious-include)
 #include "verify/replay.cpp"   // NOLINT(bugprone-suspicious-include)
+// clang-format on
+
+#include "verify/mutants.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,13 +18,14 @@
 
 #include "loom/wasm/loader.hpp"
 #include "support/test_support.hpp"
-#include "verify/mutants.hpp"
 #include "verify/replay.hpp"
 
 namespace loom::test {
 namespace {
 
-wasm::Module fixture(const std::string& name) { return wasm::loadModuleFile(fixturePath(name)).module; }
+wasm::Module fixture(const std::string& name) {
+  return wasm::loadModuleFile(fixturePath(name)).module;
+}
 
 CallSpec call(std::string function, std::vector<std::string> args,
               std::map<std::string, std::string> globals = {}) {
@@ -92,8 +97,8 @@ TEST(Runnable, FuelAndLoopCounts) {
   )");
   TempDir dir;
   writeBytes(dir / "m.wasm", makeRunnable(m, {.fuel = 100000}).writeBinary());
-  const auto out = runBatch({{dir / "m.wasm",
-                              {call("spin", {"0"}), call("count", {"5"}), call("count", {"1"})}}});
+  const auto out = runBatch(
+      {{dir / "m.wasm", {call("spin", {"0"}), call("count", {"5"}), call("count", {"1"})}}});
   ASSERT_EQ(out.at(0).size(), 3u);
   EXPECT_EQ(out[0][0].outcome, "fuel");
   EXPECT_EQ(out[0][1].outcome, "return");
@@ -210,8 +215,8 @@ TEST(Mutants, NodeDistinguishesAtLeast300) {
                 f.mutants.size(), changing, f.node_seconds);
   }
   for (const auto& [op, counts] : per_op) {
-    std::printf("  %-20s %4zu mutants, %4zu change behaviour\n", std::string(operatorName(op)).c_str(),
-                counts.first, counts.second);
+    std::printf("  %-20s %4zu mutants, %4zu change behaviour\n",
+                std::string(operatorName(op)).c_str(), counts.first, counts.second);
   }
   EXPECT_GE(c.behaviour_changing, 300u);
 
@@ -223,7 +228,8 @@ TEST(Mutants, NodeDistinguishesAtLeast300) {
     BinaryenModuleRef m = f.original.get();
     for (BinaryenIndex i = 0, n = BinaryenGetNumExports(m); i < n; ++i) {
       BinaryenExportRef e = BinaryenGetExportByIndex(m, i);
-      if (BinaryenExportGetKind(e) == BinaryenExternalFunction()) exported.insert(BinaryenExportGetValue(e));
+      if (BinaryenExportGetKind(e) == BinaryenExternalFunction())
+        exported.insert(BinaryenExportGetValue(e));
     }
     for (std::size_t k = 0; k < f.original_calls.size(); ++k) {
       const CallOutcome& o = f.original_outcomes.at(k);

@@ -1,13 +1,16 @@
 #include "verify/replay.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
-#include <fmt/format.h>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <stdexcept>
 
+#include "loom/support/child_process.hpp"
 #include "loom/wasm/binary_layout.hpp"
 #include "loom/wasm/ir.hpp"
 #include "loom/wasm/loader.hpp"
@@ -76,7 +79,8 @@ void instrumentLoops(BinaryenModuleRef m, BinaryenFunctionRef f) {
   for (BinaryenIndex v = 0, n = BinaryenFunctionGetNumVars(f); v < n; ++v) {
     vars.push_back(BinaryenFunctionGetVar(f, v));
   }
-  const BinaryenIndex first_counter = BinaryenTypeArity(params) + static_cast<BinaryenIndex>(vars.size());
+  const BinaryenIndex first_counter =
+      BinaryenTypeArity(params) + static_cast<BinaryenIndex>(vars.size());
   const std::string fuel(kFuelGlobal);
   const std::string loop_max(kLoopMaxGlobal);
   const BinaryenType i32 = BinaryenTypeInt32();
@@ -87,14 +91,17 @@ void instrumentLoops(BinaryenModuleRef m, BinaryenFunctionRef f) {
     const BinaryenIndex counter = first_counter + static_cast<BinaryenIndex>(k);
     vars.push_back(i32);  // the counters are all i32, so their order in `vars` is irrelevant
     BinaryenExpressionRef prologue[] = {
-        BinaryenLocalSet(m, counter,
-                         BinaryenBinary(m, BinaryenAddInt32(), BinaryenLocalGet(m, counter, i32), c32(1))),
+        BinaryenLocalSet(
+            m, counter,
+            BinaryenBinary(m, BinaryenAddInt32(), BinaryenLocalGet(m, counter, i32), c32(1))),
         BinaryenIf(m,
                    BinaryenBinary(m, BinaryenGtUInt32(), BinaryenLocalGet(m, counter, i32),
                                   BinaryenGlobalGet(m, loop_max.c_str(), i32)),
-                   BinaryenGlobalSet(m, loop_max.c_str(), BinaryenLocalGet(m, counter, i32)), nullptr),
-        BinaryenGlobalSet(m, fuel.c_str(),
-                          BinaryenBinary(m, BinaryenSubInt32(), BinaryenGlobalGet(m, fuel.c_str(), i32), c32(1))),
+                   BinaryenGlobalSet(m, loop_max.c_str(), BinaryenLocalGet(m, counter, i32)),
+                   nullptr),
+        BinaryenGlobalSet(
+            m, fuel.c_str(),
+            BinaryenBinary(m, BinaryenSubInt32(), BinaryenGlobalGet(m, fuel.c_str(), i32), c32(1))),
         BinaryenIf(m, BinaryenUnary(m, BinaryenEqZInt32(), BinaryenGlobalGet(m, fuel.c_str(), i32)),
                    BinaryenUnreachable(m), nullptr),
         BinaryenLoopGetBody(site.loop),
@@ -114,6 +121,56 @@ void instrumentLoops(BinaryenModuleRef m, BinaryenFunctionRef f) {
                       static_cast<BinaryenIndex>(vars.size()), body);
 }
 
+// The verdict JSON of verifier.hpp read without the verifier's own fromJson,
+// so that a bug there cannot hide a verdict from the soundness test.
+verify::TypedValue typedValueFromJson(const json& j) {
+  return {j.at("type").get<std::string>(), j.at("value").get<std::string>()};
+}
+
+verify::Counterexample counterexampleFromJson(const json& j) {
+  verify::Counterexample c;
+  c.function = j.at("function").get<std::string>();
+  for (const json& a : j.at("arguments")) c.arguments.push_back(typedValueFromJson(a));
+  c.memory_pages = j.value("memory_pages", std::uint64_t{0});
+  if (j.contains("memory")) {
+    for (const json& w : j.at("memory")) {
+      const auto address = w.at("address").get<std::uint64_t>();
+      const std::string hex = w.at("hex").get<std::string>();
+      for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+        c.memory[static_cast<std::uint32_t>(address + i / 2)] =
+            static_cast<std::uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16));
+      }
+    }
+  }
+  if (j.contains("globals")) {
+    for (const auto& [name, v] : j.at("globals").items()) c.globals[name] = typedValueFromJson(v);
+  }
+  if (j.contains("import_results")) {
+    for (const json& r : j.at("import_results")) {
+      std::vector<verify::TypedValue> results;
+      for (const json& v : r) results.push_back(typedValueFromJson(v));
+      c.import_results.push_back(std::move(results));
+    }
+  }
+  c.original_outcome = j.value("original_outcome", "");
+  c.optimized_outcome = j.value("optimized_outcome", "");
+  return c;
+}
+
+verify::FunctionVerdict functionVerdictFromJson(const json& j) {
+  verify::FunctionVerdict v;
+  v.function = j.at("function").get<std::string>();
+  v.verdict =
+      verify::parseVerdict(j.at("verdict").get<std::string>()).value_or(verify::Verdict::Unknown);
+  v.reason = j.value("reason", "");
+  v.bound = j.value("bound", 0u);
+  v.solver_seconds = j.value("solver_seconds", 0.0);
+  v.cached = j.value("cached", false);
+  if (j.contains("counterexample"))
+    v.counterexample = counterexampleFromJson(j.at("counterexample"));
+  return v;
+}
+
 bool hasExport(BinaryenModuleRef m, std::string_view name) {
   for (BinaryenIndex i = 0, n = BinaryenGetNumExports(m); i < n; ++i) {
     if (BinaryenExportGetName(BinaryenGetExportByIndex(m, i)) == name) return true;
@@ -131,7 +188,8 @@ bool isNaNBits(std::string_view v) {
   const std::string hex(v.substr(7));
   const std::uint64_t bits = std::stoull(hex, nullptr, 16);
   if (hex.size() <= 8) return (bits & 0x7f800000u) == 0x7f800000u && (bits & 0x7fffffu) != 0;
-  return (bits & 0x7ff0000000000000ull) == 0x7ff0000000000000ull && (bits & 0xfffffffffffffull) != 0;
+  return (bits & 0x7ff0000000000000ull) == 0x7ff0000000000000ull &&
+         (bits & 0xfffffffffffffull) != 0;
 }
 
 bool sameValue(const std::string& a, const std::string& b) {
@@ -186,7 +244,8 @@ CallOutcome parseOutcome(const json& r) {
   out.outcome = r.at("outcome").get<std::string>();
   out.values = r.at("values").get<std::vector<std::string>>();
   if (r.at("trap").is_string()) out.trap = r.at("trap").get<std::string>();
-  if (r.at("memory_sha256").is_string()) out.memory_sha256 = r.at("memory_sha256").get<std::string>();
+  if (r.at("memory_sha256").is_string())
+    out.memory_sha256 = r.at("memory_sha256").get<std::string>();
   if (r.at("memory_pages").is_number()) out.memory_pages = r.at("memory_pages").get<std::int64_t>();
   const std::string prefix = globalExport("");
   for (const auto& [name, value] : r.at("globals").items()) {
@@ -208,30 +267,44 @@ CallOutcome parseOutcome(const json& r) {
 // Value pools for differential inputs, in the runner's syntax.
 const std::vector<std::string>& i32Pool() {
   static const std::vector<std::string> pool = {
-      "0",     "1",     "-1",          "2",          "3",          "4",   "5",    "6",
-      "7",     "8",     "9",           "10",         "15",         "16",  "17",   "31",
-      "32",    "33",    "63",          "64",         "100",        "127", "128",  "255",
-      "256",   "1000",  "1023",        "1024",       "4096",       "-2",  "-7",   "-100",
-      "65532", "65535", "-2147483648", "2147483647", "123456789",  "-559038737"};
+      "0",     "1",     "-1",          "2",          "3",         "4",         "5",   "6",
+      "7",     "8",     "9",           "10",         "15",        "16",        "17",  "31",
+      "32",    "33",    "63",          "64",         "100",       "127",       "128", "255",
+      "256",   "1000",  "1023",        "1024",       "4096",      "-2",        "-7",  "-100",
+      "65532", "65535", "-2147483648", "2147483647", "123456789", "-559038737"};
   return pool;
 }
 const std::vector<std::string>& i32Small() {
-  static const std::vector<std::string> pool = {"0", "1", "-1", "2", "3", "7", "16",
-                                                "100", "-2147483648", "2147483647", "256", "-5"};
+  static const std::vector<std::string> pool = {
+      "0", "1", "-1", "2", "3", "7", "16", "100", "-2147483648", "2147483647", "256", "-5"};
   return pool;
 }
 const std::vector<std::string>& i64Pool() {
-  static const std::vector<std::string> pool = {
-      "0",  "1",   "-1",  "2",  "3",          "5",           "10",
-      "20", "63",  "64",  "-7", "4294967296", "-4294967296", "10000000000",
-      "9223372036854775807", "-9223372036854775808", "123456789012345", "100"};
+  static const std::vector<std::string> pool = {"0",
+                                                "1",
+                                                "-1",
+                                                "2",
+                                                "3",
+                                                "5",
+                                                "10",
+                                                "20",
+                                                "63",
+                                                "64",
+                                                "-7",
+                                                "4294967296",
+                                                "-4294967296",
+                                                "10000000000",
+                                                "9223372036854775807",
+                                                "-9223372036854775808",
+                                                "123456789012345",
+                                                "100"};
   return pool;
 }
 const std::vector<std::string>& floatPool() {
   static const std::vector<std::string> pool = {
-      "0",   "-0",   "1",    "-1",   "0.5",        "1.5",         "2",          "-2.5",
-      "3.75", "100", "1e10", "-1e10", "nan",       "inf",         "-inf",       "2147483648",
-      "-2147483649", "4294967040", "1e19", "-1e18", "2.9",        "1e-40",      "0.1",  "-0.5"};
+      "0",           "-0",         "1",    "-1",    "0.5", "1.5",   "2",    "-2.5",
+      "3.75",        "100",        "1e10", "-1e10", "nan", "inf",   "-inf", "2147483648",
+      "-2147483649", "4294967040", "1e19", "-1e18", "2.9", "1e-40", "0.1",  "-0.5"};
   return pool;
 }
 
@@ -259,8 +332,12 @@ std::vector<std::string> splitWords(const std::string& line) {
 
 }  // namespace
 
-std::string functionExport(std::string_view function) { return "__fn_" + std::string(function); }
-std::string globalExport(std::string_view global) { return "__gl_" + std::string(global); }
+std::string functionExport(std::string_view function) {
+  return "__fn_" + std::string(function);
+}
+std::string globalExport(std::string_view global) {
+  return "__gl_" + std::string(global);
+}
 
 wasm::Module makeRunnable(const wasm::Module& module, const RunnableOptions& options) {
   wasm::Module copy = module.copy();
@@ -268,13 +345,15 @@ wasm::Module makeRunnable(const wasm::Module& module, const RunnableOptions& opt
   copy.setFeatures(copy.features() | BinaryenFeatureMutableGlobals());
   const std::string fuel(kFuelGlobal);
   const std::string loop_max(kLoopMaxGlobal);
-  BinaryenAddGlobal(m, fuel.c_str(), BinaryenTypeInt32(), true,
-                    BinaryenConst(m, BinaryenLiteralInt32(static_cast<std::int32_t>(options.fuel))));
+  BinaryenAddGlobal(
+      m, fuel.c_str(), BinaryenTypeInt32(), true,
+      BinaryenConst(m, BinaryenLiteralInt32(static_cast<std::int32_t>(options.fuel))));
   BinaryenAddGlobal(m, loop_max.c_str(), BinaryenTypeInt32(), true,
                     BinaryenConst(m, BinaryenLiteralInt32(0)));
 
   std::vector<std::string> functions;
-  for (BinaryenFunctionRef f : wasm::definedFunctions(m)) functions.push_back(BinaryenFunctionGetName(f));
+  for (BinaryenFunctionRef f : wasm::definedFunctions(m))
+    functions.push_back(BinaryenFunctionGetName(f));
   for (const std::string& name : functions) {
     instrumentLoops(m, BinaryenGetFunction(m, name.c_str()));
     // Calls burn fuel too: recursion (an exponential fib, a mutant that
@@ -318,7 +397,8 @@ std::string CallSpec::describe() const {
   if (memory_pages) out += fmt::format(" pages={}", *memory_pages);
   if (!memory_writes.empty()) {
     std::vector<std::string> parts;
-    for (const auto& [address, hex] : memory_writes) parts.push_back(fmt::format("{}:{}", address, hex));
+    for (const auto& [address, hex] : memory_writes)
+      parts.push_back(fmt::format("{}:{}", address, hex));
     out += " memory={" + join(parts, ", ") + "}";
   }
   return out;
@@ -347,7 +427,8 @@ std::vector<std::vector<CallOutcome>> runBatch(const std::vector<ModuleRun>& run
       if (c.memory_pages) call["memory_size_pages"] = *c.memory_pages;
       if (!c.memory_writes.empty()) {
         json writes = json::array();
-        for (const auto& [address, hex] : c.memory_writes) writes.push_back({{"address", address}, {"hex", hex}});
+        for (const auto& [address, hex] : c.memory_writes)
+          writes.push_back({{"address", address}, {"hex", hex}});
         call["memory_writes"] = writes;
       }
       calls.push_back(std::move(call));
@@ -388,7 +469,8 @@ std::set<std::string> observableGlobals(const wasm::Module& module) {
   return out;
 }
 
-std::string difference(const CallOutcome& a, const CallOutcome& b, const std::set<std::string>* globals) {
+std::string difference(const CallOutcome& a, const CallOutcome& b,
+                       const std::set<std::string>* globals) {
   if (a.outcome == "error" || b.outcome == "error") {
     return a.outcome == b.outcome && a.error == b.error ? "" : "runner error: " + a.error + b.error;
   }
@@ -399,8 +481,10 @@ std::string difference(const CallOutcome& a, const CallOutcome& b, const std::se
   }
   std::vector<std::string> diffs;
   if (a.outcome != b.outcome || !sameValues(a.values, b.values)) {
-    diffs.push_back(fmt::format("{} vs {}", a.outcome == "trap" ? "traps (" + a.trap + ")" : "returns " + join(a.values, ", "),
-                                b.outcome == "trap" ? "traps (" + b.trap + ")" : "returns " + join(b.values, ", ")));
+    diffs.push_back(fmt::format(
+        "{} vs {}",
+        a.outcome == "trap" ? "traps (" + a.trap + ")" : "returns " + join(a.values, ", "),
+        b.outcome == "trap" ? "traps (" + b.trap + ")" : "returns " + join(b.values, ", ")));
   }
   if (a.memory_pages != b.memory_pages) {
     diffs.push_back(fmt::format("memory pages {} vs {}", a.memory_pages, b.memory_pages));
@@ -414,7 +498,8 @@ std::string difference(const CallOutcome& a, const CallOutcome& b, const std::se
     diffs.push_back(fmt::format("global {} = {} vs {}", name, value, it->second));
   }
   if (!sameImports(a.imports, b.imports)) {
-    diffs.push_back(fmt::format("imports {} vs {}", importsText(a.imports), importsText(b.imports)));
+    diffs.push_back(
+        fmt::format("imports {} vs {}", importsText(a.imports), importsText(b.imports)));
   } else if (a.import_calls != b.import_calls) {
     diffs.push_back(fmt::format("{} vs {} import calls", a.import_calls, b.import_calls));
   }
@@ -465,13 +550,14 @@ PreparedReplay prepareReplay(const wasm::Module& original, const wasm::Module& o
   const auto memory = memoryOf(original);
   if (cex.memory_pages > 0) {
     if (!memory) {
-      result.notes.push_back(fmt::format("counterexample has {} memory pages but the module has no memory",
-                                         cex.memory_pages));
+      result.notes.push_back(fmt::format(
+          "counterexample has {} memory pages but the module has no memory", cex.memory_pages));
     } else {
       call.memory_pages = cex.memory_pages;
       if (cex.memory_pages < memory->initial_pages) {
-        result.notes.push_back(fmt::format("memory of {} pages cannot shrink to the counterexample's {}",
-                                           memory->initial_pages, cex.memory_pages));
+        result.notes.push_back(
+            fmt::format("memory of {} pages cannot shrink to the counterexample's {}",
+                        memory->initial_pages, cex.memory_pages));
       }
     }
   }
@@ -518,7 +604,8 @@ PreparedReplay prepareReplay(const wasm::Module& original, const wasm::Module& o
     if (g && BinaryenGlobalIsMutable(g)) {
       ++it;
     } else {
-      result.notes.push_back("global " + it->first + " is not a mutable global of the other module");
+      result.notes.push_back("global " + it->first +
+                             " is not a mutable global of the other module");
       it = other_call.globals.erase(it);
     }
   }
@@ -536,7 +623,7 @@ std::vector<ReplayResult> replayCounterexamples(const std::vector<ReplayJob>& jo
   std::vector<ReplayResult> results;
   std::vector<ModuleRun> runs;
   std::vector<std::pair<std::size_t, std::size_t>> run_of;  // job -> (original run, other run)
-  std::map<const wasm::Module*, std::size_t> written;        // module -> its run
+  std::map<const wasm::Module*, std::size_t> written;       // module -> its run
   TempDir dir;
   auto runFor = [&](const wasm::Module* m) {
     auto [it, fresh] = written.emplace(m, runs.size());
@@ -571,8 +658,9 @@ std::vector<ReplayResult> replayCounterexamples(const std::vector<ReplayJob>& jo
     result.original = outcomes.at(a).at(next[a]++);
     result.other = outcomes.at(b).at(next[b]++);
     if (result.original.outcome == "error" || result.other.outcome == "error") {
-      result.description = "not replayable: " + (result.original.outcome == "error" ? result.original.error
-                                                                                   : result.other.error);
+      result.description =
+          "not replayable: " +
+          (result.original.outcome == "error" ? result.original.error : result.other.error);
       continue;
     }
     result.replayed = true;
@@ -629,7 +717,8 @@ std::vector<CallSpec> differentialCalls(const wasm::Module& module, std::string_
   std::set<std::string> exports;
   for (BinaryenIndex i = 0, n = BinaryenGetNumExports(m); i < n; ++i) {
     BinaryenExportRef e = BinaryenGetExportByIndex(m, i);
-    if (BinaryenExportGetKind(e) == BinaryenExternalFunction() && BinaryenExportGetValue(e) == function) {
+    if (BinaryenExportGetKind(e) == BinaryenExternalFunction() &&
+        BinaryenExportGetValue(e) == function) {
       exports.insert(BinaryenExportGetName(e));
     }
   }
@@ -648,10 +737,12 @@ std::vector<CallSpec> differentialCalls(const wasm::Module& module, std::string_
     const BinaryenType t = BinaryenExpressionGetType(e);
     if (t == BinaryenTypeInt32()) {
       const auto v = static_cast<std::uint32_t>(BinaryenConstGetValueI32(e));
-      for (std::uint32_t d : {0u, 1u, ~0u}) i32_extra.push_back(std::to_string(static_cast<std::int32_t>(v + d)));
+      for (std::uint32_t d : {0u, 1u, ~0u})
+        i32_extra.push_back(std::to_string(static_cast<std::int32_t>(v + d)));
     } else if (t == BinaryenTypeInt64()) {
       const auto v = static_cast<std::uint64_t>(BinaryenConstGetValueI64(e));
-      for (std::uint64_t d : {0ull, 1ull, ~0ull}) i64_extra.push_back(std::to_string(static_cast<std::int64_t>(v + d)));
+      for (std::uint64_t d : {0ull, 1ull, ~0ull})
+        i64_extra.push_back(std::to_string(static_cast<std::int64_t>(v + d)));
     }
     return true;
   });
@@ -676,7 +767,8 @@ std::vector<CallSpec> differentialCalls(const wasm::Module& module, std::string_
     const auto small0 = params[0] == BinaryenTypeInt32() ? i32Small() : poolFor(params[0]);
     const auto small1 = params[1] == BinaryenTypeInt32() ? i32Small() : poolFor(params[1]);
     for (std::size_t a = 0; a < small0.size(); a += 1) {
-      for (std::size_t b = 0; b < small1.size(); b += 2) vectors.push_back({small0[a], small1[(b + a) % small1.size()]});
+      for (std::size_t b = 0; b < small1.size(); b += 2)
+        vectors.push_back({small0[a], small1[(b + a) % small1.size()]});
     }
     const auto p0 = pool(params[0]);
     const auto p1 = pool(params[1]);
@@ -698,8 +790,10 @@ std::vector<CallSpec> differentialCalls(const wasm::Module& module, std::string_
   }
   const json patterns[] = {
       json::array(),
-      json::array({"5", "0", "7", "0", "11", "2", "3", "1", "9", "4", "6", "8", "13", "0", "2", "1"}),
-      json::array({"-1", "100", "1", "42", "7", "-5", "3", "0", "2", "64", "1", "1", "30", "-9", "4", "8"}),
+      json::array(
+          {"5", "0", "7", "0", "11", "2", "3", "1", "9", "4", "6", "8", "13", "0", "2", "1"}),
+      json::array(
+          {"-1", "100", "1", "42", "7", "-5", "3", "0", "2", "64", "1", "1", "30", "-9", "4", "8"}),
   };
   if (has_imports && params.empty()) vectors.resize(3, vectors.front());
 
@@ -725,9 +819,12 @@ std::vector<CallSpec> differentialCalls(const wasm::Module& module, std::string_
       for (const std::string& g : mutable_globals) {
         const BinaryenType t = BinaryenGlobalGetType(BinaryenGetGlobal(m, g.c_str()));
         const std::string values32[] = {"7", "1024", "3", "65520"};
-        if (t == BinaryenTypeInt32()) c.globals[g] = values32[(k / 4 + fnv1a(g)) % 4];
-        else if (t == BinaryenTypeInt64()) c.globals[g] = "5";
-        else if (t == BinaryenTypeFloat32() || t == BinaryenTypeFloat64()) c.globals[g] = "2.5";
+        if (t == BinaryenTypeInt32())
+          c.globals[g] = values32[(k / 4 + fnv1a(g)) % 4];
+        else if (t == BinaryenTypeInt64())
+          c.globals[g] = "5";
+        else if (t == BinaryenTypeFloat32() || t == BinaryenTypeFloat64())
+          c.globals[g] = "2.5";
       }
       calls.push_back(std::move(c));
     }
@@ -758,20 +855,76 @@ Differential compareRuns(const std::vector<CallSpec>& calls, const std::vector<C
   return d;
 }
 
+IsolatedVerdict verifyInChild(const wasm::Module& original, const wasm::Module& optimized,
+                              const verify::VerifyOptions& options,
+                              std::chrono::milliseconds deadline) {
+  using Clock = std::chrono::steady_clock;
+  IsolatedVerdict out;
+  const auto start = Clock::now();
+  const support::ChildOutcome child = support::runInChild(
+      [&](int result_fd) {
+        verify::Verifier verifier(original, options);
+        const std::string text = verifier.verify(optimized).toJson().dump();
+        return support::writeAll(result_fd, text.data(), text.size()) ? 0 : 1;
+      },
+      {.timeout = deadline, .address_space_bytes = std::nullopt});
+  out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (child.kind == support::ChildOutcome::Kind::TimedOut) {
+    out.failure = fmt::format(
+        "the verifier was killed at the {:.0f}s deadline (its budget is {}ms per function)",
+        std::chrono::duration<double>(deadline).count(), options.function_timeout.count());
+    return out;
+  }
+  if (!child.ok()) {
+    out.failure =
+        "the verifier process died: " + child.describe() + ": " + child.error_text.substr(0, 500);
+    return out;
+  }
+  try {
+    const json j = json::parse(child.result);
+    verify::ModuleVerdict v;
+    for (const json& f : j.at("functions")) {
+      v.functions.push_back(functionVerdictFromJson(f));
+      std::string problem;
+      try {
+        const json back = verify::FunctionVerdict::fromJson(f).toJson();
+        if (back != f) problem = "differs after the round trip: " + back.dump() + " vs " + f.dump();
+      } catch (const std::exception& e) {
+        problem = std::string("throws: ") + e.what() + " on " + f.dump();
+      }
+      if (!problem.empty() && out.round_trip_error.empty()) {
+        out.round_trip_error = "FunctionVerdict::fromJson(toJson()) " + problem;
+      }
+    }
+    v.unchanged_functions = j.at("unchanged_functions").get<std::size_t>();
+    v.module_problems = j.at("module_problems").get<std::vector<std::string>>();
+    v.module_problems_refute = j.at("module_problems_refute").get<bool>();
+    out.verdict = std::move(v);
+  } catch (const json::exception& e) {
+    out.failure = std::string("unreadable verdict from the verifier process: ") + e.what();
+  }
+  return out;
+}
 
-const MutationCampaign& mutationCampaign() {
-  static const MutationCampaign campaign = [] {
-    MutationCampaign c;
+namespace {
+
+MutationCampaign runCampaign(unsigned stride) {
+  MutationCampaign c;
+  {
     using Clock = std::chrono::steady_clock;
     TempDir dir;
+    std::size_t global_index = 0;  // over all fixtures, so that a stride spreads evenly
     for (const std::string& fixture : fixtureNames()) {
       const auto t0 = Clock::now();
       FixtureMutants fm;
       fm.fixture = fixture;
       fm.original = wasm::loadModuleFile(fixturePath(fixture)).module;
       fm.observable_globals = observableGlobals(fm.original);
-      std::vector<Mutant> mutants =
-          generateMutants(fm.original, fixture, {.max_sites_per_operator = kCampaignSitesPerOperator});
+      std::vector<Mutant> mutants;
+      for (Mutant& m : generateMutants(fm.original, fixture,
+                                       {.max_sites_per_operator = kCampaignSitesPerOperator})) {
+        if (global_index++ % stride == 0) mutants.push_back(std::move(m));
+      }
       const std::vector<FixtureTest> tests = parseFixtureTests(fixturePath(fixture));
 
       // One Node process per fixture: the original with every function's
@@ -805,7 +958,8 @@ const MutationCampaign& mutationCampaign() {
         const std::string& function = mutants[k].id.function;
         const std::vector<CallSpec>& calls = calls_of[function];
         const auto begin = outcomes[0].begin() + static_cast<std::ptrdiff_t>(first_call[function]);
-        const std::vector<CallOutcome> original(begin, begin + static_cast<std::ptrdiff_t>(calls.size()));
+        const std::vector<CallOutcome> original(begin,
+                                                begin + static_cast<std::ptrdiff_t>(calls.size()));
         MutantRun run{std::move(mutants[k]), calls, {}};
         run.differential = compareRuns(calls, original, outcomes[k + 1], &fm.observable_globals);
         ++c.mutants;
@@ -816,9 +970,20 @@ const MutationCampaign& mutationCampaign() {
       fm.original_outcomes = outcomes[0];
       c.fixtures.push_back(std::move(fm));
     }
-    return c;
-  }();
-  return campaign;
+  }
+  return c;
+}
+
+}  // namespace
+
+const MutationCampaign& mutationCampaign(unsigned stride) {
+  static std::mutex mutex;
+  static std::map<unsigned, MutationCampaign> campaigns;
+  std::lock_guard lock(mutex);
+  auto it = campaigns.find(stride);
+  if (it == campaigns.end())
+    it = campaigns.emplace(stride, runCampaign(std::max(1u, stride))).first;
+  return it->second;
 }
 
 }  // namespace loom::test

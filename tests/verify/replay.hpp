@@ -7,6 +7,7 @@
 // burn fuel, so that a mutant that never terminates still comes back.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -51,9 +52,9 @@ wasm::Module makeRunnable(const wasm::Module& module, const RunnableOptions& opt
 // One call, with the names of the module it is made for (internal names).
 struct CallSpec {
   std::string function;
-  std::vector<std::string> args;                  // runner syntax
+  std::vector<std::string> args;  // runner syntax
   nlohmann::json import_results = nlohmann::json::array();
-  std::map<std::string, std::string> globals;     // global -> initial value
+  std::map<std::string, std::string> globals;  // global -> initial value
   std::optional<std::uint64_t> memory_pages;
   std::vector<std::pair<std::uint32_t, std::string>> memory_writes;  // address, hex bytes
 
@@ -67,12 +68,12 @@ struct CallOutcome {
   std::vector<std::string> values;
   std::string trap;  // the engine's message; trap kinds are not compared
   std::string memory_sha256;
-  std::int64_t memory_pages = -1;  // -1: no memory
-  std::map<std::string, std::string> globals;  // internal name -> value after the call
+  std::int64_t memory_pages = -1;                    // -1: no memory
+  std::map<std::string, std::string> globals;        // internal name -> value after the call
   nlohmann::json imports = nlohmann::json::array();  // the first kImportLogLimit calls
-  std::int64_t import_calls = 0;                      // all of them
-  std::uint32_t loop_iterations = 0;  // most iterations any loop entry ran
-  std::int64_t fuel_left = -1;        // fuel remaining after the call
+  std::int64_t import_calls = 0;                     // all of them
+  std::uint32_t loop_iterations = 0;                 // most iterations any loop entry ran
+  std::int64_t fuel_left = -1;                       // fuel remaining after the call
   std::string error;
 
   std::string describe() const;  // "returns 7", "traps (unreachable)", ...
@@ -149,17 +150,32 @@ struct Differential {
   // iterations the worst loop entry needed (max of both sides); nothing
   // when no terminating call differs.
   std::optional<std::uint32_t> min_loop_iterations_to_differ;
-  std::string first_difference;  // call and difference, for reports
+  std::string first_difference;     // call and difference, for reports
   std::optional<CallSpec> witness;  // the call behind min_loop_iterations_to_differ
 };
 
 Differential compareRuns(const std::vector<CallSpec>& calls, const std::vector<CallOutcome>& a,
                          const std::vector<CallOutcome>& b, const std::set<std::string>* globals);
 
+// Verification in a forked child with a wall-clock deadline. The verifier's
+// own budget bounds its solver calls, but a test must also survive an
+// encoding that runs away, a hang or a crash, and report it as such.
+struct IsolatedVerdict {
+  std::optional<verify::ModuleVerdict> verdict;  // none: see `failure`
+  std::string failure;  // "killed at the 30s deadline", "signal 11 (...)", ...
+  double seconds = 0;   // wall time of the verification (or until killed)
+  // The verdicts cross the process boundary as JSON, read by the test's own
+  // parser; the verifier's FunctionVerdict::fromJson is checked on the side
+  // (worker processes share verdicts that way): what went wrong, if anything.
+  std::string round_trip_error;
+};
+IsolatedVerdict verifyInChild(const wasm::Module& original, const wasm::Module& optimized,
+                              const verify::VerifyOptions& options,
+                              std::chrono::milliseconds deadline);
 
 // Every fixture's mutants, each run in Node against its original: the
 // ground truth the soundness test holds the verifier to. Computed once per
-// process (it takes a while) and shared by the tests that need it.
+// process and stride (it takes a while) and shared by the tests that need it.
 struct MutantRun {
   Mutant mutant;
   std::vector<CallSpec> calls;
@@ -187,6 +203,8 @@ struct MutationCampaign {
 // Sites per (function, operator) the campaign keeps (see MutantOptions).
 inline constexpr unsigned kCampaignSitesPerOperator = 1;
 
-const MutationCampaign& mutationCampaign();
+// `stride` keeps every stride-th mutant (in generation order over all
+// fixtures), for runs that cannot afford them all.
+const MutationCampaign& mutationCampaign(unsigned stride = 1);
 
 }  // namespace loom::test

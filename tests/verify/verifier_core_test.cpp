@@ -63,16 +63,18 @@ TEST(VerifierCore, FixturesUnderBuiltinPipelinesAreNeverRefuted) {
       wasm::Module optimized = pipeline::applyPipeline(original, *pipeline::builtinConfig(config));
       const auto start = std::chrono::steady_clock::now();
       const ModuleVerdict v = verifier.verify(optimized);
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double s =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       seconds += s;
       std::map<Verdict, std::size_t> counts;
       for (const auto& f : v.functions) ++counts[f.verdict];
       for (const auto& [k, n] : counts) total[k] += n;
-      fmt::print("{:<14} {:<5} {:6.2f}s changed {:3} unchanged {:3} proved {:3} bounded {:3} "
-                 "unknown {:3} refuted {:3}{}\n",
-                 name, config, s, v.functions.size(), v.unchanged_functions,
-                 counts[Verdict::Proved], counts[Verdict::Bounded], counts[Verdict::Unknown],
-                 counts[Verdict::Refuted], v.module_problems.empty() ? "" : " [module problems]");
+      fmt::print(
+          "{:<14} {:<5} {:6.2f}s changed {:3} unchanged {:3} proved {:3} bounded {:3} "
+          "unknown {:3} refuted {:3}{}\n",
+          name, config, s, v.functions.size(), v.unchanged_functions, counts[Verdict::Proved],
+          counts[Verdict::Bounded], counts[Verdict::Unknown], counts[Verdict::Refuted],
+          v.module_problems.empty() ? "" : " [module problems]");
       for (const auto& f : v.functions) {
         if (f.verdict == Verdict::Unknown || f.verdict == Verdict::Refuted) {
           fmt::print("    {} {}: {}\n", verdictName(f.verdict), f.function, f.reason);
@@ -85,10 +87,11 @@ TEST(VerifierCore, FixturesUnderBuiltinPipelinesAreNeverRefuted) {
   }
   const std::size_t all = total[Verdict::Proved] + total[Verdict::Bounded] +
                           total[Verdict::Unknown] + total[Verdict::Refuted];
-  fmt::print("total {} changed functions: proved {:.1f}%, bounded {:.1f}%, unknown {:.1f}% in {:.1f}s\n",
-             all, 100.0 * total[Verdict::Proved] / std::max<std::size_t>(all, 1),
-             100.0 * total[Verdict::Bounded] / std::max<std::size_t>(all, 1),
-             100.0 * total[Verdict::Unknown] / std::max<std::size_t>(all, 1), seconds);
+  fmt::print(
+      "total {} changed functions: proved {:.1f}%, bounded {:.1f}%, unknown {:.1f}% in {:.1f}s\n",
+      all, 100.0 * total[Verdict::Proved] / std::max<std::size_t>(all, 1),
+      100.0 * total[Verdict::Bounded] / std::max<std::size_t>(all, 1),
+      100.0 * total[Verdict::Unknown] / std::max<std::size_t>(all, 1), seconds);
 }
 
 // ---------------------------------------------------------------------------
@@ -135,13 +138,16 @@ void expectRealCounterexample(const Case& c, const Counterexample& cex) {
   const nlohmann::json a = replay(dir / "original.wasm", cex);
   const nlohmann::json b = replay(dir / "optimized.wasm", cex);
   auto observable = [](const nlohmann::json& r) {
-    return nlohmann::json{{"outcome", r.at("outcome")}, {"values", r.at("values")},
+    return nlohmann::json{{"outcome", r.at("outcome")},
+                          {"values", r.at("values")},
                           {"memory", r.value("memory_sha256", nlohmann::json())},
-                          {"globals", r.at("globals")}, {"imports", r.at("imports")}};
+                          {"globals", r.at("globals")},
+                          {"imports", r.at("imports")}};
   };
   EXPECT_NE(observable(a), observable(b))
       << c.name << ": Node sees no difference for " << cex.toJson().dump() << "\n"
-      << a.dump() << "\n" << b.dump();
+      << a.dump() << "\n"
+      << b.dump();
 }
 
 std::string module(const std::string& body, const std::string& extra = "") {
@@ -151,11 +157,15 @@ std::string module(const std::string& body, const std::string& extra = "") {
 const std::vector<Case>& wrongCases() {
   static const std::vector<Case> cases = {
       {"mul8 as shl2",
-       module(R"((func $f (export "f") (param $x i32) (result i32) (i32.mul (local.get $x) (i32.const 8))))"),
-       module(R"((func $f (export "f") (param $x i32) (result i32) (i32.shl (local.get $x) (i32.const 2))))")},
+       module(
+           R"((func $f (export "f") (param $x i32) (result i32) (i32.mul (local.get $x) (i32.const 8))))"),
+       module(
+           R"((func $f (export "f") (param $x i32) (result i32) (i32.shl (local.get $x) (i32.const 2))))")},
       {"div_s as shr_s",
-       module(R"((func $f (export "f") (param $x i32) (result i32) (i32.div_s (local.get $x) (i32.const 2))))"),
-       module(R"((func $f (export "f") (param $x i32) (result i32) (i32.shr_s (local.get $x) (i32.const 1))))")},
+       module(
+           R"((func $f (export "f") (param $x i32) (result i32) (i32.div_s (local.get $x) (i32.const 2))))"),
+       module(
+           R"((func $f (export "f") (param $x i32) (result i32) (i32.shr_s (local.get $x) (i32.const 1))))")},
       {"dropped store",
        module(R"((func $f (export "f") (param $p i32) (param $v i32) (result i32)
                    (i32.store (i32.and (local.get $p) (i32.const 1020)) (local.get $v)) (i32.const 0)))",
@@ -163,16 +173,18 @@ const std::vector<Case>& wrongCases() {
        module(R"((func $f (export "f") (param $p i32) (param $v i32) (result i32) (i32.const 0)))",
               R"((memory 1) (export "memory" (memory 0)))")},
       {"load offset changed",
-       module(R"((func $f (export "f") (param $p i32) (result i32)
+       module(
+           R"((func $f (export "f") (param $p i32) (result i32)
                    (i32.load offset=4 (i32.and (local.get $p) (i32.const 1020)))))",
-              R"((memory 1) (export "memory" (memory 0)) (data (i32.const 8) "\01\02\03\04\05\06\07\08"))"),
-       module(R"((func $f (export "f") (param $p i32) (result i32)
+           R"((memory 1) (export "memory" (memory 0)) (data (i32.const 8) "\01\02\03\04\05\06\07\08"))"),
+       module(
+           R"((func $f (export "f") (param $p i32) (result i32)
                    (i32.load offset=8 (i32.and (local.get $p) (i32.const 1020)))))",
-              R"((memory 1) (export "memory" (memory 0)) (data (i32.const 8) "\01\02\03\04\05\06\07\08"))")},
-      {"removed trap",
-       module(R"((func $f (export "f") (param $a i32) (param $b i32) (result i32)
+           R"((memory 1) (export "memory" (memory 0)) (data (i32.const 8) "\01\02\03\04\05\06\07\08"))")},
+      {"removed trap", module(R"((func $f (export "f") (param $a i32) (param $b i32) (result i32)
                    (drop (i32.div_u (local.get $a) (local.get $b))) (i32.const 1)))"),
-       module(R"((func $f (export "f") (param $a i32) (param $b i32) (result i32) (i32.const 1)))")},
+       module(
+           R"((func $f (export "f") (param $a i32) (param $b i32) (result i32) (i32.const 1)))")},
       {"swapped import calls",
        module(R"((func $f (export "f") (param $a i32) (result i32)
                    (call $log (local.get $a)) (call $log (i32.const 7)) (i32.const 0)))",
@@ -198,13 +210,17 @@ const std::vector<Case>& wrongCases() {
                      (br $top)))
                    (local.get $s)))")},
       {"f64 add as sub",
-       module(R"((func $f (export "f") (param $a f64) (param $b f64) (result f64) (f64.add (local.get $a) (local.get $b))))"),
-       module(R"((func $f (export "f") (param $a f64) (param $b f64) (result f64) (f64.sub (local.get $a) (local.get $b))))")},
+       module(
+           R"((func $f (export "f") (param $a f64) (param $b f64) (result f64) (f64.add (local.get $a) (local.get $b))))"),
+       module(
+           R"((func $f (export "f") (param $a f64) (param $b f64) (result f64) (f64.sub (local.get $a) (local.get $b))))")},
       {"global write changed",
-       module(R"((func $f (export "f") (param $a i32) (result i32) (global.set $g (i32.const 1)) (local.get $a)))",
-              R"((global $g (mut i32) (i32.const 0)) (export "g" (global $g)))"),
-       module(R"((func $f (export "f") (param $a i32) (result i32) (global.set $g (i32.const 2)) (local.get $a)))",
-              R"((global $g (mut i32) (i32.const 0)) (export "g" (global $g)))")},
+       module(
+           R"((func $f (export "f") (param $a i32) (result i32) (global.set $g (i32.const 1)) (local.get $a)))",
+           R"((global $g (mut i32) (i32.const 0)) (export "g" (global $g)))"),
+       module(
+           R"((func $f (export "f") (param $a i32) (result i32) (global.set $g (i32.const 2)) (local.get $a)))",
+           R"((global $g (mut i32) (i32.const 0)) (export "g" (global $g)))")},
   };
   return cases;
 }
@@ -214,7 +230,8 @@ TEST(VerifierCore, WrongTransformationsAreRefutedWithRealCounterexamples) {
     const ModuleVerdict v = verifyPair(c.original, c.optimized);
     ASSERT_EQ(v.functions.size(), 1u) << c.name << "\n" << describe(v);
     const FunctionVerdict& f = v.functions.front();
-    fmt::print("{:<24} {} ({:.3f}s): {}\n", c.name, verdictName(f.verdict), f.solver_seconds, f.reason);
+    fmt::print("{:<24} {} ({:.3f}s): {}\n", c.name, verdictName(f.verdict), f.solver_seconds,
+               f.reason);
     ASSERT_EQ(f.verdict, Verdict::Refuted) << c.name << "\n" << describe(v);
     ASSERT_TRUE(f.counterexample.has_value()) << c.name;
     fmt::print("    {}\n    original:  {}\n    optimized: {}\n", f.counterexample->toJson().dump(),
@@ -224,7 +241,8 @@ TEST(VerifierCore, WrongTransformationsAreRefutedWithRealCounterexamples) {
   }
 }
 
-const char* kSumLoop = R"((func $f (export "f") (param $n i32) (result i32) (local $i i32) (local $s i32)
+const char* kSumLoop =
+    R"((func $f (export "f") (param $n i32) (result i32) (local $i i32) (local $s i32)
     (local.set $n (i32.and (local.get $n) (i32.const 1023)))
     (block $exit (loop $top
       (br_if $exit (i32.ge_u (local.get $i) (local.get $n)))
@@ -241,8 +259,10 @@ struct RightCase {
 const std::vector<RightCase>& rightCases() {
   static const std::vector<RightCase> cases = {
       {{"mul8 as shl3",
-        module(R"((func $f (export "f") (param $x i32) (result i32) (i32.mul (local.get $x) (i32.const 8))))"),
-        module(R"((func $f (export "f") (param $x i32) (result i32) (i32.shl (local.get $x) (i32.const 3))))")},
+        module(
+            R"((func $f (export "f") (param $x i32) (result i32) (i32.mul (local.get $x) (i32.const 8))))"),
+        module(
+            R"((func $f (export "f") (param $x i32) (result i32) (i32.shl (local.get $x) (i32.const 3))))")},
        Verdict::Proved},
       {{"strength reductions",
         module(R"((func $f (export "f") (param $x i32) (param $y i64) (result i64)
@@ -258,11 +278,12 @@ const std::vector<RightCase>& rightCases() {
                       (i64.add (i64.add (local.get $y) (local.get $y)) (local.get $y)))))")},
        Verdict::Proved},
       {{"f32 division by two as multiplication by a half",
-        module(R"((func $f (export "f") (param $x f32) (result f32) (f32.div (local.get $x) (f32.const 2))))"),
-        module(R"((func $f (export "f") (param $x f32) (result f32) (f32.mul (local.get $x) (f32.const 0.5))))")},
+        module(
+            R"((func $f (export "f") (param $x f32) (result f32) (f32.div (local.get $x) (f32.const 2))))"),
+        module(
+            R"((func $f (export "f") (param $x f32) (result f32) (f32.mul (local.get $x) (f32.const 0.5))))")},
        Verdict::Proved},
-      {{"loop with a renamed local",
-        module(kSumLoop),
+      {{"loop with a renamed local", module(kSumLoop),
         module(R"((func $f (export "f") (param $n i32) (result i32) (local $s i32) (local $i i32)
                     (local.set $n (i32.and (local.get $n) (i32.const 1023)))
                     (block $exit (loop $top
@@ -272,8 +293,7 @@ const std::vector<RightCase>& rightCases() {
                       (br $top)))
                     (local.get $s)))")},
        Verdict::Proved},
-      {{"loop with coalesced locals (the counter reuses the parameter)",
-        module(kSumLoop),
+      {{"loop with coalesced locals (the counter reuses the parameter)", module(kSumLoop),
         module(R"((func $f (export "f") (param $n i32) (result i32) (local $i i32) (local $s i32)
                     (local.set $i (i32.and (local.get $n) (i32.const 1023)))
                     (local.set $n (i32.const 0))
@@ -306,7 +326,8 @@ const std::vector<RightCase>& rightCases() {
                     (local.get $s)))")},
        Verdict::Proved},
       {{"inlined helper",
-        module(R"((func $sq1 (param $x i32) (result i32) (i32.add (i32.mul (local.get $x) (local.get $x)) (i32.const 1)))
+        module(
+            R"((func $sq1 (param $x i32) (result i32) (i32.add (i32.mul (local.get $x) (local.get $x)) (i32.const 1)))
                   (func $f (export "f") (param $x i32) (result i32)
                     (i32.add (call $sq1 (local.get $x)) (call $sq1 (i32.add (local.get $x) (i32.const 1))))))"),
         module(R"((func $f (export "f") (param $x i32) (result i32) (local $y i32)
@@ -331,7 +352,8 @@ const std::vector<RightCase>& rightCases() {
                       (call $log (i32.mul (local.get $i) (i32.const 4)))
                       (local.set $i (i32.add (local.get $i) (i32.const 1)))
                       (br $top)))
-                    (local.get $i)))", R"((import "env" "log" (func $log (param i32))))"),
+                    (local.get $i)))",
+               R"((import "env" "log" (func $log (param i32))))"),
         module(R"((func $f (export "f") (param $n i32) (result i32) (local $i i32)
                     (local.set $n (i32.and (local.get $n) (i32.const 255)))
                     (block $exit (loop $top
@@ -339,10 +361,10 @@ const std::vector<RightCase>& rightCases() {
                       (call $log (i32.shl (local.get $i) (i32.const 2)))
                       (local.set $i (i32.add (local.get $i) (i32.const 1)))
                       (br $top)))
-                    (local.get $i)))", R"((import "env" "log" (func $log (param i32))))")},
+                    (local.get $i)))",
+               R"((import "env" "log" (func $log (param i32))))")},
        Verdict::Proved},
-      {{"loop unrolled by two",
-        module(kSumLoop),
+      {{"loop unrolled by two", module(kSumLoop),
         module(R"((func $f (export "f") (param $n i32) (result i32) (local $i i32) (local $s i32)
                     (local.set $n (i32.and (local.get $n) (i32.const 1023)))
                     (block $exit (loop $top
@@ -363,7 +385,8 @@ TEST(VerifierCore, RightTransformationsAreProvedOrHonestlyBounded) {
   for (const auto& rc : rightCases()) {
     const ModuleVerdict v = verifyPair(rc.c.original, rc.c.optimized);
     std::string summary;
-    for (const auto& f : v.functions) summary += fmt::format("{} {}", verdictName(f.verdict), f.reason);
+    for (const auto& f : v.functions)
+      summary += fmt::format("{} {}", verdictName(f.verdict), f.reason);
     fmt::print("{:<58} {}\n", rc.c.name, summary);
     EXPECT_TRUE(v.module_problems.empty()) << rc.c.name << "\n" << describe(v);
     const FunctionVerdict* f = nullptr;
@@ -450,15 +473,18 @@ TEST(VerifierCoreDebug, One) {
   const char* cfg = std::getenv("DBG_CONFIG");
   const char* fn = std::getenv("DBG_FUNC");
   wasm::Module original = loadFixture(fx);
-  wasm::Module optimized = pipeline::applyPipeline(original, *pipeline::builtinConfig(cfg ? cfg : "O"));
+  wasm::Module optimized =
+      pipeline::applyPipeline(original, *pipeline::builtinConfig(cfg ? cfg : "O"));
   if (std::getenv("DBG_PRINT")) fmt::print("{}\n", optimized.writeText());
   VerifyOptions o;
-  if (const char* t = std::getenv("DBG_TIMEOUT")) o.function_timeout = std::chrono::milliseconds(std::atoi(t));
+  if (const char* t = std::getenv("DBG_TIMEOUT"))
+    o.function_timeout = std::chrono::milliseconds(std::atoi(t));
   Verifier verifier(original, o);
   const ModuleVerdict v = verifier.verify(optimized);
   for (const auto& f : v.functions) {
     if (fn && f.function != fn) continue;
-    fmt::print("{} {} {:.3f}s: {}\n", f.function, verdictName(f.verdict), f.solver_seconds, f.reason);
+    fmt::print("{} {} {:.3f}s: {}\n", f.function, verdictName(f.verdict), f.solver_seconds,
+               f.reason);
     if (f.counterexample) fmt::print("{}\n", f.counterexample->toJson().dump(1));
   }
 }
@@ -487,9 +513,11 @@ TEST(VerifierCoreDebug, Mutant) {
   Verifier verifier(original, o);
   const auto start = std::chrono::steady_clock::now();
   const ModuleVerdict v = verifier.verify(*mutant);
-  fmt::print("took {:.2f}s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  fmt::print("took {:.2f}s\n",
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   for (const auto& f : v.functions) {
-    fmt::print("{} {} {:.3f}s: {}\n", f.function, verdictName(f.verdict), f.solver_seconds, f.reason);
+    fmt::print("{} {} {:.3f}s: {}\n", f.function, verdictName(f.verdict), f.solver_seconds,
+               f.reason);
     if (f.counterexample) fmt::print("{}\n", f.counterexample->toJson().dump(1));
   }
 }

@@ -2,7 +2,7 @@
 // inputs and environment, and the formula "they differ observably".
 #pragma once
 
-#include <z3++.h>
+#include "src/verify/smt/z3cpp.hpp"
 
 #include <map>
 #include <memory>

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <random>
@@ -155,6 +158,8 @@ class Sampler {
     }
   }
 
+  void setDeadline(std::chrono::steady_clock::time_point t) { deadline_ = t; }
+
   // One sample; nullopt if it violates an assumption or cannot be evaluated.
   std::optional<std::vector<bool>> run(const std::vector<z3::expr>& assumptions,
                                        const std::vector<Candidate>& cands,
@@ -162,7 +167,8 @@ class Sampler {
                                        const std::vector<std::vector<ClassPlan>>& plans,
                                        const std::vector<sem::LoopInstance>& lo,
                                        const std::vector<sem::LoopInstance>& lp,
-                                       const sem::Environment& env, bool entry_phase) {
+                                       const sem::Environment& env, bool entry_phase,
+                                       int iterations = 0) {
     std::map<unsigned, z3::expr> values;
     std::set<unsigned> heads;
     for (const auto* loops : {&lo, &lp}) {
@@ -181,6 +187,7 @@ class Sampler {
         values.emplace(k.id(), randomValue(k.get_sort()));
       }
     }
+    if (iterations > 0) return iterate(assumptions, cands, alive, lo, lp, values, iterations);
     // Heads in loop order, so an inner head sees its outer loop's sample.
     // Equal components get equal values: a component fixed before the loop
     // passes its value on, guarded classes start from their entry values.
@@ -243,6 +250,80 @@ class Sampler {
   }
 
  private:
+  // Real executions instead of arbitrary head states: a loop starts from
+  // its entry state, inner loops run until they exit, and the loop moves on
+  // to its back-edge state while it takes the back edge. Every head state
+  // visited is one a real execution reaches and, as long as every
+  // preservation obligation evaluated so far held, one that satisfies the
+  // assumed invariant (the assumptions are evaluated again to be sure), so
+  // what such a state breaks is really broken.
+  std::optional<std::vector<bool>> iterate(const std::vector<z3::expr>& assumptions,
+                                           const std::vector<Candidate>& cands,
+                                           const std::vector<bool>& alive,
+                                           const std::vector<sem::LoopInstance>& lo,
+                                           const std::vector<sem::LoopInstance>& lp,
+                                           std::map<unsigned, z3::expr>& values, int iterations) {
+    std::vector<bool> broken(cands.size(), false);
+    bool found = false;
+    bool valid = true;
+    std::function<void(std::size_t)> simulate = [&](std::size_t k) {
+      auto set_heads = [&](bool back) {
+        std::map<unsigned, z3::expr> next;
+        for (const sem::LoopInstance* l : {&lo[k], &lp[k]}) {
+          for (unsigned i = 0; i < l->head.v.size(); ++i) {
+            if (!l->havocked[i]) continue;
+            const z3::expr& source = back ? l->back->at(i) : l->entry.at(i);
+            next.emplace(l->head.at(i).id(), evaluate(source, values));
+          }
+        }
+        for (auto& [id, v] : next) values.insert_or_assign(id, v);
+      };
+      set_heads(false);
+      for (int it = 0; it < iterations && !found && valid; ++it) {
+        if (std::chrono::steady_clock::now() > deadline_) {
+          valid = false;
+          return;
+        }
+        for (std::size_t child = k + 1; child < lo.size(); ++child) {
+          if (lo[child].parent == static_cast<int>(k)) simulate(child);
+          if (found || !valid) return;
+        }
+        const bool back_o = evaluate(lo[k].back_pc, values).is_true();
+        const bool back_p = evaluate(lp[k].back_pc, values).is_true();
+        if (!back_o || !back_p || !lo[k].back || !lp[k].back) return;
+        // Components once each, not whole obligations per candidate: the
+        // candidates of a loop share every component of its back state.
+        std::map<std::pair<int, unsigned>, z3::expr> memo;
+        auto component = [&](int s, unsigned i) {
+          auto found_it = memo.find({s, i});
+          if (found_it != memo.end()) return found_it->second;
+          const sem::State& back = s == 0 ? *lo[k].back : *lp[k].back;
+          return memo.emplace(std::make_pair(s, i), evaluate(back.at(i), values)).first->second;
+        };
+        for (std::size_t i = 0; i < cands.size(); ++i) {
+          if (!alive[i] || cands[i].loop != k) continue;
+          for (auto [x, y] : cands[i].components) {
+            const z3::expr a = component(0, x);
+            const z3::expr b = component(1, y);
+            if (a.is_numeral() && b.is_numeral() && !z3::eq(a, b)) broken[i] = found = true;
+          }
+        }
+        if (found) {
+          for (const auto& a : assumptions) {
+            if (!evaluate(a, values).is_true()) valid = false;
+          }
+          return;
+        }
+        set_heads(true);
+      }
+    };
+    for (std::size_t k = 0; k < lo.size() && !found && valid; ++k) {
+      if (lo[k].parent < 0) simulate(k);
+    }
+    if (!valid) return std::nullopt;
+    return broken;
+  }
+
   z3::expr evaluate(const z3::expr& e, const std::map<unsigned, z3::expr>& values) {
     z3::expr_vector from(c_), to(c_);
     for (const auto& k : constants_) {
@@ -272,6 +353,7 @@ class Sampler {
   }
 
   z3::context& c_;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   std::mt19937_64 rng_;
   std::vector<z3::expr> constants_;
 };
@@ -449,6 +531,7 @@ InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const En
     // Samples first; Z3 only when they refute nothing.
     std::vector<bool> sampled_broken(cands.size(), false);
     bool sampled = false;
+    const auto sample_start = std::chrono::steady_clock::now();
     {
       std::vector<z3::expr> roots = solver.assertions();
       for (const auto& cand : cands) {
@@ -462,9 +545,17 @@ InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const En
         }
       }
       Sampler sampler(c, roots);
-      for (int k = 0; k < 12 && !sampled; ++k) {
+      // Sampling is a shortcut, not a cost: it stops after a small share of
+      // what is left of the budget.
+      const double cap = std::min(0.25, 0.05 * smt.budget().remainingMs() / 1000.0);
+      sampler.setDeadline(sample_start + std::chrono::microseconds(static_cast<long>(cap * 1e6)));
+      for (int k = 0; k < 16 && !sampled; ++k) {
+        if (std::chrono::duration<double>(std::chrono::steady_clock::now() - sample_start).count() > cap) {
+          break;
+        }
+        const int iterations = !entry_phase && k < 8 ? 6 : 0;
         auto broken = sampler.run(solver.assertions(), cands, alive, plans, lo, lp,
-                                  *enc->env, entry_phase);
+                                  *enc->env, entry_phase, iterations);
         if (!broken) continue;
         for (std::size_t i = 0; i < cands.size(); ++i) {
           if ((*broken)[i]) {
@@ -475,6 +566,11 @@ InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const En
       }
     }
     std::optional<smt::ModelReader> model;
+    if (std::getenv("LOOM_VERIFY_TRACE")) {
+      std::fprintf(stderr, "  round %u %s sampled=%d (%.3fs) alive:", out.rounds, entry_phase ? "entry" : "back", sampled, std::chrono::duration<double>(std::chrono::steady_clock::now() - sample_start).count());
+      for (std::size_t i = 0; i < cands.size(); ++i) if (alive[i]) std::fprintf(stderr, " [%zu:%s%s]", cands[i].loop, cands[i].name.c_str(), sampled_broken[i] ? "!" : "");
+      std::fprintf(stderr, "\n");
+    }
     if (!sampled) {
       std::vector<z3::expr> broken;
       for (std::size_t i = 0; i < cands.size(); ++i) {
@@ -535,7 +631,11 @@ InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const En
   for (const auto& a : enc->env->axioms()) solver.add(a);
   solver.add(assumedInvariant(c, cands, planInvariant(cands, alive, lo, lp), lo, lp));
   solver.add(!smt::mkAnd(c, lockstep) || enc->differs);
-  if (const char* dump = std::getenv("LOOM_VERIFY_DUMP")) solver.dump(std::string(dump) + "/final.smt2");
+  static int dump_counter = 0;
+  if (const char* dump = std::getenv("LOOM_VERIFY_DUMP")) solver.dump(std::string(dump) + "/final" + std::to_string(dump_counter++) + ".smt2");
+  if (std::getenv("LOOM_VERIFY_TRACE")) {
+    for (std::size_t i = 0; i < cands.size(); ++i) if (alive[i]) std::fprintf(stderr, "  inv [%zu:%s]\n", cands[i].loop, cands[i].name.c_str());
+  }
   const smt::CheckResult r = solver.check();
   *solver_seconds += solver.seconds();
   if (r == smt::CheckResult::Unsat) {

@@ -6,7 +6,7 @@
 // requests in the same order see the same answers.
 #pragma once
 
-#include <z3++.h>
+#include "src/verify/smt/z3cpp.hpp"
 
 #include <map>
 #include <set>

@@ -7,7 +7,7 @@
 #pragma once
 
 #include <binaryen-c.h>
-#include <z3++.h>
+#include "src/verify/smt/z3cpp.hpp"
 
 #include <functional>
 #include <map>

@@ -3,7 +3,7 @@
 // an offset that carries past 4 GiB traps instead of wrapping around.
 #pragma once
 
-#include <z3++.h>
+#include "src/verify/smt/z3cpp.hpp"
 
 #include <cstdint>
 

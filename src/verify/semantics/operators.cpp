@@ -302,16 +302,22 @@ std::optional<OpResult> applyBinary(BinaryenOp op, const z3::expr& a, const z3::
     return pure(floatResult(f(smt::bitsToFp(x), smt::bitsToFp(y)), name, w, {x, y},
                             commutative, nans));
   };
+  // Commutative operators get their operands in one canonical order, so that
+  // an optimizer's operand swap yields the very same term: otherwise Z3 may
+  // bit-blast two multipliers to find they are equal.
+  const bool swap = b.id() < a.id();
+  const z3::expr& lo = swap ? b : a;
+  const z3::expr& hi = swap ? a : b;
   switch (it->second.first) {
     case Bin::AddInt32:
     case Bin::AddInt64:
-      return pure(a + b);
+      return pure(lo + hi);
     case Bin::SubInt32:
     case Bin::SubInt64:
       return pure(a - b);
     case Bin::MulInt32:
     case Bin::MulInt64:
-      return pure(a * b);
+      return pure(lo * hi);
     case Bin::DivSInt32:
     case Bin::DivSInt64:
       return OpResult{a / b, b == zero || (a == int_min && b == minus_one)};
@@ -326,13 +332,13 @@ std::optional<OpResult> applyBinary(BinaryenOp op, const z3::expr& a, const z3::
       return OpResult{z3::urem(a, b), b == zero};
     case Bin::AndInt32:
     case Bin::AndInt64:
-      return pure(a & b);
+      return pure(lo & hi);
     case Bin::OrInt32:
     case Bin::OrInt64:
-      return pure(a | b);
+      return pure(lo | hi);
     case Bin::XorInt32:
     case Bin::XorInt64:
-      return pure(a ^ b);
+      return pure(lo ^ hi);
     case Bin::ShlInt32:
     case Bin::ShlInt64:
       return pure(smt::shiftLeft(a, b));
@@ -350,10 +356,10 @@ std::optional<OpResult> applyBinary(BinaryenOp op, const z3::expr& a, const z3::
       return pure(smt::rotateRight(a, b));
     case Bin::EqInt32:
     case Bin::EqInt64:
-      return pure(i32(a == b));
+      return pure(i32(lo == hi));
     case Bin::NeInt32:
     case Bin::NeInt64:
-      return pure(i32(a != b));
+      return pure(i32(lo != hi));
     case Bin::LtSInt32:
     case Bin::LtSInt64:
       return pure(i32(a < b));

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <binaryen-c.h>
-#include <z3++.h>
+#include "src/verify/smt/z3cpp.hpp"
 
 #include <optional>
 #include <string>

@@ -5,7 +5,7 @@
 // sides are the same loop over components.
 #pragma once
 
-#include <z3++.h>
+#include "src/verify/smt/z3cpp.hpp"
 
 #include <map>
 #include <optional>

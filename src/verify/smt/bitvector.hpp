@@ -2,7 +2,7 @@
 // not a single operator: counting bits, rotations, boolean results.
 #pragma once
 
-#include <z3++.h>
+#include "src/verify/smt/z3cpp.hpp"
 
 #include <cstdint>
 

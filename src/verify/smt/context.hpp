@@ -3,7 +3,7 @@
 // solver whose every check gets what is left of that budget as its timeout.
 #pragma once
 
-#include <z3++.h>
+#include "src/verify/smt/z3cpp.hpp"
 
 #include <chrono>
 #include <optional>

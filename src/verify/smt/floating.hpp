@@ -4,7 +4,7 @@
 // loads, stores, abs, neg and copysign remain bit-exact.
 #pragma once
 
-#include <z3++.h>
+#include "src/verify/smt/z3cpp.hpp"
 
 #include <cstdint>
 

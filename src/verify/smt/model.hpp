@@ -2,7 +2,7 @@
 // symbols the model leaves free still get a definite value).
 #pragma once
 
-#include <z3++.h>
+#include "src/verify/smt/z3cpp.hpp"
 
 #include <cstdint>
 #include <optional>

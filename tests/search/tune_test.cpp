@@ -1,0 +1,94 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "loom/driver/tune.hpp"
+#include "loom/support/files.hpp"
+#include "support/test_support.hpp"
+
+namespace loom::driver {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A corpus of fixtures with a fixed train/test split, as fetch-corpus writes it.
+fs::path makeCorpus(const test::TempDir& dir, const std::vector<std::pair<std::string, std::string>>& modules) {
+  const fs::path corpus = dir / "corpus";
+  fs::create_directories(corpus);
+  std::string manifest = "name\tsplit\tbytes\tsha256\tpath\n";
+  for (const auto& [name, split] : modules) {
+    fs::copy_file(test::fixtureBinary(name), corpus / (name + ".wasm"));
+    manifest += name + "\t" + split + "\t0\t-\t-\n";
+  }
+  support::writeFileAtomic(corpus / "manifest.tsv", manifest);
+  return corpus;
+}
+
+RunOptions tuneRun(const fs::path& corpus, const test::TempDir& dir) {
+  RunOptions o;
+  o.module = corpus;
+  o.output = dir / "recommended.json";
+  o.report = dir / "tune.json";
+  o.checkpoint = dir / "tune.checkpoint.json";
+  o.generations = 2;
+  o.islands = 2;
+  o.population = 6;
+  o.jobs = 2;
+  o.quiet = true;
+  o.max_phases = 96;
+  o.fitness.objective = problems::Objective::Size;
+  return o;
+}
+
+TEST(Tune, RecommendsAConfigurationAndChecksItOnHeldOutModules) {
+  test::TempDir dir;
+  const auto corpus = makeCorpus(dir, {{"arith", "train"}, {"helpers", "train"}, {"strings", "test"}});
+  const RunOutcome outcome = runTune(tuneRun(corpus, dir));
+  ASSERT_EQ(outcome.exit_code, 0);
+  const auto& r = outcome.report;
+  ASSERT_TRUE(r["recommended"].is_object());
+  // Oz scores 1 by construction, and it is among the candidates.
+  EXPECT_LE(r["recommended"]["geomean_ratio_to_oz"].get<double>(), 1.0 + 1e-12);
+  EXPECT_EQ(r["train"]["modules"].size(), 2u);
+  EXPECT_EQ(r["test"]["modules"].size(), 1u);
+  EXPECT_EQ(r["test"]["modules"][0]["name"], "strings");
+  for (const auto& m : r["train"]["modules"]) EXPECT_TRUE(m["verified"].get<bool>()) << m.dump();
+  EXPECT_TRUE(r["test"]["summary"].contains("improved"));
+  EXPECT_TRUE(r["test"]["summary"].contains("worse"));
+  EXPECT_TRUE(r["test"]["summary"].contains("all_verified"));
+  // The recommendation is a configuration `apply` takes.
+  const auto saved = nlohmann::json::parse(support::readTextFile(dir / "recommended.json"));
+  EXPECT_EQ(saved, r["recommended"]["config"]);
+}
+
+TEST(Tune, RejectsEmptyAndBrokenCorpora) {
+  test::TempDir dir;
+  fs::create_directories(dir / "empty");
+  EXPECT_THROW(runTune(tuneRun(dir / "empty", dir)), std::exception);
+  EXPECT_THROW(runTune(tuneRun(dir / "missing", dir)), std::exception);
+  const auto corpus = makeCorpus(dir, {{"arith", "train"}});
+  test::writeBytes(corpus / "broken.wasm", {0x00, 0x61, 0x73, 0x6d, 0x01, 0, 0, 0, 0x01, 0x50});
+  support::writeFileAtomic(corpus / "manifest.tsv", std::string_view("name\tsplit\narith\ttrain\nbroken\ttrain\n"));
+  try {
+    runTune(tuneRun(corpus, dir));
+    FAIL() << "accepted a broken module";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("broken.wasm"), std::string::npos) << e.what();
+  }
+  support::writeFileAtomic(corpus / "manifest.tsv", std::string_view("name\tsplit\narith\tvalidation\n"));
+  EXPECT_THROW(runTune(tuneRun(corpus, dir)), std::exception);
+}
+
+TEST(Tune, ReadsADirectoryWithoutManifestAsTrainingModules) {
+  test::TempDir dir;
+  fs::create_directories(dir / "c");
+  fs::copy_file(test::fixtureBinary("arith"), dir / "c" / "a.wasm");
+  fs::copy_file(test::fixtureBinary("crc32"), dir / "c" / "b.wasm");
+  const auto modules = readCorpus(dir / "c");
+  ASSERT_EQ(modules.size(), 2u);
+  EXPECT_EQ(modules[0].name, "a");
+  EXPECT_EQ(modules[0].split, "train");
+}
+
+}  // namespace
+}  // namespace loom::driver
