@@ -27,7 +27,7 @@ struct EvolveSettings {
   std::string weights = "1,1";
   std::string algorithms;
   double memory_limit_mb = 4096;
-  unsigned verify_timeout_ms = 5000;
+  unsigned verify_timeout_ms = 1000;
   bool tune = false;
 };
 
@@ -123,6 +123,7 @@ void addSearchOptions(CLI::App& app, EvolveSettings& s) {
   app.add_option("--objective", s.objective, "size, cycles, weighted or pareto")->capture_default_str();
   app.add_option("--weights", s.weights, "SIZE,CYCLES weights of the weighted objective")->capture_default_str();
   app.add_flag("--allow-bounded", o.fitness.allow_bounded, "Accept functions verified only up to the loop bound");
+  app.add_flag("!--no-repair", o.repair, "Do not give unverified functions their original bodies back");
   app.add_option("--time-budget", o.time_budget_seconds, "Stop after this many seconds (0: no limit)")->check(CLI::NonNegativeNumber);
   app.add_option("--seed", o.seed, "Random seed: the same seed on the same input gives the same result")->capture_default_str();
   app.add_option("--jobs", o.jobs, "Worker processes (0: one per core)")->capture_default_str();
@@ -132,7 +133,7 @@ void addSearchOptions(CLI::App& app, EvolveSettings& s) {
   app.add_flag("--progress-lines", o.progress_lines, "Plain progress lines even on a terminal");
   app.add_option("--candidate-timeout", o.candidate_timeout_seconds, "Seconds one candidate may take")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--memory-limit", s.memory_limit_mb, "Megabytes one worker may use")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--verify-timeout", s.verify_timeout_ms, "Solver milliseconds per function")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--verify-timeout", s.verify_timeout_ms, "Solver budget per function, in nominal milliseconds (Z3 resource units, so verdicts do not depend on machine load)")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--loop-bound", o.verify.loop_bound, "Loop iterations checked when a loop cannot be proved inductively")->capture_default_str();
   app.add_option("--inline-depth", o.verify.inline_depth, "Depth of calls the verifier executes symbolically")->capture_default_str();
 }

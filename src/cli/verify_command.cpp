@@ -79,9 +79,10 @@ void printTable(const VerifyCommandOptions& o, const verify::ModuleVerdict& v, b
     fmt::print("\nmodule problems{}:\n", v.module_problems_refute ? " (definite differences)" : "");
     for (const auto& p : v.module_problems) fmt::print("  - {}\n", p);
   }
-  fmt::print("\nproved {}, bounded {}, refuted {}, unknown {}: {}\n", v.count(verify::Verdict::Proved),
-             v.count(verify::Verdict::Bounded), v.count(verify::Verdict::Refuted),
-             v.count(verify::Verdict::Unknown), verify::verdictName(v.overall()));
+  fmt::print("\nproved {}, bounded {}, refuted {}, unknown {}: {}\n",
+             v.count(verify::Verdict::Proved), v.count(verify::Verdict::Bounded),
+             v.count(verify::Verdict::Refuted), v.count(verify::Verdict::Unknown),
+             verify::verdictName(v.overall()));
 }
 
 int runVerify(const VerifyCommandOptions& o) {
@@ -113,21 +114,23 @@ int runVerify(const VerifyCommandOptions& o) {
 
 Command addVerifyCommand(CLI::App& app) {
   auto options = std::make_shared<VerifyCommandOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "verify",
-      "Translation-validate MODULE against ORIGINAL with Z3; exit 0 proved, 1 refuted, 2 otherwise");
+  CLI::App* cmd = app.add_subcommand("verify",
+                                     "Translation-validate MODULE against ORIGINAL with Z3; exit 0 "
+                                     "proved, 1 refuted, 2 otherwise");
   cmd->add_option("original", options->original, "The original module (.wasm or .wat)")->required();
   cmd->add_option("module", options->module, "The optimized module (.wasm or .wat)")->required();
   cmd->add_flag("--json", options->json, "Print JSON (the default when stdout is not a terminal)");
   cmd->add_flag("--allow-bounded", options->allow_bounded,
                 "Exit 0 also when some loops are only verified up to the loop bound");
   cmd->add_option("--timeout", options->timeout_ms, "Solver budget per function, in milliseconds")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--loop-bound", options->loop_bound,
-                  "Iterations per loop entry when a loop is unrolled instead of proved by induction")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1L, 3'600'000L));
+  cmd->add_option(
+         "--loop-bound", options->loop_bound,
+         "Iterations per loop entry when a loop is unrolled instead of proved by induction")
+      ->check(CLI::Range(1u, 4096u));
   cmd->add_option("--inline-depth", options->inline_depth,
-                  "How deep calls between module functions are executed symbolically");
+                  "How deep calls between module functions are executed symbolically")
+      ->check(CLI::Range(0u, 64u));
   return [cmd, options]() -> int {
     if (!*cmd) return -1;
     return runVerify(*options);

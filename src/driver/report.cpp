@@ -42,8 +42,11 @@ nlohmann::json describeCandidate(const pipeline::PipelineConfig& config, const e
                    {"shrink_level", config.shrink_level},
                    {"inlining", config.toJson()["inlining"]},
                    {"unroll", config.toJson()["unroll"]}};
-  const auto args = config.wasmOptArgs(features);
+  // A repaired module is the pipeline's output with some functions put back
+  // as they were: no wasm-opt command line makes that.
+  const auto args = result.repaired.empty() ? config.wasmOptArgs(features) : std::nullopt;
   j["wasm_opt_args"] = args ? nlohmann::json(*args) : nlohmann::json(nullptr);
+  j["repaired_functions"] = result.repaired;
   j["status"] = engine::statusName(result.status);
   if (!result.reason.empty()) j["reason"] = result.reason;
   j["total_bytes"] = result.metrics.total_bytes;

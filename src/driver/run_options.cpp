@@ -18,6 +18,7 @@ nlohmann::json RunOptions::searchIdentity() const {
           {"seed", seed},
           {"max_phases", max_phases},
           {"strip_debug", strip_debug},
+          {"repair", repair},
           {"verify", {{"loop_bound", verify.loop_bound}, {"inline_depth", verify.inline_depth},
                       {"function_timeout_ms", verify.function_timeout.count()}}}};
 }

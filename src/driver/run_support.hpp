@@ -10,7 +10,7 @@
 namespace loom::driver {
 
 // The verification options a stored verdict depends on.
-std::string verifyFingerprint(const verify::VerifyOptions& options);
+std::string verifyFingerprint(const RunOptions& options);
 
 engine::EngineOptions engineOptions(const RunOptions& options);
 ArchipelagoSettings archipelagoSettings(const RunOptions& options);

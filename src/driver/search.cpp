@@ -43,9 +43,10 @@ ArchipelagoSettings archipelagoSettings(const RunOptions& o) {
   return s;
 }
 
-std::string verifyFingerprint(const verify::VerifyOptions& v) {
-  return fmt::format("loop_bound={};inline_depth={};timeout_ms={};max_terms={}", v.loop_bound, v.inline_depth,
-                     v.function_timeout.count(), v.max_terms);
+std::string verifyFingerprint(const RunOptions& o) {
+  const auto& v = o.verify;
+  return fmt::format("loop_bound={};inline_depth={};timeout_ms={};max_terms={};repair={};bounded={}", v.loop_bound,
+                     v.inline_depth, v.function_timeout.count(), v.max_terms, o.repair, o.fitness.allow_bounded);
 }
 
 engine::EngineOptions engineOptions(const RunOptions& o) {
@@ -54,6 +55,8 @@ engine::EngineOptions engineOptions(const RunOptions& o) {
   e.candidate_timeout = std::chrono::milliseconds(static_cast<long>(o.candidate_timeout_seconds * 1000));
   e.memory_limit_bytes = o.memory_limit_bytes;
   e.evaluator.verify_options = o.verify;
+  e.evaluator.accept_bounded = o.fitness.allow_bounded;
+  e.evaluator.repair = o.repair;
   return e;
 }
 
@@ -106,14 +109,14 @@ RunOutcome runSearch(const RunOptions& options) {
   std::int64_t run_id = 0;
   if (options.log) {
     log = std::make_unique<EvaluationLog>(*options.log);
-    log->setVerifyFingerprint(verifyFingerprint(options.verify));
+    log->setVerifyFingerprint(verifyFingerprint(options));
     run_id = log->startRun(options.resume ? "resume" : "evolve", options.module.string(), module_sha, options.toJson());
   }
 
   auto engine = std::make_shared<engine::Engine>(source, engineOptions(options));
   if (log) {
     std::size_t known = 0;
-    log->forEachKnown(module_sha, verifyFingerprint(options.verify), [&](const auto& config, const auto& result) {
+    log->forEachKnown(module_sha, verifyFingerprint(options), [&](const auto& config, const auto& result) {
       engine->remember(config, result);
       ++known;
     });

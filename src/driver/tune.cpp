@@ -199,10 +199,10 @@ RunOutcome runTune(const RunOptions& options) {
   std::int64_t run_id = 0;
   if (options.log) {
     log = std::make_unique<EvaluationLog>(*options.log);
-    log->setVerifyFingerprint(verifyFingerprint(options.verify));
+    log->setVerifyFingerprint(verifyFingerprint(options));
     run_id = log->startRun("tune", options.module.string(), corpus_sha, options.toJson());
     for (auto& l : loaded) {
-      log->forEachKnown(l.sha256, verifyFingerprint(options.verify), [&](const auto& c, const auto& r) { l.engine->remember(c, r); });
+      log->forEachKnown(l.sha256, verifyFingerprint(options), [&](const auto& c, const auto& r) { l.engine->remember(c, r); });
       l.engine->setListener([&log, &context, run_id, sha = l.sha256](const pipeline::PipelineConfig& c, const engine::EvalResult& r) {
         log->record(run_id, sha, c, r, -1, static_cast<int>(context->generation.load()));
       });

@@ -52,6 +52,7 @@ nlohmann::json EvalResult::toJson(bool with_times) const {
                          {"unchanged", v.unchanged}, {"module_problems", v.module_problems},
                          {"first_problem", v.first_problem}};
   }
+  if (!repaired.empty()) j["repaired"] = repaired;
   if (with_times) {
     j["seconds"] = {{"passes", times.passes}, {"validation", times.validation},
                     {"measuring", times.measuring}, {"verification", times.verification},
@@ -88,12 +89,13 @@ EvalResult EvalResult::fromJson(const nlohmann::json& j) {
     const auto& t = j.at("seconds");
     r.times = {t.at("passes"), t.at("validation"), t.at("measuring"), t.at("verification"), t.at("total")};
   }
+  if (j.contains("repaired")) r.repaired = j.at("repaired").get<std::vector<std::string>>();
   r.phases_reused = j.value("phases_reused", 0u);
   return r;
 }
 
 bool sameOutcome(const EvalResult& a, const EvalResult& b) {
-  return a.status == b.status && a.metrics == b.metrics && a.verification == b.verification;
+  return a.status == b.status && a.metrics == b.metrics && a.verification == b.verification && a.repaired == b.repaired;
 }
 
 }  // namespace loom::engine

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <new>
 
+#include "loom/engine/repair.hpp"
 #include "loom/pipeline/apply.hpp"
 
 namespace loom::engine {
@@ -46,7 +47,9 @@ nlohmann::json EvaluatorOptions::toJson() const {
             {"inline_depth", v.inline_depth},
             {"max_terms", v.max_terms}}},
           {"prefix_cache_bytes", prefix_cache_bytes},
-          {"prefix_stride", prefix_stride}};
+          {"prefix_stride", prefix_stride},
+          {"repair", repair},
+          {"accept_bounded", accept_bounded}};
 }
 
 EvaluatorOptions EvaluatorOptions::fromJson(const nlohmann::json& j) {
@@ -58,6 +61,8 @@ EvaluatorOptions EvaluatorOptions::fromJson(const nlohmann::json& j) {
   o.verify_options.max_terms = v.at("max_terms");
   o.prefix_cache_bytes = j.at("prefix_cache_bytes");
   o.prefix_stride = j.at("prefix_stride");
+  o.repair = j.at("repair");
+  o.accept_bounded = j.at("accept_bounded");
   return o;
 }
 
@@ -124,6 +129,36 @@ void Evaluator::storeSnapshot(const wasm::Hash128& key, const wasm::Module& modu
   ++prefix_stats_.snapshots;
 }
 
+bool Evaluator::acceptable(const verify::ModuleVerdict& verdict) const {
+  const verify::Verdict v = verdict.overall();
+  return v == verify::Verdict::Proved || (options_.accept_bounded && v == verify::Verdict::Bounded);
+}
+
+void Evaluator::repairInto(EvalResult& result, wasm::Bytes& binary, const wasm::Module& shipped,
+                           const verify::ModuleVerdict& verdict) {
+  std::vector<std::string> unverified;
+  for (const auto& f : verdict.functions) {
+    const bool ok = f.verdict == verify::Verdict::Proved ||
+                    (options_.accept_bounded && f.verdict == verify::Verdict::Bounded);
+    if (!ok) unverified.push_back(f.function);
+  }
+  if (unverified.empty()) return;
+  Repair repair = revertFunctions(original_, shipped, unverified);
+  if (!repair.module) {
+    result.verification->first_problem += fmt::format(" (not repairable: {})", repair.why_not);
+    return;
+  }
+  const verify::ModuleVerdict again = verifier_->verify(*repair.module);
+  if (!acceptable(again)) {
+    result.verification->first_problem += " (the repaired module did not verify either)";
+    return;
+  }
+  binary = repair.module->writeBinary();
+  result.metrics = cost::measure(*repair.module, binary);
+  result.verification = summarize(again);
+  result.repaired = std::move(repair.reverted);
+}
+
 EvalResult Evaluator::evaluate(const pipeline::PipelineConfig& config, bool verify, bool want_module) {
   const auto start = Clock::now();
   EvalResult result;
@@ -177,7 +212,11 @@ EvalResult Evaluator::evaluate(const pipeline::PipelineConfig& config, bool veri
 
     if (verify) {
       const auto verify_start = Clock::now();
-      result.verification = summarize(verifier_->verify(shipped));
+      const verify::ModuleVerdict verdict = verifier_->verify(shipped);
+      result.verification = summarize(verdict);
+      if (options_.repair && !acceptable(verdict) && verdict.module_problems.empty()) {
+        repairInto(result, binary, shipped, verdict);
+      }
       result.times.verification = secondsSince(verify_start);
     }
     if (want_module) result.module = std::move(binary);

@@ -75,6 +75,7 @@ Bytes featuresSectionFor(BinaryenFeatures features) {
       {BinaryenFeatureExtendedConst, "extended-const"},
   };
   Bytes payload;
+  payload.reserve(512);  // also keeps GCC 12 -O3 from a false stringop-overflow warning
   auto putString = [&](std::string_view s) {
     payload.push_back(static_cast<std::uint8_t>(s.size()));
     payload.insert(payload.end(), s.begin(), s.end());

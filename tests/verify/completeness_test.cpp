@@ -84,6 +84,7 @@ struct ConfigOutcome {
 
 std::string reasonClass(const std::string& reason) {
   std::string r = reason.substr(0, std::min(reason.find(':'), reason.find('(')));
+  while (!r.empty() && r.back() == ' ') r.pop_back();
   if (r.size() > 60) r = r.substr(0, 60) + "...";
   return r.empty() ? "(no reason)" : r;
 }

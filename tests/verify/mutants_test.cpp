@@ -16,6 +16,8 @@
 #include <map>
 #include <set>
 
+#include "loom/pipeline/apply.hpp"
+#include "loom/pipeline/builtins.hpp"
 #include "loom/wasm/loader.hpp"
 #include "support/test_support.hpp"
 #include "verify/replay.hpp"
@@ -120,6 +122,19 @@ TEST(Runnable, InternalFunctionsGlobalsAndMemoryAreReachable) {
   EXPECT_EQ(out[0][1].values, std::vector<std::string>{"13"});
   EXPECT_EQ(out[0][1].globals.at("write_only"), "13");
   EXPECT_FALSE(out[0][1].memory_sha256.empty());
+}
+
+// Optimized modules carry Stack IR, which Module::copy() cannot copy.
+TEST(Runnable, WorksOnOptimizedModules) {
+  const wasm::Module original = fixture("arith");
+  const wasm::Module optimized = pipeline::applyPipeline(original, *pipeline::builtinConfig("Oz"));
+  TempDir dir;
+  writeBytes(dir / "a.wasm", makeRunnable(original).writeBinary());
+  writeBytes(dir / "b.wasm", makeRunnable(optimized).writeBinary());
+  const auto out = runBatch({{dir / "a.wasm", {call("sext8", {"200"})}},
+                             {dir / "b.wasm", {call("sext8", {"200"})}}});
+  EXPECT_EQ(out[0][0].values, std::vector<std::string>{"-56"});
+  EXPECT_EQ(difference(out[0][0], out[1][0]), "");
 }
 
 TEST(Replay, ConfirmsARealDifferenceAndRejectsAFalseOne) {

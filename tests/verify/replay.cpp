@@ -340,9 +340,12 @@ std::string globalExport(std::string_view global) {
 }
 
 wasm::Module makeRunnable(const wasm::Module& module, const RunnableOptions& options) {
-  wasm::Module copy = module.copy();
+  // Through the text format rather than Module::copy(): Binaryen's
+  // copyModule asserts on functions that carry Stack IR, which every -O
+  // pipeline leaves, and a binary round trip loses the global names.
+  wasm::Module copy = wasm::Module::parseTextTrusted(module.writeText());
   BinaryenModuleRef m = copy.get();
-  copy.setFeatures(copy.features() | BinaryenFeatureMutableGlobals());
+  copy.setFeatures(module.features() | BinaryenFeatureMutableGlobals());
   const std::string fuel(kFuelGlobal);
   const std::string loop_max(kLoopMaxGlobal);
   BinaryenAddGlobal(
@@ -839,6 +842,11 @@ Differential compareRuns(const std::vector<CallSpec>& calls, const std::vector<C
   for (std::size_t k = 0; k < calls.size() && k < a.size() && k < b.size(); ++k) {
     if (a[k].outcome == "error" || b[k].outcome == "error") continue;
     ++d.calls;
+    if (a[k].outcome != "fuel" && b[k].outcome != "fuel") {
+      const std::uint32_t iterations = std::max(a[k].loop_iterations, b[k].loop_iterations);
+      if (!d.min_loop_iterations || iterations < *d.min_loop_iterations)
+        d.min_loop_iterations = iterations;
+    }
     const std::string diff = difference(a[k], b[k], globals);
     if (diff.empty()) continue;
     ++d.differing;

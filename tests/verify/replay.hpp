@@ -150,6 +150,10 @@ struct Differential {
   // iterations the worst loop entry needed (max of both sides); nothing
   // when no terminating call differs.
   std::optional<std::uint32_t> min_loop_iterations_to_differ;
+  // Over all calls that terminated on both sides (differing or not): the
+  // fewest iterations the worst loop entry needed. Above a Bounded verdict's
+  // bound, that verdict covered none of the inputs tried.
+  std::optional<std::uint32_t> min_loop_iterations;
   std::string first_difference;     // call and difference, for reports
   std::optional<CallSpec> witness;  // the call behind min_loop_iterations_to_differ
 };

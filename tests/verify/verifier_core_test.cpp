@@ -158,17 +158,22 @@ const std::vector<Case>& wrongCases() {
   static const std::vector<Case> cases = {
       {"mul8 as shl2",
        module(
-           R"((func $f (export "f") (param $x i32) (result i32) (i32.mul (local.get $x) (i32.const 8))))"),
+           R"((func $f (export "f") (param $x i32) (result i32) (i32.mul (local.get $x)
+             (i32.const 8))))"),
        module(
-           R"((func $f (export "f") (param $x i32) (result i32) (i32.shl (local.get $x) (i32.const 2))))")},
+           R"((func $f (export "f") (param $x i32) (result i32) (i32.shl (local.get $x)
+             (i32.const 2))))")},
       {"div_s as shr_s",
        module(
-           R"((func $f (export "f") (param $x i32) (result i32) (i32.div_s (local.get $x) (i32.const 2))))"),
+           R"((func $f (export "f") (param $x i32) (result i32) (i32.div_s (local.get $x)
+             (i32.const 2))))"),
        module(
-           R"((func $f (export "f") (param $x i32) (result i32) (i32.shr_s (local.get $x) (i32.const 1))))")},
+           R"((func $f (export "f") (param $x i32) (result i32) (i32.shr_s (local.get $x)
+             (i32.const 1))))")},
       {"dropped store",
        module(R"((func $f (export "f") (param $p i32) (param $v i32) (result i32)
-                   (i32.store (i32.and (local.get $p) (i32.const 1020)) (local.get $v)) (i32.const 0)))",
+                   (i32.store (i32.and (local.get $p) (i32.const 1020)) (local.get $v))
+                     (i32.const 0)))",
               R"((memory 1) (export "memory" (memory 0)))"),
        module(R"((func $f (export "f") (param $p i32) (param $v i32) (result i32) (i32.const 0)))",
               R"((memory 1) (export "memory" (memory 0)))")},
@@ -176,11 +181,13 @@ const std::vector<Case>& wrongCases() {
        module(
            R"((func $f (export "f") (param $p i32) (result i32)
                    (i32.load offset=4 (i32.and (local.get $p) (i32.const 1020)))))",
-           R"((memory 1) (export "memory" (memory 0)) (data (i32.const 8) "\01\02\03\04\05\06\07\08"))"),
+           R"((memory 1) (export "memory" (memory 0)) (data (i32.const 8)
+             "\01\02\03\04\05\06\07\08"))"),
        module(
            R"((func $f (export "f") (param $p i32) (result i32)
                    (i32.load offset=8 (i32.and (local.get $p) (i32.const 1020)))))",
-           R"((memory 1) (export "memory" (memory 0)) (data (i32.const 8) "\01\02\03\04\05\06\07\08"))")},
+           R"((memory 1) (export "memory" (memory 0)) (data (i32.const 8)
+             "\01\02\03\04\05\06\07\08"))")},
       {"removed trap", module(R"((func $f (export "f") (param $a i32) (param $b i32) (result i32)
                    (drop (i32.div_u (local.get $a) (local.get $b))) (i32.const 1)))"),
        module(
@@ -211,15 +218,19 @@ const std::vector<Case>& wrongCases() {
                    (local.get $s)))")},
       {"f64 add as sub",
        module(
-           R"((func $f (export "f") (param $a f64) (param $b f64) (result f64) (f64.add (local.get $a) (local.get $b))))"),
+           R"((func $f (export "f") (param $a f64) (param $b f64) (result f64) (f64.add
+             (local.get $a) (local.get $b))))"),
        module(
-           R"((func $f (export "f") (param $a f64) (param $b f64) (result f64) (f64.sub (local.get $a) (local.get $b))))")},
+           R"((func $f (export "f") (param $a f64) (param $b f64) (result f64) (f64.sub
+             (local.get $a) (local.get $b))))")},
       {"global write changed",
        module(
-           R"((func $f (export "f") (param $a i32) (result i32) (global.set $g (i32.const 1)) (local.get $a)))",
+           R"((func $f (export "f") (param $a i32) (result i32) (global.set $g (i32.const 1))
+             (local.get $a)))",
            R"((global $g (mut i32) (i32.const 0)) (export "g" (global $g)))"),
        module(
-           R"((func $f (export "f") (param $a i32) (result i32) (global.set $g (i32.const 2)) (local.get $a)))",
+           R"((func $f (export "f") (param $a i32) (result i32) (global.set $g (i32.const 2))
+             (local.get $a)))",
            R"((global $g (mut i32) (i32.const 0)) (export "g" (global $g)))")},
   };
   return cases;
@@ -238,6 +249,14 @@ TEST(VerifierCore, WrongTransformationsAreRefutedWithRealCounterexamples) {
                f.counterexample->original_outcome, f.counterexample->optimized_outcome);
     EXPECT_EQ(v.overall(), Verdict::Refuted);
     expectRealCounterexample(c, *f.counterexample);
+    // The JSON form carries everything (verdicts travel between processes).
+    const FunctionVerdict back = FunctionVerdict::fromJson(f.toJson());
+    EXPECT_EQ(back.toJson(), f.toJson()) << c.name;
+    ASSERT_TRUE(back.counterexample.has_value());
+    EXPECT_EQ(back.counterexample->arguments, f.counterexample->arguments);
+    EXPECT_EQ(back.counterexample->memory, f.counterexample->memory);
+    EXPECT_EQ(back.counterexample->globals, f.counterexample->globals);
+    EXPECT_EQ(back.counterexample->import_results, f.counterexample->import_results);
   }
 }
 
@@ -260,9 +279,11 @@ const std::vector<RightCase>& rightCases() {
   static const std::vector<RightCase> cases = {
       {{"mul8 as shl3",
         module(
-            R"((func $f (export "f") (param $x i32) (result i32) (i32.mul (local.get $x) (i32.const 8))))"),
+            R"((func $f (export "f") (param $x i32) (result i32) (i32.mul (local.get $x)
+              (i32.const 8))))"),
         module(
-            R"((func $f (export "f") (param $x i32) (result i32) (i32.shl (local.get $x) (i32.const 3))))")},
+            R"((func $f (export "f") (param $x i32) (result i32) (i32.shl (local.get $x)
+              (i32.const 3))))")},
        Verdict::Proved},
       {{"strength reductions",
         module(R"((func $f (export "f") (param $x i32) (param $y i64) (result i64)
@@ -279,9 +300,11 @@ const std::vector<RightCase>& rightCases() {
        Verdict::Proved},
       {{"f32 division by two as multiplication by a half",
         module(
-            R"((func $f (export "f") (param $x f32) (result f32) (f32.div (local.get $x) (f32.const 2))))"),
+            R"((func $f (export "f") (param $x f32) (result f32) (f32.div (local.get $x)
+              (f32.const 2))))"),
         module(
-            R"((func $f (export "f") (param $x f32) (result f32) (f32.mul (local.get $x) (f32.const 0.5))))")},
+            R"((func $f (export "f") (param $x f32) (result f32) (f32.mul (local.get $x)
+              (f32.const 0.5))))")},
        Verdict::Proved},
       {{"loop with a renamed local", module(kSumLoop),
         module(R"((func $f (export "f") (param $n i32) (result i32) (local $s i32) (local $i i32)
@@ -310,7 +333,8 @@ const std::vector<RightCase>& rightCases() {
                     (local.set $n (i32.and (local.get $n) (i32.const 255)))
                     (block $exit (loop $top
                       (br_if $exit (i32.ge_u (local.get $i) (local.get $n)))
-                      (local.set $s (i32.add (local.get $s) (i32.mul (local.get $a) (local.get $b))))
+                      (local.set $s (i32.add (local.get $s) (i32.mul (local.get $a) (local.get
+                        $b))))
                       (local.set $i (i32.add (local.get $i) (i32.const 1)))
                       (br $top)))
                     (local.get $s)))"),
@@ -327,9 +351,11 @@ const std::vector<RightCase>& rightCases() {
        Verdict::Proved},
       {{"inlined helper",
         module(
-            R"((func $sq1 (param $x i32) (result i32) (i32.add (i32.mul (local.get $x) (local.get $x)) (i32.const 1)))
+            R"((func $sq1 (param $x i32) (result i32) (i32.add (i32.mul (local.get $x)
+              (local.get $x)) (i32.const 1)))
                   (func $f (export "f") (param $x i32) (result i32)
-                    (i32.add (call $sq1 (local.get $x)) (call $sq1 (i32.add (local.get $x) (i32.const 1))))))"),
+                    (i32.add (call $sq1 (local.get $x)) (call $sq1 (i32.add (local.get $x)
+                      (i32.const 1))))))"),
         module(R"((func $f (export "f") (param $x i32) (result i32) (local $y i32)
                     (local.set $y (i32.add (local.get $x) (i32.const 1)))
                     (i32.add (i32.add (i32.mul (local.get $x) (local.get $x)) (i32.const 1))
@@ -461,65 +487,5 @@ TEST(VerifierCore, SecondVerifyOfTheSamePairHitsTheCache) {
   for (const auto& f : fourth.verify(optimized).functions) EXPECT_FALSE(f.cached) << f.function;
 }
 
-}  // namespace
-}  // namespace loom::verify
-
-namespace loom::verify {
-namespace {
-// TEMP debug
-TEST(VerifierCoreDebug, One) {
-  const char* fx = std::getenv("DBG_FIXTURE");
-  if (!fx) GTEST_SKIP();
-  const char* cfg = std::getenv("DBG_CONFIG");
-  const char* fn = std::getenv("DBG_FUNC");
-  wasm::Module original = loadFixture(fx);
-  wasm::Module optimized =
-      pipeline::applyPipeline(original, *pipeline::builtinConfig(cfg ? cfg : "O"));
-  if (std::getenv("DBG_PRINT")) fmt::print("{}\n", optimized.writeText());
-  VerifyOptions o;
-  if (const char* t = std::getenv("DBG_TIMEOUT"))
-    o.function_timeout = std::chrono::milliseconds(std::atoi(t));
-  Verifier verifier(original, o);
-  const ModuleVerdict v = verifier.verify(optimized);
-  for (const auto& f : v.functions) {
-    if (fn && f.function != fn) continue;
-    fmt::print("{} {} {:.3f}s: {}\n", f.function, verdictName(f.verdict), f.solver_seconds,
-               f.reason);
-    if (f.counterexample) fmt::print("{}\n", f.counterexample->toJson().dump(1));
-  }
-}
-}  // namespace
-}  // namespace loom::verify
-
-#include "verify/mutants.hpp"
-namespace loom::verify {
-namespace {
-// TEMP mutant debug
-TEST(VerifierCoreDebug, Mutant) {
-  const char* fx = std::getenv("DBG_MFIXTURE");
-  if (!fx) GTEST_SKIP();
-  wasm::Module original = loadFixture(fx);
-  test::MutantId id;
-  id.fixture = fx;
-  id.function = std::getenv("DBG_MFUNC");
-  const std::string op = std::getenv("DBG_MOP");
-  for (auto o : test::kAllMutationOperators) {
-    if (test::operatorName(o) == op) id.op = o;
-  }
-  id.site = static_cast<unsigned>(std::atoi(std::getenv("DBG_MSITE")));
-  auto mutant = test::applyMutation(original, id);
-  ASSERT_TRUE(mutant.has_value());
-  VerifyOptions o;
-  Verifier verifier(original, o);
-  const auto start = std::chrono::steady_clock::now();
-  const ModuleVerdict v = verifier.verify(*mutant);
-  fmt::print("took {:.2f}s\n",
-             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  for (const auto& f : v.functions) {
-    fmt::print("{} {} {:.3f}s: {}\n", f.function, verdictName(f.verdict), f.solver_seconds,
-               f.reason);
-    if (f.counterexample) fmt::print("{}\n", f.counterexample->toJson().dump(1));
-  }
-}
 }  // namespace
 }  // namespace loom::verify

@@ -45,6 +45,7 @@ struct RunOptions {
   double candidate_timeout_seconds = 120;
   std::uint64_t memory_limit_bytes = 4ull << 30;
   verify::VerifyOptions verify;
+  bool repair = true;  // give unverified functions their original bodies back (engine/repair.hpp)
 
   // The options a resumed run must share with the run it continues.
   nlohmann::json searchIdentity() const;

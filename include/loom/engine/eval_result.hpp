@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "loom/cost/cost_model.hpp"
 #include "loom/verify/verifier.hpp"
@@ -44,6 +45,7 @@ struct EvalResult {
   cost::Metrics metrics;
   std::optional<VerificationSummary> verification;  // absent when not verified
   StageTimes times;
+  std::vector<std::string> repaired;  // functions that kept their original body (see repair.hpp)
   std::uint32_t phases_reused = 0;  // phases skipped thanks to the prefix cache
   bool memo_hit = false;            // answered from the engine's memo, no work done
   wasm::Bytes module;               // only when asked for

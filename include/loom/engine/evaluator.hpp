@@ -21,6 +21,11 @@ struct EvaluatorOptions {
   // pipeline sharing a prefix with an earlier one resumes from there.
   std::uint64_t prefix_cache_bytes = 512ull << 20;
   unsigned prefix_stride = 4;  // 0 turns the prefix cache off
+  // When some optimized functions are not verified, give them their original
+  // bodies back (see repair.hpp) and verify the result; Bounded counts as
+  // verified only with accept_bounded.
+  bool repair = true;
+  bool accept_bounded = false;
   nlohmann::json toJson() const;
   static EvaluatorOptions fromJson(const nlohmann::json& json);
 };
@@ -51,6 +56,9 @@ class Evaluator {
     wasm::Module module;
   };
 
+  bool acceptable(const verify::ModuleVerdict& verdict) const;
+  void repairInto(EvalResult& result, wasm::Bytes& binary, const wasm::Module& shipped,
+                  const verify::ModuleVerdict& verdict);
   const wasm::Module* findSnapshot(const wasm::Hash128& key);
   void storeSnapshot(const wasm::Hash128& key, const wasm::Module& module);
 

@@ -40,8 +40,12 @@ std::size_t VerdictCache::size() const {
   return impl_->entries.size();
 }
 
-std::uint64_t VerdictCache::hits() const { return impl_->hits; }
-std::uint64_t VerdictCache::misses() const { return impl_->misses; }
+std::uint64_t VerdictCache::hits() const {
+  return impl_->hits;
+}
+std::uint64_t VerdictCache::misses() const {
+  return impl_->misses;
+}
 
 nlohmann::json VerdictCache::exportEntries() const {
   std::lock_guard lock(impl_->mutex);

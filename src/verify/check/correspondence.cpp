@@ -57,8 +57,10 @@ Correspondence::Correspondence(const sem::ModuleInfo& original, const sem::Modul
   const sem::TableInfo& pt = optimized_.table();
   tables_correspond_ = ot.present == pt.present && ot.slots.size() == pt.slots.size();
   for (std::size_t i = 0; tables_correspond_ && i < ot.slots.size(); ++i) {
-    if (ot.slots[i].has_value() != pt.slots[i].has_value()) tables_correspond_ = false;
-    else if (ot.slots[i] && !equivalent(*ot.slots[i], *pt.slots[i])) tables_correspond_ = false;
+    if (ot.slots[i].has_value() != pt.slots[i].has_value())
+      tables_correspond_ = false;
+    else if (ot.slots[i] && !equivalent(*ot.slots[i], *pt.slots[i]))
+      tables_correspond_ = false;
   }
 }
 
@@ -110,8 +112,7 @@ void Correspondence::buildLayout() {
       if (!g.type) continue;
       unsigned slot = 0;
       auto existing = layout_.slot(Side::Original, name);
-      if (side == Side::Optimized && existing &&
-          layout_.globals[*existing].type == *g.type &&
+      if (side == Side::Optimized && existing && layout_.globals[*existing].type == *g.type &&
           layout_.globals[*existing].is_mutable == g.is_mutable) {
         slot = *existing;
       } else {
@@ -163,7 +164,9 @@ sem::CallPlan Resolver::direct(Side side, const std::string& callee, unsigned de
     plan.key = c_.importKey(f->import_module, f->import_base);
     return plan;
   }
-  if (depth < inline_depth_) {
+  const bool abstracted =
+      !abstract_[sem::sideIndex(side)].empty() && abstract_[sem::sideIndex(side)] == callee;
+  if (depth < inline_depth_ && !abstracted) {
     plan.kind = sem::CallPlan::Kind::Inline;
     plan.callee = f;
     return plan;

@@ -26,8 +26,8 @@ namespace loom::verify::check {
 enum class Matching { ByName, ByExport };
 
 struct FunctionPair {
-  std::string label;      // reported name
-  std::string original;   // function names in each module
+  std::string label;     // reported name
+  std::string original;  // function names in each module
   std::string optimized;
 };
 
@@ -71,8 +71,8 @@ class Correspondence {
   const sem::ModuleInfo& optimized_;
   Matching matching_;
   std::vector<FunctionPair> pairs_;
-  std::map<std::string, int> class_of_;              // original function -> class
-  std::map<std::string, std::string> counterpart_;   // optimized -> original (verified pair)
+  std::map<std::string, int> class_of_;             // original function -> class
+  std::map<std::string, std::string> counterpart_;  // optimized -> original (verified pair)
   mutable std::map<std::string, int> keys_;
   sem::StateLayout layout_;
   bool tables_correspond_ = false;
@@ -83,6 +83,11 @@ class Resolver : public sem::CallResolver {
  public:
   Resolver(const Correspondence& correspondence, unsigned inline_depth)
       : c_(correspondence), inline_depth_(inline_depth) {}
+  // Calls to these functions (original, optimized) are never executed.
+  void abstractCalls(std::string original, std::string optimized) {
+    abstract_[0] = std::move(original);
+    abstract_[1] = std::move(optimized);
+  }
   sem::CallPlan direct(sem::Side side, const std::string& callee, unsigned depth) override;
   std::optional<int> indirectKey(sem::Side side, const std::vector<sem::ValType>& params,
                                  const std::vector<sem::ValType>& results) override;
@@ -90,6 +95,7 @@ class Resolver : public sem::CallResolver {
  private:
   const Correspondence& c_;
   unsigned inline_depth_;
+  std::string abstract_[2];
 };
 
 }  // namespace loom::verify::check

@@ -53,7 +53,9 @@ std::vector<z3::expr> loadedBytes(Context& x) {
   return out;
 }
 
-z3::expr isNaNBits(const z3::expr& bits) { return smt::fpIsNaN(smt::bitsToFp(bits)); }
+z3::expr isNaNBits(const z3::expr& bits) {
+  return smt::fpIsNaN(smt::bitsToFp(bits));
+}
 
 z3::expr canonicalNaN(z3::context& c, unsigned width) {
   return c.bv_val(static_cast<uint64_t>(smt::quietNanMask(width)), width);
@@ -74,14 +76,21 @@ std::vector<z3::expr> replayConstraints(Context& x, int tier) {
   std::vector<z3::expr> out;
   const sem::Environment& env = *x.enc.env;
   out.push_back(env.replayable());
+  std::vector<z3::expr> visible;
+  for (const auto& part : x.enc.parts) {
+    if (part.replayable) visible.push_back(part.differs);
+  }
+  out.push_back(smt::mkOr(x.c, visible));
   for (const auto* s : sides(x.enc)) out.push_back(smt::mkNot(s->abstracted));
   const bool allow_nan = tier > 0;
   for (std::size_t i = 0; i < env.params().size(); ++i) {
-    if (sem::isFloat(env.paramTypes()[i])) out.push_back(jsSafeFloat(x.c, env.params()[i], allow_nan));
+    if (sem::isFloat(env.paramTypes()[i]))
+      out.push_back(jsSafeFloat(x.c, env.params()[i], allow_nan));
   }
   for (unsigned slot = 0; slot < x.layout.globals.size(); ++slot) {
     const auto& g = x.layout.globals[slot];
-    if (!g.constant && sem::isFloat(g.type)) out.push_back(jsSafeFloat(x.c, env.global0(slot), allow_nan));
+    if (!g.constant && sem::isFloat(g.type))
+      out.push_back(jsSafeFloat(x.c, env.global0(slot), allow_nan));
   }
   for (const auto* s : sides(x.enc)) {
     for (const auto& ev : s->events) {
@@ -99,8 +108,8 @@ std::vector<z3::expr> replayConstraints(Context& x, int tier) {
     }
     for (const auto* s : sides(x.enc)) {
       for (const auto& g : s->grows) {
-        out.push_back(z3::implies(g.pc && g.succeeded,
-                                  z3::ule(g.new_pages, x.c.bv_val(static_cast<uint64_t>(cap), 32))));
+        out.push_back(z3::implies(
+            g.pc && g.succeeded, z3::ule(g.new_pages, x.c.bv_val(static_cast<uint64_t>(cap), 32))));
       }
     }
     // Bytes nobody reads are whatever the data segments put there. The only
@@ -144,8 +153,8 @@ std::map<std::uint64_t, ObservedEvent> observedEvents(const smt::ModelReader& m,
 
 std::string describe(Context& x, const smt::ModelReader& m, Side side) {
   const sem::SideOutcome& s = x.enc.side(side);
-  const sem::FunctionInfo& f = *x.corr.module(side).function(
-      side == Side::Original ? x.pair.original : x.pair.optimized);
+  const sem::FunctionInfo& f =
+      *x.corr.module(side).function(side == Side::Original ? x.pair.original : x.pair.optimized);
   std::string text;
   if (m.truth(s.returned)) {
     text = "returns";
@@ -182,8 +191,7 @@ std::string describe(Context& x, const smt::ModelReader& m, Side side) {
                             smt::formatValue(t, m.bitsOr(s.final_state.at(*slot), 0)));
       }
     } else if (part.what == "memory size") {
-      text += fmt::format(", leaving {} pages",
-                          m.bitsOr(s.final_state.at(x.layout.pages()), 0));
+      text += fmt::format(", leaving {} pages", m.bitsOr(s.final_state.at(x.layout.pages()), 0));
     }
   }
   return text;
@@ -259,8 +267,9 @@ smt::CheckResult confirm(Context& x, smt::Solver& solver, const Counterexample& 
   sem::Environment& env = *x.enc.env;
   std::vector<z3::expr> fixed{env.replayable()};
   for (std::size_t i = 0; i < env.params().size(); ++i) {
-    fixed.push_back(env.params()[i] == x.c.bv_val(static_cast<uint64_t>(parseBits(cex.arguments[i])),
-                                                  sem::widthOf(env.paramTypes()[i])));
+    fixed.push_back(env.params()[i] ==
+                    x.c.bv_val(static_cast<uint64_t>(parseBits(cex.arguments[i])),
+                               sem::widthOf(env.paramTypes()[i])));
   }
   if (x.memory.present) {
     // Memory is pinned where the executions read it and where final
@@ -289,8 +298,8 @@ smt::CheckResult confirm(Context& x, smt::Solver& solver, const Counterexample& 
     if (auto it = cex.globals.find(g.name); it != cex.globals.end() && g.present[0]) {
       value = parseBits(it->second);
     } else {
-      const sem::GlobalInfo* info = g.present[0] ? x.corr.original().global(g.name)
-                                                 : x.corr.optimized().global(g.name);
+      const sem::GlobalInfo* info =
+          g.present[0] ? x.corr.original().global(g.name) : x.corr.optimized().global(g.name);
       if (info) value = info->init_bits;
     }
     if (value) {
@@ -320,7 +329,9 @@ smt::CheckResult confirm(Context& x, smt::Solver& solver, const Counterexample& 
     fixed.push_back(r == x.c.bv_val(static_cast<uint64_t>(v), 64));
   }
   std::vector<z3::expr> same;
-  for (const auto& part : x.enc.parts) same.push_back(smt::mkNot(part.differs));
+  for (const auto& part : x.enc.parts) {
+    if (part.replayable) same.push_back(smt::mkNot(part.differs));
+  }
   std::vector<z3::expr> escape{smt::mkAnd(x.c, same), smt::mkNot(x.enc.within_bound)};
   for (const auto* s : sides(x.enc)) escape.push_back(s->abstracted);
 

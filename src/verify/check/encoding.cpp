@@ -38,14 +38,19 @@ std::unique_ptr<Encoding> encodePair(smt::Smt& smt, const Correspondence& c,
   const sem::FunctionInfo& pf = *c.optimized().function(pair.optimized);
   const sem::MemoryInfo& mem = c.original().memory();
 
-  auto enc = std::unique_ptr<Encoding>(new Encoding{
-      std::make_unique<sem::Environment>(smt, c.layout(), of.params, mem.initial_pages,
-                                         mem.present ? mem.max_pages : 0),
-      std::nullopt, std::nullopt, {}, smt.freshBv("witness", 32), ctx.bool_val(true),
-      ctx.bool_val(false)});
+  auto enc = std::unique_ptr<Encoding>(
+      new Encoding{std::make_unique<sem::Environment>(smt, c.layout(), of.params, mem.initial_pages,
+                                                      mem.present ? mem.max_pages : 0),
+                   std::nullopt,
+                   std::nullopt,
+                   {},
+                   smt.freshBv("witness", 32),
+                   ctx.bool_val(true),
+                   ctx.bool_val(false)});
   initialGlobals(*enc->env, c);
 
   Resolver resolver(c, options.inline_depth);
+  if (options.abstract_recursion) resolver.abstractCalls(pair.original, pair.optimized);
   {
     sem::Executor ex(*enc->env, c.original(), Side::Original, resolver, options);
     enc->original = ex.run(of, enc->env->params());
@@ -56,7 +61,8 @@ std::unique_ptr<Encoding> encodePair(smt::Smt& smt, const Correspondence& c,
       const auto& loops = enc->original->loops;
       p_options.head_value = [&](int loop, unsigned component) -> std::optional<z3::expr> {
         auto it = shared.find({loop, component});
-        if (it == shared.end() || static_cast<std::size_t>(loop) >= loops.size()) return std::nullopt;
+        if (it == shared.end() || static_cast<std::size_t>(loop) >= loops.size())
+          return std::nullopt;
         const sem::LoopInstance& l = loops[static_cast<std::size_t>(loop)];
         if (it->second >= l.head.v.size() || !l.havocked[it->second]) return std::nullopt;
         return l.head.at(it->second);
@@ -69,8 +75,10 @@ std::unique_ptr<Encoding> encodePair(smt::Smt& smt, const Correspondence& c,
   const sem::SideOutcome& o = *enc->original;
   const sem::SideOutcome& p = *enc->optimized;
   const sem::StateLayout& layout = c.layout();
-  auto add = [&](std::string what, z3::expr differs) {
-    if (!differs.is_false()) enc->parts.push_back(DiffPart{std::move(what), std::move(differs)});
+  auto add = [&](std::string what, z3::expr differs, bool replayable = true) {
+    if (!differs.is_false()) {
+      enc->parts.push_back(DiffPart{std::move(what), std::move(differs), replayable});
+    }
   };
   add("outcome", o.returned != p.returned);
   for (std::size_t k = 0; k < std::min(o.results.size(), p.results.size()); ++k) {
@@ -90,11 +98,14 @@ std::unique_ptr<Encoding> encodePair(smt::Smt& smt, const Correspondence& c,
     if (smt::sameTerm(so.at(slot), sp.at(slot))) continue;
     add("global " + layout.globals[slot].name, so.at(slot) != sp.at(slot));
   }
-  std::vector<z3::expr> trace_differs;
+  std::vector<z3::expr> calls_differ, state_differs;
   for (unsigned i = layout.traceCount(); i < layout.localsBegin(); ++i) {
-    if (!smt::sameTerm(so.at(i), sp.at(i))) trace_differs.push_back(so.at(i) != sp.at(i));
+    if (smt::sameTerm(so.at(i), sp.at(i))) continue;
+    const bool call_itself = i < layout.traceMemory();  // count, callee, arguments
+    (call_itself ? calls_differ : state_differs).push_back(so.at(i) != sp.at(i));
   }
-  add("calls", smt::mkOr(ctx, trace_differs));
+  add("calls", smt::mkOr(ctx, calls_differ));
+  add("state at calls", smt::mkOr(ctx, state_differs), false);
 
   enc->within_bound = smt::mkAnd(ctx, {smt::mkNot(o.exceeded), smt::mkNot(p.exceeded)});
   std::vector<z3::expr> any;

@@ -2,8 +2,6 @@
 // inputs and environment, and the formula "they differ observably".
 #pragma once
 
-#include "src/verify/smt/z3cpp.hpp"
-
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,12 +12,17 @@
 #include "src/verify/semantics/environment.hpp"
 #include "src/verify/semantics/executor.hpp"
 #include "src/verify/smt/context.hpp"
+#include "src/verify/smt/z3cpp.hpp"
 
 namespace loom::verify::check {
 
 struct DiffPart {
-  std::string what;  // "outcome", "result", "memory", "global g", "calls"
+  std::string what;  // "outcome", "result", "memory", "global g", "calls", "state at calls"
   z3::expr differs;  // final memories are compared at one free address, `memory_witness`
+  // A replay shows this difference (scripts/wasm-run.mjs records results,
+  // traps, final memory and globals, and import calls with their
+  // arguments, but not what the host could see of memory during a call).
+  bool replayable = true;
 };
 
 struct Encoding {

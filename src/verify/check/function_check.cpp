@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <cstdlib>
+#include <algorithm>
 
 #include "src/verify/check/counterexample.hpp"
 #include "src/verify/check/encoding.hpp"
@@ -30,8 +30,7 @@ Attempt decide(smt::Smt& smt, const Encoding& enc, const Correspondence& c,
   assertBase(solver, enc);
   solver.push();
   solver.add(enc.differs);
-  if (const char* dump = std::getenv("LOOM_VERIFY_DUMP")) solver.dump(std::string(dump) + "/" + pair.label + ".smt2");
-  const smt::CheckResult r = std::getenv("LOOM_SKIP_CHECK") ? smt::CheckResult::Unknown : solver.check();
+  const smt::CheckResult r = solver.check();
   if (r == smt::CheckResult::Unknown) {
     solver_seconds += solver.seconds();
     out.verdict.verdict = Verdict::Unknown;
@@ -90,9 +89,11 @@ FunctionVerdict unknown(const FunctionPair& pair, std::string reason) {
 
 }  // namespace
 
-FunctionVerdict checkFunction(const Correspondence& c, const FunctionPair& pair,
-                              const VerifyOptions& options) {
-  smt::Budget budget(options.function_timeout, options.max_terms);
+namespace {
+
+FunctionVerdict checkWith(const Correspondence& c, const FunctionPair& pair,
+                          const VerifyOptions& options, smt::Budget& budget,
+                          bool abstract_recursion) {
   double solver_seconds = 0;
   std::string induction_note;
   auto finish = [&](FunctionVerdict v) {
@@ -104,12 +105,13 @@ FunctionVerdict checkFunction(const Correspondence& c, const FunctionPair& pair,
   };
   try {
     // First the inductive encoding. Without loops it is exact and final.
-    if (!std::getenv("LOOM_SKIP_IND")) try {
+    try {
       smt::Smt smt(budget);
       sem::ExecOptions exec;
       exec.loop_mode = sem::LoopMode::Inductive;
       exec.loop_bound = options.loop_bound;
       exec.inline_depth = options.inline_depth;
+      exec.abstract_recursion = abstract_recursion;
       auto enc = encodePair(smt, c, pair, exec);
       if (enc->original->loops.empty() && enc->optimized->loops.empty()) {
         Attempt a = decide(smt, *enc, c, pair, options.loop_bound, solver_seconds);
@@ -142,10 +144,9 @@ FunctionVerdict checkFunction(const Correspondence& c, const FunctionPair& pair,
         exec.loop_mode = sem::LoopMode::Bounded;
         exec.loop_bound = bound;
         exec.inline_depth = options.inline_depth;
+        exec.abstract_recursion = abstract_recursion;
         auto enc = encodePair(smt, c, pair, exec);
-        if (std::getenv("LOOM_VERIFY_TRACE")) std::fprintf(stderr, "  bounded encoding %u: %llu terms at %.3fs\n", bound, (unsigned long long)budget.terms(), budget.elapsedSeconds());
         Attempt a = decide(smt, *enc, c, pair, bound, solver_seconds);
-        if (std::getenv("LOOM_VERIFY_TRACE")) std::fprintf(stderr, "  decided at %.3fs\n", budget.elapsedSeconds());
         return finish(std::move(a.verdict));
       } catch (const smt::LimitExceeded& e) {
         last_error = e.what();
@@ -160,6 +161,33 @@ FunctionVerdict checkFunction(const Correspondence& c, const FunctionPair& pair,
   } catch (const z3::exception& e) {
     return finish(unknown(pair, std::string("Z3 error: ") + e.msg()));
   }
+}
+
+bool callsItself(const sem::FunctionInfo& f) {
+  return std::find(f.direct_callees.begin(), f.direct_callees.end(), f.name) !=
+         f.direct_callees.end();
+}
+
+}  // namespace
+
+FunctionVerdict checkFunction(const Correspondence& c, const FunctionPair& pair,
+                              const VerifyOptions& options) {
+  smt::Budget budget(options.function_timeout, options.max_terms);
+  // A recursive function is first checked with its recursive calls assumed
+  // equivalent (sound: every terminating execution has a finite call tree,
+  // and the function is verified here under that very assumption), which
+  // keeps the encoding small when the recursion kept its shape.
+  const sem::FunctionInfo& o = *c.original().function(pair.original);
+  const sem::FunctionInfo& p = *c.optimized().function(pair.optimized);
+  if (callsItself(o) || callsItself(p)) {
+    smt::Budget first(
+        std::chrono::milliseconds(std::max<long>(1, options.function_timeout.count() / 4)),
+        options.max_terms);
+    FunctionVerdict v = checkWith(c, pair, options, first, true);
+    if (v.verdict == Verdict::Proved || v.verdict == Verdict::Refuted) return v;
+  }
+  FunctionVerdict v = checkWith(c, pair, options, budget, false);
+  return v;
 }
 
 }  // namespace loom::verify::check

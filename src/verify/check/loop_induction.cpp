@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <optional>
 #include <random>
@@ -47,9 +45,9 @@ struct UnionFind {
 // components, and whether a class is assumed outright or only under its
 // entry guard (see assumedInvariant).
 struct ClassPlan {
-  std::vector<std::size_t> members;                      // candidate indices
-  std::vector<std::pair<bool, unsigned>> components;      // (optimized side?, index)
-  std::optional<z3::expr> outer;                          // the one earlier value, if any
+  std::vector<std::size_t> members;                   // candidate indices
+  std::vector<std::pair<bool, unsigned>> components;  // (optimized side?, index)
+  std::optional<z3::expr> outer;                      // the one earlier value, if any
   bool guarded = false;
 };
 
@@ -161,14 +159,11 @@ class Sampler {
   void setDeadline(std::chrono::steady_clock::time_point t) { deadline_ = t; }
 
   // One sample; nullopt if it violates an assumption or cannot be evaluated.
-  std::optional<std::vector<bool>> run(const std::vector<z3::expr>& assumptions,
-                                       const std::vector<Candidate>& cands,
-                                       const std::vector<bool>& alive,
-                                       const std::vector<std::vector<ClassPlan>>& plans,
-                                       const std::vector<sem::LoopInstance>& lo,
-                                       const std::vector<sem::LoopInstance>& lp,
-                                       const sem::Environment& env, bool entry_phase,
-                                       int iterations = 0) {
+  std::optional<std::vector<bool>> run(
+      const std::vector<z3::expr>& assumptions, const std::vector<Candidate>& cands,
+      const std::vector<bool>& alive, const std::vector<std::vector<ClassPlan>>& plans,
+      const std::vector<sem::LoopInstance>& lo, const std::vector<sem::LoopInstance>& lp,
+      const sem::Environment& env, bool entry_phase, int iterations = 0) {
     std::map<unsigned, z3::expr> values;
     std::set<unsigned> heads;
     for (const auto* loops : {&lo, &lp}) {
@@ -374,8 +369,8 @@ std::vector<Candidate> candidates(z3::context& c, const Encoding& enc,
     const sem::LoopInstance& b = lp[k];
     auto add = [&](std::vector<std::pair<unsigned, unsigned>> comps, bool mandatory,
                    std::string name) {
-      cands.push_back(Candidate{k, std::move(comps), mandatory, std::move(name),
-                                c.bool_val(true), c.bool_val(true)});
+      cands.push_back(Candidate{k, std::move(comps), mandatory, std::move(name), c.bool_val(true),
+                                c.bool_val(true)});
     };
     const unsigned base = layout.localsBegin();
     for (unsigned i = 0; i < a.local_types.size(); ++i) {
@@ -441,7 +436,8 @@ void setObligations(z3::context& c, std::vector<Candidate>& cands, const Encodin
   for (auto& cand : cands) {
     const sem::LoopInstance& a = lo[cand.loop];
     const sem::LoopInstance& b = lp[cand.loop];
-    cand.on_entry = z3::implies(smt::mkAnd(c, {a.entry_pc, b.entry_pc}), holds(c, cand, a.entry, b.entry));
+    cand.on_entry =
+        z3::implies(smt::mkAnd(c, {a.entry_pc, b.entry_pc}), holds(c, cand, a.entry, b.entry));
     cand.on_back = c.bool_val(true);
     if (a.back && b.back) {
       cand.on_back =
@@ -456,7 +452,6 @@ bool sameLoopStructure(const Encoding& enc) {
   if (lo.size() != lp.size()) return false;
   for (std::size_t k = 0; k < lo.size(); ++k) {
     if (lo[k].parent != lp[k].parent) return false;
-    if (lo[k].havocked.size() != lp[k].havocked.size() && false) return false;
   }
   return true;
 }
@@ -516,6 +511,7 @@ InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const En
     return out;
   };
 
+  double sampling_seconds = 0;
   for (bool entry_phase = true;;) {
     ++out.rounds;
     if (!reencode()) return fail("loop structure changed when re-encoded");
@@ -547,15 +543,17 @@ InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const En
       Sampler sampler(c, roots);
       // Sampling is a shortcut, not a cost: it stops after a small share of
       // what is left of the budget.
-      const double cap = std::min(0.25, 0.05 * smt.budget().remainingMs() / 1000.0);
+      const double cap = std::min(
+          {0.1, 0.1 * smt.budget().remainingShare(), std::max(0.0, 0.4 - sampling_seconds)});
       sampler.setDeadline(sample_start + std::chrono::microseconds(static_cast<long>(cap * 1e6)));
       for (int k = 0; k < 16 && !sampled; ++k) {
-        if (std::chrono::duration<double>(std::chrono::steady_clock::now() - sample_start).count() > cap) {
+        if (std::chrono::duration<double>(std::chrono::steady_clock::now() - sample_start).count() >
+            cap) {
           break;
         }
         const int iterations = !entry_phase && k < 8 ? 6 : 0;
-        auto broken = sampler.run(solver.assertions(), cands, alive, plans, lo, lp,
-                                  *enc->env, entry_phase, iterations);
+        auto broken = sampler.run(solver.assertions(), cands, alive, plans, lo, lp, *enc->env,
+                                  entry_phase, iterations);
         if (!broken) continue;
         for (std::size_t i = 0; i < cands.size(); ++i) {
           if ((*broken)[i]) {
@@ -565,16 +563,14 @@ InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const En
         }
       }
     }
+    sampling_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - sample_start).count();
     std::optional<smt::ModelReader> model;
-    if (std::getenv("LOOM_VERIFY_TRACE")) {
-      std::fprintf(stderr, "  round %u %s sampled=%d (%.3fs) alive:", out.rounds, entry_phase ? "entry" : "back", sampled, std::chrono::duration<double>(std::chrono::steady_clock::now() - sample_start).count());
-      for (std::size_t i = 0; i < cands.size(); ++i) if (alive[i]) std::fprintf(stderr, " [%zu:%s%s]", cands[i].loop, cands[i].name.c_str(), sampled_broken[i] ? "!" : "");
-      std::fprintf(stderr, "\n");
-    }
     if (!sampled) {
       std::vector<z3::expr> broken;
       for (std::size_t i = 0; i < cands.size(); ++i) {
-        if (alive[i]) broken.push_back(smt::mkNot(entry_phase ? cands[i].on_entry : cands[i].on_back));
+        if (alive[i])
+          broken.push_back(smt::mkNot(entry_phase ? cands[i].on_entry : cands[i].on_back));
       }
       solver.add(smt::mkOr(c, broken));
       const smt::CheckResult r = solver.check();
@@ -631,11 +627,6 @@ InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const En
   for (const auto& a : enc->env->axioms()) solver.add(a);
   solver.add(assumedInvariant(c, cands, planInvariant(cands, alive, lo, lp), lo, lp));
   solver.add(!smt::mkAnd(c, lockstep) || enc->differs);
-  static int dump_counter = 0;
-  if (const char* dump = std::getenv("LOOM_VERIFY_DUMP")) solver.dump(std::string(dump) + "/final" + std::to_string(dump_counter++) + ".smt2");
-  if (std::getenv("LOOM_VERIFY_TRACE")) {
-    for (std::size_t i = 0; i < cands.size(); ++i) if (alive[i]) std::fprintf(stderr, "  inv [%zu:%s]\n", cands[i].loop, cands[i].name.c_str());
-  }
   const smt::CheckResult r = solver.check();
   *solver_seconds += solver.seconds();
   if (r == smt::CheckResult::Unsat) {

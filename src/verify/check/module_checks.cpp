@@ -197,7 +197,8 @@ void checkGlobals(const Correspondence& c, ModuleProblems& out) {
   for (const auto& name : o.globalOrder()) {
     const sem::GlobalInfo& g = *o.global(name);
     const sem::GlobalInfo* q = p.global(name);
-    if (!g.type) out.add(fmt::format("global {} has a type the verifier does not model", name), false);
+    if (!g.type)
+      out.add(fmt::format("global {} has a type the verifier does not model", name), false);
     if (!q) {
       if (g.exported || g.imported) {
         out.add(fmt::format("global {} is exported or imported but was removed", name), true);
@@ -205,7 +206,8 @@ void checkGlobals(const Correspondence& c, ModuleProblems& out) {
       continue;  // a private global nobody reads in the optimized module
     }
     if (g.type != q->type || g.is_mutable != q->is_mutable) {
-      out.add(fmt::format("global {} changed its type or mutability", name), g.exported || q->exported);
+      out.add(fmt::format("global {} changed its type or mutability", name),
+              g.exported || q->exported);
       continue;
     }
     if (g.imported != q->imported || g.import_module != q->import_module ||

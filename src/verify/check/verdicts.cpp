@@ -38,7 +38,9 @@ nlohmann::json VerifyOptions::toJson() const {
 
 namespace {
 
-nlohmann::json valueJson(const TypedValue& v) { return {{"type", v.type}, {"value", v.value}}; }
+nlohmann::json valueJson(const TypedValue& v) {
+  return {{"type", v.type}, {"value", v.value}};
+}
 TypedValue valueFrom(const nlohmann::json& j) {
   return TypedValue{j.at("type").get<std::string>(), j.at("value").get<std::string>()};
 }
@@ -95,9 +97,8 @@ Counterexample Counterexample::fromJson(const nlohmann::json& j) {
           static_cast<std::uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16));
     }
   }
-  for (const auto& [name, v] : j.value("globals", nlohmann::json::object()).items()) {
-    c.globals[name] = valueFrom(v);
-  }
+  const nlohmann::json globals = j.value("globals", nlohmann::json::object());
+  for (const auto& [name, v] : globals.items()) c.globals[name] = valueFrom(v);
   for (const auto& r : j.value("import_results", nlohmann::json::array())) {
     std::vector<TypedValue> results;
     for (const auto& v : r) results.push_back(valueFrom(v));
@@ -128,7 +129,8 @@ FunctionVerdict FunctionVerdict::fromJson(const nlohmann::json& j) {
   v.bound = j.value("bound", 0u);
   v.solver_seconds = j.value("solver_seconds", 0.0);
   v.cached = j.value("cached", false);
-  if (j.contains("counterexample")) v.counterexample = Counterexample::fromJson(j["counterexample"]);
+  if (j.contains("counterexample"))
+    v.counterexample = Counterexample::fromJson(j["counterexample"]);
   return v;
 }
 
@@ -144,9 +146,9 @@ Verdict ModuleVerdict::overall() const {
 }
 
 std::size_t ModuleVerdict::count(Verdict verdict) const {
-  return static_cast<std::size_t>(std::count_if(
-      functions.begin(), functions.end(),
-      [&](const FunctionVerdict& f) { return f.verdict == verdict; }));
+  return static_cast<std::size_t>(
+      std::count_if(functions.begin(), functions.end(),
+                    [&](const FunctionVerdict& f) { return f.verdict == verdict; }));
 }
 
 nlohmann::json ModuleVerdict::toJson() const {

@@ -1,11 +1,12 @@
 // The Verifier: module-level checks, then a verdict per changed function,
 // skipping unchanged ones and reusing cached verdicts.
+#include "loom/verify/verifier.hpp"
+
 #include <fmt/format.h>
 
 #include <deque>
 #include <set>
 
-#include "loom/verify/verifier.hpp"
 #include "src/verify/check/correspondence.hpp"
 #include "src/verify/check/function_check.hpp"
 #include "src/verify/check/module_checks.hpp"
@@ -20,13 +21,16 @@ std::string signatureText(const sem::FunctionInfo& f) {
 }
 
 std::string describeFunction(const sem::FunctionInfo& f) {
-  if (f.imported) return fmt::format("import {}.{} {}", f.import_module, f.import_base, signatureText(f));
-  return fmt::format("{} {} {}{}", f.name, signatureText(f), f.hash.hash.hex(), f.hash.opaque ? "!" : "");
+  if (f.imported)
+    return fmt::format("import {}.{} {}", f.import_module, f.import_base, signatureText(f));
+  return fmt::format("{} {} {}{}", f.name, signatureText(f), f.hash.hash.hex(),
+                     f.hash.opaque ? "!" : "");
 }
 
 // Names of the functions an encoding of `root` may execute or abstract:
 // everything reachable within one call level more than the inline depth.
-std::set<std::string> callClosure(const sem::ModuleInfo& m, const std::string& root, unsigned depth) {
+std::set<std::string> callClosure(const sem::ModuleInfo& m, const std::string& root,
+                                  unsigned depth) {
   std::set<std::string> seen{root};
   std::deque<std::pair<std::string, unsigned>> work{{root, 0}};
   while (!work.empty()) {
@@ -57,7 +61,9 @@ struct Verifier::Impl {
   wasm::Hash128 original_fingerprint;
 
   Impl(const wasm::Module& m, VerifyOptions o, std::shared_ptr<VerdictCache> c)
-      : original(m), options(o), cache(c ? std::move(c) : std::make_shared<VerdictCache>()),
+      : original(m),
+        options(o),
+        cache(c ? std::move(c) : std::make_shared<VerdictCache>()),
         original_info(m) {
     std::string s;
     for (const auto& [name, f] : original_info.functions()) s += describeFunction(f) + "|";
@@ -75,7 +81,8 @@ struct Verifier::Impl {
       const sem::FunctionInfo* pc = c.optimized().function(callee);
       if (!oc || !pc || !oc->sameSignature(*pc)) return false;
       if (oc->imported != pc->imported) return false;
-      if (oc->imported && (oc->import_module != pc->import_module || oc->import_base != pc->import_base)) {
+      if (oc->imported &&
+          (oc->import_module != pc->import_module || oc->import_base != pc->import_base)) {
         return false;
       }
       if (!oc->imported && !c.functionKey(sem::Side::Optimized, callee)) return false;
@@ -85,7 +92,8 @@ struct Verifier::Impl {
 
   wasm::Hash128 cacheKey(const check::Correspondence& c, const check::FunctionPair& pair) const {
     std::string s = "loom-verify-1|" + options.toJson().dump() + "|" + original_fingerprint.hex() +
-                    "|" + c.original().contextHash().hex() + "|" + c.optimized().contextHash().hex();
+                    "|" + c.original().contextHash().hex() + "|" +
+                    c.optimized().contextHash().hex();
     s += "|pair " + pair.label + " " + pair.original + " " + pair.optimized;
     for (const auto& name : callClosure(c.original(), pair.original, options.inline_depth)) {
       if (const auto* f = c.original().function(name)) s += "|o " + describeFunction(*f);
@@ -101,9 +109,9 @@ struct Verifier::Impl {
     ModuleVerdict out;
     try {
       sem::ModuleInfo optimized_info(optimized);
-      check::Correspondence c(original_info, optimized_info,
-                              options.match_by_export ? check::Matching::ByExport
-                                                      : check::Matching::ByName);
+      check::Correspondence c(
+          original_info, optimized_info,
+          options.match_by_export ? check::Matching::ByExport : check::Matching::ByName);
       check::ModuleProblems problems = check::checkModules(c);
       out.module_problems = std::move(problems.problems);
       out.module_problems_refute = problems.definite;
@@ -136,10 +144,16 @@ Verifier::Verifier(const wasm::Module& original, VerifyOptions options,
 
 Verifier::~Verifier() = default;
 
-ModuleVerdict Verifier::verify(const wasm::Module& optimized) { return impl_->verify(optimized); }
+ModuleVerdict Verifier::verify(const wasm::Module& optimized) {
+  return impl_->verify(optimized);
+}
 
-const VerifyOptions& Verifier::options() const { return impl_->options; }
+const VerifyOptions& Verifier::options() const {
+  return impl_->options;
+}
 
-VerdictCache& Verifier::cache() { return *impl_->cache; }
+VerdictCache& Verifier::cache() {
+  return *impl_->cache;
+}
 
 }  // namespace loom::verify

@@ -109,8 +109,7 @@ z3::expr Environment::growAllowed(const z3::expr& index) {
   return fn("grow_allowed", d, c.bool_sort())(index);
 }
 
-z3::expr Environment::nan(std::string_view, unsigned width, std::vector<z3::expr> operands,
-                          bool) {
+z3::expr Environment::nan(std::string_view, unsigned width, std::vector<z3::expr> operands, bool) {
   z3::context& c = smt_.ctx();
   // The specification lets the NaN depend only on which operands are NaN
   // (and whether those are canonical), not on the operator: so the choice is
@@ -138,7 +137,8 @@ z3::expr Environment::nan(std::string_view, unsigned width, std::vector<z3::expr
   z3::sort_vector d(c);
   d.push_back(keys[0].get_sort());
   d.push_back(keys[1].get_sort());
-  z3::expr shared = fn(fmt::format("nan_{}_{}", width, operand_width), d, c.bv_sort(width))(keys[0], keys[1]);
+  z3::expr shared =
+      fn(fmt::format("nan_{}_{}", width, operand_width), d, c.bv_sort(width))(keys[0], keys[1]);
   if (nan_ids_.insert(shared.id()).second) {
     nan_terms_.push_back(shared);
     nan_own_.push_back(smt_.freshBv(fmt::format("nan_site{}", nan_own_.size()), width));

@@ -6,8 +6,6 @@
 // requests in the same order see the same answers.
 #pragma once
 
-#include "src/verify/smt/z3cpp.hpp"
-
 #include <map>
 #include <set>
 #include <string>
@@ -16,6 +14,7 @@
 
 #include "src/verify/semantics/state.hpp"
 #include "src/verify/smt/context.hpp"
+#include "src/verify/smt/z3cpp.hpp"
 
 namespace loom::verify::sem {
 

@@ -74,8 +74,18 @@ struct Executor::Impl {
         options(o),
         layout(e.layout()),
         pc(c.bool_val(true)),
-        out{c.bool_val(false), c.bool_val(false), c.bool_val(false), c.bool_val(false), {}, {},
-            {}, {}, {}, {}, false, 0} {}
+        out{c.bool_val(false),
+            c.bool_val(false),
+            c.bool_val(false),
+            c.bool_val(false),
+            {},
+            {},
+            {},
+            {},
+            {},
+            {},
+            false,
+            0} {}
 
   Frame& frame() { return frames.back(); }
 
@@ -272,13 +282,15 @@ struct Executor::Impl {
 
   void requireMemory() {
     if (!module.memory().present) unsupported("memory access without a memory");
-    if (module.memory().memory64 || module.memory().shared) unsupported("memory64 or shared memory");
+    if (module.memory().memory64 || module.memory().shared)
+      unsupported("memory64 or shared memory");
   }
 
   std::optional<z3::expr> evalConst(BinaryenExpressionRef e) {
     const BinaryenType t = BinaryenExpressionGetType(e);
     if (t == BinaryenTypeInt32()) {
-      return c.bv_val(static_cast<uint64_t>(static_cast<std::uint32_t>(BinaryenConstGetValueI32(e))), 32);
+      return c.bv_val(
+          static_cast<uint64_t>(static_cast<std::uint32_t>(BinaryenConstGetValueI32(e))), 32);
     }
     if (t == BinaryenTypeInt64()) {
       return c.bv_val(static_cast<uint64_t>(BinaryenConstGetValueI64(e)), 64);
@@ -371,9 +383,9 @@ struct Executor::Impl {
     z3::expr new_pages = z3::ite(ok, pages + delta, pages);
     out.grows.push_back(GrowSite{pc, ok, new_pages});
     if (!ok.is_false()) {
-      st.memory(layout) = z3::ite(ok, zeroBytes(st.memory(layout), memoryBytes(pages),
-                                                memoryBytes(new_pages)),
-                                  st.memory(layout));
+      st.memory(layout) =
+          z3::ite(ok, zeroBytes(st.memory(layout), memoryBytes(pages), memoryBytes(new_pages)),
+                  st.memory(layout));
     }
     pages = new_pages;
     grows = grows + c.bv_val(1, 32);
@@ -507,9 +519,7 @@ struct Executor::Impl {
   Modified modifiedBy(BinaryenExpressionRef body) {
     Modified m;
     const unsigned depth = frame().depth;
-    auto everything = [&]() {
-      m.memory = m.pages = m.trace = m.all_globals = true;
-    };
+    auto everything = [&]() { m.memory = m.pages = m.trace = m.all_globals = true; };
     wasm::walk(body, [&](BinaryenExpressionRef x, unsigned) {
       switch (wasm::kindOf(x)) {
         case ExprKind::LocalSet:
@@ -704,17 +714,18 @@ struct Executor::Impl {
     return afterCall(e, BinaryenCallIsReturn(e), r);
   }
 
-  std::optional<z3::expr> callFunction(const std::string& target, const std::vector<z3::expr>& args) {
+  std::optional<z3::expr> callFunction(const std::string& target,
+                                       const std::vector<z3::expr>& args) {
     const FunctionInfo* f = module.function(target);
     if (!f) unsupported("call to unknown function " + target);
-    if (!f->signature_supported) unsupported("call to " + target + " with an unsupported signature");
+    if (!f->signature_supported)
+      unsupported("call to " + target + " with an unsupported signature");
     CallPlan plan = resolver.direct(side, target, frame().depth);
     switch (plan.kind) {
       case CallPlan::Kind::Inline:
         return inlineCall(*plan.callee, args);
       case CallPlan::Kind::Event: {
-        const std::string label =
-            f->imported ? f->import_module + "." + f->import_base : f->name;
+        const std::string label = f->imported ? f->import_module + "." + f->import_base : f->name;
         return event(plan.key, plan.internal, label, args, f->params, f->results,
                      f->imported ? nullptr : &module.effects(f->name));
       }
@@ -727,7 +738,8 @@ struct Executor::Impl {
   std::optional<z3::expr> inlineCall(const FunctionInfo& f, const std::vector<z3::expr>& args) {
     if (!f.locals_supported) unsupported("locals of unsupported types in " + f.name);
     std::vector<z3::expr> locals = args;
-    for (std::size_t i = args.size(); i < f.locals.size(); ++i) locals.push_back(zeroOf(f.locals[i]));
+    for (std::size_t i = args.size(); i < f.locals.size(); ++i)
+      locals.push_back(zeroOf(f.locals[i]));
     std::vector<z3::expr> saved = st.takeLocals(layout);
     st.setLocals(layout, std::move(locals));
     frames.push_back(Frame{&f, frame().depth + 1, {}, {}});
@@ -744,7 +756,8 @@ struct Executor::Impl {
   // A call not executed symbolically: appended to the trace with what the
   // callee can observe; its answers come from the environment by position.
   std::optional<z3::expr> event(int key, bool internal, const std::string& label,
-                                const std::vector<z3::expr>& args, const std::vector<ValType>& params,
+                                const std::vector<z3::expr>& args,
+                                const std::vector<ValType>& params,
                                 const std::vector<ValType>& results, const EffectSummary* effects) {
     if (args.size() > layout.event_args) unsupported("event with too many arguments");
     if (results.size() > layout.event_results) unsupported("event with too many results");
@@ -756,7 +769,8 @@ struct Executor::Impl {
     }
     const bool sees_memory = internal || layout.memory_host_visible;
     if (sees_memory) {
-      st.at(layout.traceMemory()) = z3::store(st.at(layout.traceMemory()), index, st.memory(layout));
+      st.at(layout.traceMemory()) =
+          z3::store(st.at(layout.traceMemory()), index, st.memory(layout));
       st.at(layout.tracePages()) = z3::store(st.at(layout.tracePages()), index, st.pages(layout));
     }
     for (unsigned slot = 0; slot < layout.globals.size(); ++slot) {
@@ -779,8 +793,8 @@ struct Executor::Impl {
       if (grows) {
         z3::expr p = env.eventPages(index);
         z3::expr& pages = st.pages(layout);
-        z3::expr grown = z3::ugt(p, pages) &&
-                         z3::ule(p, c.bv_val(static_cast<uint64_t>(layout.max_pages), 32));
+        z3::expr grown =
+            z3::ugt(p, pages) && z3::ule(p, c.bv_val(static_cast<uint64_t>(layout.max_pages), 32));
         pages = z3::ite(keep || !grown, pages, p);
       }
     }
@@ -789,7 +803,8 @@ struct Executor::Impl {
       if (g.constant || !g.present[sideIndex(side)] || !g.is_mutable) continue;
       bool written = false;
       if (internal) {
-        written = effects && (effects->writes_all_globals || effects->globals_written.count(g.name));
+        written =
+            effects && (effects->writes_all_globals || effects->globals_written.count(g.name));
       } else {
         written = g.host_visible;
       }
@@ -864,18 +879,21 @@ struct Executor::Impl {
     event_args.insert(event_args.end(), args.begin(), args.end());
     std::vector<ValType> event_params{ValType::I32};
     event_params.insert(event_params.end(), params->begin(), params->end());
-    return afterCall(e, is_return,
-                     event(*key, true, "call_indirect", event_args, event_params, *results, nullptr));
+    return afterCall(
+        e, is_return,
+        event(*key, true, "call_indirect", event_args, event_params, *results, nullptr));
   }
 
   // ---------------------------------------------------------------- entry
 
   SideOutcome run(const FunctionInfo& f, const std::vector<z3::expr>& args) {
     if (!f.locals_supported || !f.signature_supported) {
-      throw Unsupported(fmt::format("unsupported: types of {} function {}", sideName(side), f.name));
+      throw Unsupported(
+          fmt::format("unsupported: types of {} function {}", sideName(side), f.name));
     }
     std::vector<z3::expr> locals = args;
-    for (std::size_t i = args.size(); i < f.locals.size(); ++i) locals.push_back(zeroOf(f.locals[i]));
+    for (std::size_t i = args.size(); i < f.locals.size(); ++i)
+      locals.push_back(zeroOf(f.locals[i]));
     st = env.initialState(std::move(locals));
     frames.push_back(Frame{&f, 0, {}, {}});
     std::optional<z3::expr> v = eval(f.body());

@@ -7,7 +7,6 @@
 #pragma once
 
 #include <binaryen-c.h>
-#include "src/verify/smt/z3cpp.hpp"
 
 #include <functional>
 #include <map>
@@ -19,6 +18,7 @@
 #include "src/verify/semantics/environment.hpp"
 #include "src/verify/semantics/module_info.hpp"
 #include "src/verify/semantics/state.hpp"
+#include "src/verify/smt/z3cpp.hpp"
 
 namespace loom::verify::sem {
 
@@ -41,6 +41,9 @@ struct ExecOptions {
   // fresh variable (the other side's head variable it is assumed equal to),
   // given the loop's ordinal and the component's index.
   std::function<std::optional<z3::expr>(int loop, unsigned component)> head_value;
+  // Calls of the verified function to itself are events from the start
+  // (the recursion rule: assume the recursive calls equivalent).
+  bool abstract_recursion = false;
 };
 
 // How a call is executed; decided by check/, which knows how the functions
@@ -102,7 +105,7 @@ struct GrowSite {
 };
 
 struct SideOutcome {
-  z3::expr returned;    // normal completion
+  z3::expr returned;  // normal completion
   z3::expr trapped;
   z3::expr exceeded;    // a bounded loop was cut off (Bounded mode)
   z3::expr abstracted;  // an internal call was modelled as an event

@@ -112,8 +112,8 @@ z3::expr zeroBytes(const z3::expr& memory, const z3::expr& from, const z3::expr&
   z3::context& c = memory.ctx();
   z3::expr a = c.bv_const("grown_addr", 32);
   z3::expr wide = z3::zext(a, 32);
-  return z3::lambda(a, z3::ite(z3::ule(from, wide) && z3::ult(wide, to), c.bv_val(0, 8),
-                               z3::select(memory, a)));
+  return z3::lambda(
+      a, z3::ite(z3::ule(from, wide) && z3::ult(wide, to), c.bv_val(0, 8), z3::select(memory, a)));
 }
 
 z3::expr copyBytes(const z3::expr& memory, const z3::expr& dest, const z3::expr& source,
@@ -122,8 +122,8 @@ z3::expr copyBytes(const z3::expr& memory, const z3::expr& dest, const z3::expr&
   z3::expr a = c.bv_const("copy_addr", 32);
   z3::expr inside = z3::ule(z3::zext(dest, 32), z3::zext(a, 32)) &&
                     z3::ult(z3::zext(a, 32), z3::zext(dest, 32) + z3::zext(length, 32));
-  return z3::lambda(a, z3::ite(inside, z3::select(memory, source + (a - dest)),
-                               z3::select(memory, a)));
+  return z3::lambda(
+      a, z3::ite(inside, z3::select(memory, source + (a - dest)), z3::select(memory, a)));
 }
 
 }  // namespace loom::verify::sem

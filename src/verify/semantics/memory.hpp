@@ -3,9 +3,9 @@
 // an offset that carries past 4 GiB traps instead of wrapping around.
 #pragma once
 
-#include "src/verify/smt/z3cpp.hpp"
-
 #include <cstdint>
+
+#include "src/verify/smt/z3cpp.hpp"
 
 namespace loom::verify::sem {
 

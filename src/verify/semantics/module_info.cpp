@@ -151,7 +151,9 @@ std::optional<std::uint64_t> constBits(BinaryenExpressionRef e) {
   return std::nullopt;
 }
 
-const char* orEmpty(const char* s) { return s ? s : ""; }
+const char* orEmpty(const char* s) {
+  return s ? s : "";
+}
 
 }  // namespace
 
@@ -301,11 +303,16 @@ void ModuleInfo::readExports() {
     info.name = BinaryenExportGetName(e);
     info.value = BinaryenExportGetValue(e);
     const BinaryenExternalKind kind = BinaryenExportGetKind(e);
-    if (kind == BinaryenExternalFunction()) info.kind = wasm::ExternalKind::Function;
-    else if (kind == BinaryenExternalTable()) info.kind = wasm::ExternalKind::Table;
-    else if (kind == BinaryenExternalMemory()) info.kind = wasm::ExternalKind::Memory;
-    else if (kind == BinaryenExternalGlobal()) info.kind = wasm::ExternalKind::Global;
-    else info.kind = wasm::ExternalKind::Tag;
+    if (kind == BinaryenExternalFunction())
+      info.kind = wasm::ExternalKind::Function;
+    else if (kind == BinaryenExternalTable())
+      info.kind = wasm::ExternalKind::Table;
+    else if (kind == BinaryenExternalMemory())
+      info.kind = wasm::ExternalKind::Memory;
+    else if (kind == BinaryenExternalGlobal())
+      info.kind = wasm::ExternalKind::Global;
+    else
+      info.kind = wasm::ExternalKind::Tag;
     if (info.kind == wasm::ExternalKind::Global) {
       auto it = globals_.find(info.value);
       if (it != globals_.end()) it->second.exported = true;

@@ -27,7 +27,7 @@ namespace loom::verify::sem {
 struct EffectSummary {
   bool writes_memory = false;  // stores, grows, bulk memory
   bool grows_memory = false;
-  bool calls = false;          // any call at all: events may be appended
+  bool calls = false;               // any call at all: events may be appended
   bool writes_all_globals = false;  // calls something whose effects are unknown
   std::set<std::string> globals_written;
 };
@@ -60,8 +60,8 @@ struct GlobalInfo {
   bool imported = false;
   std::string import_module, import_base;
   bool exported = false;
-  std::optional<std::uint64_t> init_bits;   // a constant initializer
-  std::optional<std::string> init_global;   // (global.get $other)
+  std::optional<std::uint64_t> init_bits;  // a constant initializer
+  std::optional<std::string> init_global;  // (global.get $other)
   // Mutable, private, and every write stores its initial value: reads can
   // only ever see the initializer.
   bool effectively_constant = false;
@@ -123,7 +123,9 @@ class ModuleInfo {
   bool isExportedFunction(const std::string& name) const;
   bool isInTable(const std::string& name) const;
   // Memory the host can read and write during an import call.
-  bool memoryVisibleToHost() const { return memory_.present && (memory_.imported || memory_.exported); }
+  bool memoryVisibleToHost() const {
+    return memory_.present && (memory_.imported || memory_.exported);
+  }
   bool globalVisibleToHost(const std::string& name) const;
 
   // Transitive effects of calling `name` (imports: everything the host may do).

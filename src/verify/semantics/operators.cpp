@@ -11,34 +11,43 @@ namespace loom::verify::sem {
 
 namespace {
 
-#define LOOM_UNARY_OPS(X)                                                                        \
-  X(ClzInt32) X(CtzInt32) X(PopcntInt32) X(NegFloat32) X(AbsFloat32) X(CeilFloat32)              \
-  X(FloorFloat32) X(TruncFloat32) X(NearestFloat32) X(SqrtFloat32) X(EqZInt32) X(ClzInt64)       \
-  X(CtzInt64) X(PopcntInt64) X(NegFloat64) X(AbsFloat64) X(CeilFloat64) X(FloorFloat64)          \
-  X(TruncFloat64) X(NearestFloat64) X(SqrtFloat64) X(EqZInt64) X(ExtendSInt32) X(ExtendUInt32)   \
-  X(WrapInt64) X(TruncSFloat32ToInt32) X(TruncSFloat32ToInt64) X(TruncUFloat32ToInt32)           \
-  X(TruncUFloat32ToInt64) X(TruncSFloat64ToInt32) X(TruncSFloat64ToInt64)                        \
-  X(TruncUFloat64ToInt32) X(TruncUFloat64ToInt64) X(ReinterpretFloat32) X(ReinterpretFloat64)    \
-  X(ConvertSInt32ToFloat32) X(ConvertSInt32ToFloat64) X(ConvertUInt32ToFloat32)                  \
-  X(ConvertUInt32ToFloat64) X(ConvertSInt64ToFloat32) X(ConvertSInt64ToFloat64)                  \
-  X(ConvertUInt64ToFloat32) X(ConvertUInt64ToFloat64) X(PromoteFloat32) X(DemoteFloat64)         \
-  X(ReinterpretInt32) X(ReinterpretInt64) X(ExtendS8Int32) X(ExtendS16Int32) X(ExtendS8Int64)    \
-  X(ExtendS16Int64) X(ExtendS32Int64) X(TruncSatSFloat32ToInt32) X(TruncSatSFloat32ToInt64)      \
-  X(TruncSatUFloat32ToInt32) X(TruncSatUFloat32ToInt64) X(TruncSatSFloat64ToInt32)               \
-  X(TruncSatSFloat64ToInt64) X(TruncSatUFloat64ToInt32) X(TruncSatUFloat64ToInt64)
+#define LOOM_UNARY_OPS(X)                                                                          \
+  X(ClzInt32)                                                                                      \
+  X(CtzInt32) X(PopcntInt32) X(NegFloat32) X(AbsFloat32) X(CeilFloat32) X(FloorFloat32) X(         \
+      TruncFloat32) X(NearestFloat32) X(SqrtFloat32) X(EqZInt32) X(ClzInt64) X(CtzInt64)           \
+      X(PopcntInt64) X(NegFloat64) X(AbsFloat64) X(CeilFloat64) X(FloorFloat64) X(TruncFloat64) X( \
+          NearestFloat64) X(SqrtFloat64) X(EqZInt64) X(ExtendSInt32) X(ExtendUInt32) X(WrapInt64)  \
+          X(TruncSFloat32ToInt32) X(TruncSFloat32ToInt64) X(TruncUFloat32ToInt32) X(               \
+              TruncUFloat32ToInt64) X(TruncSFloat64ToInt32) X(TruncSFloat64ToInt64)                \
+              X(TruncUFloat64ToInt32) X(TruncUFloat64ToInt64) X(ReinterpretFloat32) X(             \
+                  ReinterpretFloat64) X(ConvertSInt32ToFloat32) X(ConvertSInt32ToFloat64)          \
+                  X(ConvertUInt32ToFloat32) X(ConvertUInt32ToFloat64) X(ConvertSInt64ToFloat32) X( \
+                      ConvertSInt64ToFloat64) X(ConvertUInt64ToFloat32) X(ConvertUInt64ToFloat64)  \
+                      X(PromoteFloat32) X(DemoteFloat64) X(ReinterpretInt32) X(ReinterpretInt64)   \
+                          X(ExtendS8Int32) X(ExtendS16Int32) X(ExtendS8Int64) X(ExtendS16Int64)    \
+                              X(ExtendS32Int64) X(TruncSatSFloat32ToInt32)                         \
+                                  X(TruncSatSFloat32ToInt64) X(TruncSatUFloat32ToInt32)            \
+                                      X(TruncSatUFloat32ToInt64) X(TruncSatSFloat64ToInt32)        \
+                                          X(TruncSatSFloat64ToInt64) X(TruncSatUFloat64ToInt32)    \
+                                              X(TruncSatUFloat64ToInt64)
 
-#define LOOM_BINARY_OPS(X)                                                                       \
-  X(AddInt32) X(SubInt32) X(MulInt32) X(DivSInt32) X(DivUInt32) X(RemSInt32) X(RemUInt32)        \
-  X(AndInt32) X(OrInt32) X(XorInt32) X(ShlInt32) X(ShrUInt32) X(ShrSInt32) X(RotLInt32)          \
-  X(RotRInt32) X(EqInt32) X(NeInt32) X(LtSInt32) X(LtUInt32) X(LeSInt32) X(LeUInt32) X(GtSInt32) \
-  X(GtUInt32) X(GeSInt32) X(GeUInt32) X(AddInt64) X(SubInt64) X(MulInt64) X(DivSInt64)          \
-  X(DivUInt64) X(RemSInt64) X(RemUInt64) X(AndInt64) X(OrInt64) X(XorInt64) X(ShlInt64)         \
-  X(ShrUInt64) X(ShrSInt64) X(RotLInt64) X(RotRInt64) X(EqInt64) X(NeInt64) X(LtSInt64)          \
-  X(LtUInt64) X(LeSInt64) X(LeUInt64) X(GtSInt64) X(GtUInt64) X(GeSInt64) X(GeUInt64)            \
-  X(AddFloat32) X(SubFloat32) X(MulFloat32) X(DivFloat32) X(CopySignFloat32) X(MinFloat32)       \
-  X(MaxFloat32) X(EqFloat32) X(NeFloat32) X(LtFloat32) X(LeFloat32) X(GtFloat32) X(GeFloat32)    \
-  X(AddFloat64) X(SubFloat64) X(MulFloat64) X(DivFloat64) X(CopySignFloat64) X(MinFloat64)       \
-  X(MaxFloat64) X(EqFloat64) X(NeFloat64) X(LtFloat64) X(LeFloat64) X(GtFloat64) X(GeFloat64)
+#define LOOM_BINARY_OPS(X)                                                                         \
+  X(AddInt32)                                                                                      \
+  X(SubInt32) X(MulInt32) X(DivSInt32) X(DivUInt32) X(RemSInt32) X(RemUInt32) X(AndInt32)          \
+      X(OrInt32) X(XorInt32) X(ShlInt32) X(ShrUInt32) X(ShrSInt32) X(RotLInt32) X(RotRInt32)       \
+          X(EqInt32) X(NeInt32) X(LtSInt32) X(LtUInt32) X(LeSInt32) X(LeUInt32) X(GtSInt32)        \
+              X(GtUInt32) X(GeSInt32) X(GeUInt32) X(AddInt64) X(SubInt64) X(MulInt64) X(DivSInt64) \
+                  X(DivUInt64) X(RemSInt64) X(RemUInt64) X(AndInt64) X(OrInt64) X(XorInt64)        \
+                      X(ShlInt64) X(ShrUInt64) X(ShrSInt64) X(RotLInt64) X(RotRInt64) X(EqInt64)   \
+                          X(NeInt64) X(LtSInt64) X(LtUInt64) X(LeSInt64) X(LeUInt64) X(GtSInt64)   \
+                              X(GtUInt64) X(GeSInt64) X(GeUInt64) X(AddFloat32) X(SubFloat32)      \
+                                  X(MulFloat32) X(DivFloat32) X(CopySignFloat32) X(MinFloat32)     \
+                                      X(MaxFloat32) X(EqFloat32) X(NeFloat32) X(LtFloat32)         \
+                                          X(LeFloat32) X(GtFloat32) X(GeFloat32) X(AddFloat64)     \
+                                              X(SubFloat64) X(MulFloat64) X(DivFloat64)            \
+                                                  X(CopySignFloat64) X(MinFloat64) X(MaxFloat64)   \
+                                                      X(EqFloat64) X(NeFloat64) X(LtFloat64)       \
+                                                          X(LeFloat64) X(GtFloat64) X(GeFloat64)
 
 enum class Un {
 #define LOOM_ENUM(name) name,
@@ -69,9 +78,13 @@ const Tables& tables() {
   return t;
 }
 
-z3::expr i32(const z3::expr& b) { return smt::boolToBv(b, 32); }
+z3::expr i32(const z3::expr& b) {
+  return smt::boolToBv(b, 32);
+}
 
-z3::expr bvOf(z3::context& c, std::uint64_t v, unsigned w) { return c.bv_val(static_cast<uint64_t>(v), w); }
+z3::expr bvOf(z3::context& c, std::uint64_t v, unsigned w) {
+  return c.bv_val(static_cast<uint64_t>(v), w);
+}
 
 // A float result: IEEE bits, or the NaN the environment picks.
 z3::expr floatResult(const z3::expr& fp, const char* op, unsigned width,
@@ -148,8 +161,8 @@ std::optional<z3::expr> exactReciprocal(const z3::expr& bits) {
   if (reciprocal_exponent <= 0 || reciprocal_exponent >= static_cast<std::int64_t>(exp_mask)) {
     return std::nullopt;
   }
-  const std::uint64_t r = (sign << (w - 1)) |
-                          (static_cast<std::uint64_t>(reciprocal_exponent) << mantissa_bits);
+  const std::uint64_t r =
+      (sign << (w - 1)) | (static_cast<std::uint64_t>(reciprocal_exponent) << mantissa_bits);
   return bits.ctx().bv_val(static_cast<uint64_t>(r), w);
 }
 
@@ -299,8 +312,8 @@ std::optional<OpResult> applyBinary(BinaryenOp op, const z3::expr& a, const z3::
     // a swap by the optimizer yields the very same term.
     z3::expr x = a, y = b;
     if (commutative && y.id() < x.id()) std::swap(x, y);
-    return pure(floatResult(f(smt::bitsToFp(x), smt::bitsToFp(y)), name, w, {x, y},
-                            commutative, nans));
+    return pure(
+        floatResult(f(smt::bitsToFp(x), smt::bitsToFp(y)), name, w, {x, y}, commutative, nans));
   };
   // Commutative operators get their operands in one canonical order, so that
   // an optimizer's operand swap yields the very same term: otherwise Z3 may
@@ -311,13 +324,13 @@ std::optional<OpResult> applyBinary(BinaryenOp op, const z3::expr& a, const z3::
   switch (it->second.first) {
     case Bin::AddInt32:
     case Bin::AddInt64:
-      return pure(lo + hi);
+      return pure(smt::normalizeLinear(lo + hi));
     case Bin::SubInt32:
     case Bin::SubInt64:
-      return pure(a - b);
+      return pure(smt::normalizeLinear(a - b));
     case Bin::MulInt32:
     case Bin::MulInt64:
-      return pure(lo * hi);
+      return pure(smt::normalizeLinear(lo * hi));
     case Bin::DivSInt32:
     case Bin::DivSInt64:
       return OpResult{a / b, b == zero || (a == int_min && b == minus_one)};
@@ -341,7 +354,7 @@ std::optional<OpResult> applyBinary(BinaryenOp op, const z3::expr& a, const z3::
       return pure(lo ^ hi);
     case Bin::ShlInt32:
     case Bin::ShlInt64:
-      return pure(smt::shiftLeft(a, b));
+      return pure(smt::normalizeLinear(smt::shiftLeft(a, b)));
     case Bin::ShrUInt32:
     case Bin::ShrUInt64:
       return pure(smt::shiftRightUnsigned(a, b));

@@ -4,12 +4,12 @@
 #pragma once
 
 #include <binaryen-c.h>
-#include "src/verify/smt/z3cpp.hpp"
 
 #include <optional>
 #include <string>
 
 #include "src/verify/semantics/environment.hpp"
+#include "src/verify/smt/z3cpp.hpp"
 
 namespace loom::verify::sem {
 

@@ -6,7 +6,9 @@
 
 namespace loom::verify::sem {
 
-const char* sideName(Side s) { return s == Side::Original ? "original" : "optimized"; }
+const char* sideName(Side s) {
+  return s == Side::Original ? "original" : "optimized";
+}
 
 std::optional<unsigned> StateLayout::slot(Side side, const std::string& name) const {
   const auto& m = slot_by_name[sideIndex(side)];

@@ -5,19 +5,20 @@
 // sides are the same loop over components.
 #pragma once
 
-#include "src/verify/smt/z3cpp.hpp"
-
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "src/verify/semantics/types.hpp"
+#include "src/verify/smt/z3cpp.hpp"
 
 namespace loom::verify::sem {
 
 enum class Side : unsigned char { Original = 0, Optimized = 1 };
-inline int sideIndex(Side s) { return static_cast<int>(s); }
+inline int sideIndex(Side s) {
+  return static_cast<int>(s);
+}
 const char* sideName(Side s);
 
 // One global of the pair of modules. Globals are matched by name; a global
@@ -26,9 +27,9 @@ struct GlobalSlot {
   std::string name;
   ValType type = ValType::I32;
   bool is_mutable = false;
-  bool constant = false;       // immutable, or effectively constant on both sides
+  bool constant = false;  // immutable, or effectively constant on both sides
   bool present[2] = {false, false};
-  bool host_visible = false;   // imported or exported: the host reads and writes it
+  bool host_visible = false;  // imported or exported: the host reads and writes it
   bool compared() const { return present[0] && present[1] && is_mutable && !constant; }
 };
 
@@ -36,8 +37,8 @@ struct GlobalSlot {
 struct StateLayout {
   std::vector<GlobalSlot> globals;
   std::map<std::string, unsigned> slot_by_name[2];
-  unsigned event_args = 0;      // widest argument list of any event
-  unsigned event_results = 0;   // most results of any event
+  unsigned event_args = 0;     // widest argument list of any event
+  unsigned event_results = 0;  // most results of any event
   bool memory_host_visible = false;
   std::uint64_t max_pages = 65536;
 

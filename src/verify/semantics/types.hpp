@@ -12,8 +12,12 @@ namespace loom::verify::sem {
 
 enum class ValType : unsigned char { I32, I64, F32, F64 };
 
-inline unsigned widthOf(ValType t) { return t == ValType::I32 || t == ValType::F32 ? 32 : 64; }
-inline bool isFloat(ValType t) { return t == ValType::F32 || t == ValType::F64; }
+inline unsigned widthOf(ValType t) {
+  return t == ValType::I32 || t == ValType::F32 ? 32 : 64;
+}
+inline bool isFloat(ValType t) {
+  return t == ValType::F32 || t == ValType::F64;
+}
 std::string typeName(ValType t);
 
 // nullopt for v128, references and tuples: the verifier gives up on those.

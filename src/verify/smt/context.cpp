@@ -9,13 +9,46 @@
 
 namespace loom::verify::smt {
 
-Budget::Budget(std::chrono::milliseconds timeout, std::uint64_t max_terms)
-    : start_(std::chrono::steady_clock::now()), deadline_(start_ + timeout), max_terms_(max_terms) {}
+namespace {
+constexpr std::uint64_t kDefaultUnitsPerMs = 2000;
+constexpr int kSafetyFactor = 3;
+}  // namespace
+
+std::uint64_t Budget::unitsPerMs() {
+  static const std::uint64_t units = [] {
+    if (const char* env = std::getenv("LOOM_VERIFY_UNITS_PER_MS")) {
+      const unsigned long long v = std::strtoull(env, nullptr, 10);
+      if (v > 0) return static_cast<std::uint64_t>(v);
+    }
+    return std::uint64_t{kDefaultUnitsPerMs};
+  }();
+  return units;
+}
+
+Budget::Budget(std::chrono::milliseconds nominal, std::uint64_t max_terms)
+    : start_(std::chrono::steady_clock::now()),
+      deadline_(start_ + kSafetyFactor * nominal + std::chrono::seconds(1)),
+      max_terms_(max_terms),
+      units_total_(static_cast<std::uint64_t>(std::max<long long>(1, nominal.count())) *
+                   unitsPerMs()) {}
+
+std::uint64_t Budget::remainingUnits() const {
+  return units_spent_ >= units_total_ ? 0 : units_total_ - units_spent_;
+}
+
+void Budget::spendUnits(std::uint64_t units) {
+  units_spent_ = std::min(units_total_, units_spent_ + units);
+}
+
+double Budget::remainingShare() const {
+  return static_cast<double>(remainingUnits()) / static_cast<double>(units_total_);
+}
 
 unsigned Budget::remainingMs() const {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline_ - std::chrono::steady_clock::now());
-  return left.count() <= 0 ? 0u : static_cast<unsigned>(std::min<long long>(left.count(), 1u << 30));
+  return left.count() <= 0 ? 0u
+                           : static_cast<unsigned>(std::min<long long>(left.count(), 1u << 30));
 }
 
 void Budget::charge(std::uint64_t terms) {
@@ -24,8 +57,8 @@ void Budget::charge(std::uint64_t terms) {
     throw LimitExceeded(fmt::format("encoding exceeds the term limit ({} terms)", max_terms_));
   }
   // Checking the clock on every term would dominate small encodings.
-  if ((terms_ & 0x3ff) == 0 && expired()) {
-    throw LimitExceeded("time budget exhausted while encoding");
+  if ((terms_ & 0x3ff) == 0 && remainingMs() == 0) {
+    throw LimitExceeded("wall-clock safety limit reached while encoding");
   }
 }
 
@@ -59,23 +92,28 @@ void Solver::pop() {
 }
 
 CheckResult Solver::check(const std::vector<z3::expr>& assumptions) {
-  const unsigned ms = smt_.budget().remainingMs();
-  if (ms == 0) {
-    reason_ = "timeout";
+  Budget& budget = smt_.budget();
+  const std::uint64_t units = budget.remainingUnits();
+  const unsigned ms = budget.remainingMs();
+  if (units == 0 || ms == 0) {
+    reason_ = units == 0 ? "budget exhausted" : "wall-clock safety limit";
     return CheckResult::Unknown;
   }
   bool floating = std::find(floating_.begin(), floating_.end(), true) != floating_.end();
   for (const auto& a : assumptions) floating = floating || mentionsFloatingPoint(a);
   const auto start = std::chrono::steady_clock::now();
   z3::check_result r = z3::unknown;
+  std::uint64_t spent = units;  // unless Z3 reports less
   try {
     // Solving happens in a scratch context: a context in which a solver has
     // worked takes Z3 minutes to delete (measured: 40 s after a 4 s check),
     // while a scratch context holding only the translated query does not.
+    // Its resource counter also starts at zero, so this check's use is exact.
     z3::context scratch;
     z3::solver solver(scratch, floating ? "QF_FPBV" : "QF_AUFBV");
     z3::params p(scratch);
     p.set("timeout", ms);
+    p.set("rlimit", static_cast<unsigned>(std::min<std::uint64_t>(units, 0xffffffffu)));
     solver.set(p);
     auto translate = [&](const z3::expr& e) {
       return z3::expr(scratch, Z3_translate(smt_.ctx(), e, scratch));
@@ -83,6 +121,12 @@ CheckResult Solver::check(const std::vector<z3::expr>& assumptions) {
     for (const auto& a : assertions_) solver.add(translate(a));
     for (const auto& a : assumptions) solver.add(translate(a));
     r = solver.check();
+    if (r != z3::unknown) {
+      const z3::stats stats = solver.statistics();
+      for (unsigned i = 0; i < stats.size(); ++i) {
+        if (stats.key(i) == "rlimit count" && stats.is_uint(i)) spent = stats.uint_value(i);
+      }
+    }
     if (r == z3::sat) {
       z3::model m = solver.get_model();
       model_ = z3::model(smt_.ctx(), Z3_model_translate(scratch, m, smt_.ctx()));
@@ -92,26 +136,28 @@ CheckResult Solver::check(const std::vector<z3::expr>& assumptions) {
   } catch (const z3::exception& e) {
     r = z3::unknown;
     reason_ = e.msg();
-    if (std::getenv("LOOM_VERIFY_DUMP")) dump(std::string(std::getenv("LOOM_VERIFY_DUMP")) + "/error.smt2");
   }
+  budget.spendUnits(r == z3::unknown ? units : std::min(spent, units));
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ++checks_;
-  if (std::getenv("LOOM_VERIFY_TRACE")) {
-    std::fprintf(stderr, "  check %s fp=%d %.3fs\n", r == z3::sat ? "sat" : r == z3::unsat ? "unsat" : "unknown", floating,
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
   switch (r) {
     case z3::sat:
       return CheckResult::Sat;
     case z3::unsat:
       return CheckResult::Unsat;
     default:
-      if (reason_ == "canceled" || smt_.budget().expired()) reason_ = "timeout";
+      if (reason_.find("resource") != std::string::npos || budget.remainingUnits() == 0) {
+        reason_ = "budget exhausted";
+      } else if (reason_ == "canceled" || reason_ == "timeout" || budget.remainingMs() == 0) {
+        reason_ = "wall-clock safety limit";
+      }
       return CheckResult::Unknown;
   }
 }
 
-z3::model Solver::model() const { return *model_; }
+z3::model Solver::model() const {
+  return *model_;
+}
 
 void Solver::dump(const std::string& path) const {
   z3::solver s(smt_.ctx());
@@ -179,8 +225,14 @@ z3::expr mkNot(const z3::expr& e) {
   return !e;
 }
 
-bool isTrue(const z3::expr& e) { return e.is_true(); }
-bool isFalse(const z3::expr& e) { return e.is_false(); }
-bool sameTerm(const z3::expr& a, const z3::expr& b) { return z3::eq(a, b); }
+bool isTrue(const z3::expr& e) {
+  return e.is_true();
+}
+bool isFalse(const z3::expr& e) {
+  return e.is_false();
+}
+bool sameTerm(const z3::expr& a, const z3::expr& b) {
+  return z3::eq(a, b);
+}
 
 }  // namespace loom::verify::smt

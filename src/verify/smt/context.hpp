@@ -3,14 +3,14 @@
 // solver whose every check gets what is left of that budget as its timeout.
 #pragma once
 
-#include "src/verify/smt/z3cpp.hpp"
-
 #include <chrono>
-#include <optional>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "src/verify/smt/z3cpp.hpp"
 
 namespace loom::verify::smt {
 
@@ -20,13 +20,27 @@ class LimitExceeded : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A job's budget. The solver budget is counted in Z3 resource units
+// ("rlimit"), not milliseconds, so that a verdict depends only on the two
+// functions and the options, never on how busy the machine was: the search
+// caches verdicts and promises the same result for the same seed. The wall
+// clock is only a safety net, several times the nominal budget.
 class Budget {
  public:
-  Budget(std::chrono::milliseconds timeout, std::uint64_t max_terms);
+  // Z3 resource units per nominal millisecond, measured on the reference
+  // machine (docs/verification.md); LOOM_VERIFY_UNITS_PER_MS overrides it.
+  static std::uint64_t unitsPerMs();
 
+  Budget(std::chrono::milliseconds nominal, std::uint64_t max_terms);
+  // Solver resource units left, 0 once spent.
+  std::uint64_t remainingUnits() const;
+  void spendUnits(std::uint64_t units);
+  // What is left as a share of the whole, for work that scales with it.
+  double remainingShare() const;
+  // Milliseconds left before the safety net.
   unsigned remainingMs() const;
-  bool expired() const { return remainingMs() == 0; }
-  // Counts encoding work; throws LimitExceeded past the term limit or the deadline.
+  bool expired() const { return remainingUnits() == 0 || remainingMs() == 0; }
+  // Counts encoding work; throws LimitExceeded past the term limit or the safety net.
   void charge(std::uint64_t terms = 1);
   std::uint64_t terms() const { return terms_; }
   void resetTerms() { terms_ = 0; }
@@ -37,6 +51,8 @@ class Budget {
   std::chrono::steady_clock::time_point deadline_;
   std::uint64_t max_terms_;
   std::uint64_t terms_ = 0;
+  std::uint64_t units_total_;
+  std::uint64_t units_spent_ = 0;
 };
 
 enum class CheckResult { Sat, Unsat, Unknown };
@@ -57,7 +73,9 @@ class Smt {
 
   // A constant named `prefix!N`, never equal by name to any other.
   z3::expr fresh(const std::string& prefix, const z3::sort& sort);
-  z3::expr freshBv(const std::string& prefix, unsigned width) { return fresh(prefix, bvSort(width)); }
+  z3::expr freshBv(const std::string& prefix, unsigned width) {
+    return fresh(prefix, bvSort(width));
+  }
   z3::expr freshBool(const std::string& prefix) { return fresh(prefix, ctx_.bool_sort()); }
   z3::func_decl freshFunction(const std::string& prefix, const z3::sort_vector& domain,
                               const z3::sort& range);
@@ -68,7 +86,7 @@ class Smt {
   std::uint64_t counter_ = 0;
 };
 
-// A solver that never runs past the job's deadline. Every check builds a
+// A solver that never runs past the job's budget. Every check builds a
 // fresh Z3 solver from the asserted formulas: once a Z3 solver has seen
 // push/pop or assumptions it switches to its incremental core, which was
 // measured 100-1000x slower on these bit-vector queries (nonlinear terms,

@@ -10,7 +10,9 @@ z3::expr wrap(z3::context& c, Z3_ast ast) {
   return e;
 }
 
-unsigned widthOf(const z3::expr& fp) { return fp.get_sort().fpa_ebits() == 8 ? 32u : 64u; }
+unsigned widthOf(const z3::expr& fp) {
+  return fp.get_sort().fpa_ebits() == 8 ? 32u : 64u;
+}
 
 }  // namespace
 
@@ -37,9 +39,13 @@ z3::expr bitsToFp(const z3::expr& bits) {
   return wrap(c, Z3_mk_fpa_to_fp_bv(c, bits, fpSort(c, bits.get_sort().bv_size())));
 }
 
-z3::expr fpToBits(const z3::expr& fp) { return wrap(fp.ctx(), Z3_mk_fpa_to_ieee_bv(fp.ctx(), fp)); }
+z3::expr fpToBits(const z3::expr& fp) {
+  return wrap(fp.ctx(), Z3_mk_fpa_to_ieee_bv(fp.ctx(), fp));
+}
 
-z3::expr fpIsNaN(const z3::expr& fp) { return wrap(fp.ctx(), Z3_mk_fpa_is_nan(fp.ctx(), fp)); }
+z3::expr fpIsNaN(const z3::expr& fp) {
+  return wrap(fp.ctx(), Z3_mk_fpa_is_nan(fp.ctx(), fp));
+}
 
 z3::expr fpAdd(const z3::expr& a, const z3::expr& b) {
   z3::context& c = a.ctx();
@@ -66,27 +72,33 @@ z3::expr fpRoundToIntegral(const z3::expr& a, Rounding mode) {
   return wrap(c, Z3_mk_fpa_round_to_integral(c, roundingMode(c, mode), a));
 }
 
-z3::expr fpEq(const z3::expr& a, const z3::expr& b) { return wrap(a.ctx(), Z3_mk_fpa_eq(a.ctx(), a, b)); }
-z3::expr fpLt(const z3::expr& a, const z3::expr& b) { return wrap(a.ctx(), Z3_mk_fpa_lt(a.ctx(), a, b)); }
-z3::expr fpLe(const z3::expr& a, const z3::expr& b) { return wrap(a.ctx(), Z3_mk_fpa_leq(a.ctx(), a, b)); }
+z3::expr fpEq(const z3::expr& a, const z3::expr& b) {
+  return wrap(a.ctx(), Z3_mk_fpa_eq(a.ctx(), a, b));
+}
+z3::expr fpLt(const z3::expr& a, const z3::expr& b) {
+  return wrap(a.ctx(), Z3_mk_fpa_lt(a.ctx(), a, b));
+}
+z3::expr fpLe(const z3::expr& a, const z3::expr& b) {
+  return wrap(a.ctx(), Z3_mk_fpa_leq(a.ctx(), a, b));
+}
 
 z3::expr fpConvert(const z3::expr& fp, unsigned width) {
   z3::context& c = fp.ctx();
   if (widthOf(fp) == width) return fp;
-  return wrap(c, Z3_mk_fpa_to_fp_float(c, roundingMode(c, Rounding::NearestEven), fp,
-                                       fpSort(c, width)));
+  return wrap(
+      c, Z3_mk_fpa_to_fp_float(c, roundingMode(c, Rounding::NearestEven), fp, fpSort(c, width)));
 }
 
 z3::expr fpFromSigned(const z3::expr& bv, unsigned width) {
   z3::context& c = bv.ctx();
-  return wrap(c, Z3_mk_fpa_to_fp_signed(c, roundingMode(c, Rounding::NearestEven), bv,
-                                        fpSort(c, width)));
+  return wrap(
+      c, Z3_mk_fpa_to_fp_signed(c, roundingMode(c, Rounding::NearestEven), bv, fpSort(c, width)));
 }
 
 z3::expr fpFromUnsigned(const z3::expr& bv, unsigned width) {
   z3::context& c = bv.ctx();
-  return wrap(c, Z3_mk_fpa_to_fp_unsigned(c, roundingMode(c, Rounding::NearestEven), bv,
-                                          fpSort(c, width)));
+  return wrap(
+      c, Z3_mk_fpa_to_fp_unsigned(c, roundingMode(c, Rounding::NearestEven), bv, fpSort(c, width)));
 }
 
 z3::expr fpToSigned(const z3::expr& fp, unsigned bits) {
@@ -108,7 +120,9 @@ z3::expr fpPowerOfTwo(z3::context& c, unsigned width, int exponent, bool negativ
   return bitsToFp(c.bv_val(static_cast<uint64_t>(bits), width));
 }
 
-std::uint64_t signMask(unsigned width) { return width == 32 ? 0x80000000ULL : 0x8000000000000000ULL; }
+std::uint64_t signMask(unsigned width) {
+  return width == 32 ? 0x80000000ULL : 0x8000000000000000ULL;
+}
 
 std::uint64_t quietNanMask(unsigned width) {
   return width == 32 ? 0x7fc00000ULL : 0x7ff8000000000000ULL;

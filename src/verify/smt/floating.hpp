@@ -4,9 +4,9 @@
 // loads, stores, abs, neg and copysign remain bit-exact.
 #pragma once
 
-#include "src/verify/smt/z3cpp.hpp"
-
 #include <cstdint>
+
+#include "src/verify/smt/z3cpp.hpp"
 
 namespace loom::verify::smt {
 

@@ -17,10 +17,13 @@ std::uint64_t ModelReader::bitsOr(const z3::expr& e, std::uint64_t fallback) con
   return bits(e).value_or(fallback);
 }
 
-bool ModelReader::truth(const z3::expr& e) const { return eval(e).is_true(); }
+bool ModelReader::truth(const z3::expr& e) const {
+  return eval(e).is_true();
+}
 
 std::string formatValue(const std::string& type, std::uint64_t bits) {
-  if (type == "i32") return std::to_string(static_cast<std::int32_t>(static_cast<std::uint32_t>(bits)));
+  if (type == "i32")
+    return std::to_string(static_cast<std::int32_t>(static_cast<std::uint32_t>(bits)));
   if (type == "i64") return std::to_string(static_cast<std::int64_t>(bits));
   if (type == "f32") return fmt::format("bits:0x{:08x}", static_cast<std::uint32_t>(bits));
   return fmt::format("bits:0x{:016x}", bits);

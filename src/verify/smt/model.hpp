@@ -2,11 +2,11 @@
 // symbols the model leaves free still get a definite value).
 #pragma once
 
-#include "src/verify/smt/z3cpp.hpp"
-
 #include <cstdint>
 #include <optional>
 #include <string>
+
+#include "src/verify/smt/z3cpp.hpp"
 
 namespace loom::verify::smt {
 

@@ -1,0 +1,29 @@
+// Repair: a candidate whose optimized functions are not all verified can
+// still be used when each unverified function gets its original body back.
+// The repaired module is verified again as a whole, so repair only ever
+// decides *what* to check; soundness stays with the verifier.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loom/wasm/module.hpp"
+
+namespace loom::engine {
+
+struct Repair {
+  std::optional<wasm::Module> module;  // absent when the functions cannot be reverted
+  std::vector<std::string> reverted;   // every function that now has its original body
+  std::string why_not;                 // when absent, one line
+};
+
+// Copies `candidate` and gives each function in `functions` (and whatever
+// their original bodies need that the candidate dropped: callees, imports,
+// immutable globals) its body from `original`. Gives up, rather than guess,
+// when a reverted body would meet a changed signature, a removed mutable
+// global, changed data segments or a removed table.
+Repair revertFunctions(const wasm::Module& original, const wasm::Module& candidate,
+                       const std::vector<std::string>& functions);
+
+}  // namespace loom::engine
