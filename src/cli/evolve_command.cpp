@@ -27,7 +27,7 @@ struct EvolveSettings {
   std::string weights = "1,1";
   std::string algorithms;
   double memory_limit_mb = 4096;
-  unsigned verify_timeout_ms = 1000;
+  unsigned verify_timeout_ms = 3000;
   bool tune = false;
 };
 

@@ -57,6 +57,7 @@ engine::EngineOptions engineOptions(const RunOptions& o) {
   e.evaluator.verify_options = o.verify;
   e.evaluator.accept_bounded = o.fitness.allow_bounded;
   e.evaluator.repair = o.repair;
+  e.evaluator.keep_unprovable = o.repair;
   return e;
 }
 

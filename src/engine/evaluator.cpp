@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <new>
 
 #include "loom/engine/repair.hpp"
 #include "loom/pipeline/apply.hpp"
+#include "loom/pipeline/builtins.hpp"
 
 namespace loom::engine {
 
@@ -49,6 +51,7 @@ nlohmann::json EvaluatorOptions::toJson() const {
           {"prefix_cache_bytes", prefix_cache_bytes},
           {"prefix_stride", prefix_stride},
           {"repair", repair},
+          {"keep_unprovable", keep_unprovable},
           {"accept_bounded", accept_bounded}};
 }
 
@@ -63,6 +66,7 @@ EvaluatorOptions EvaluatorOptions::fromJson(const nlohmann::json& j) {
   o.prefix_stride = j.at("prefix_stride");
   o.repair = j.at("repair");
   o.accept_bounded = j.at("accept_bounded");
+  o.keep_unprovable = j.value("keep_unprovable", false);
   return o;
 }
 
@@ -106,6 +110,15 @@ namespace {
 
 // Stack IR lives outside the Binaryen IR that Module::copy() copies, so a
 // snapshot taken after it exists would not resume to the same output.
+// The names among `names` that `module` still defines.
+std::vector<std::string> presentIn(const wasm::Module& module, const std::vector<std::string>& names) {
+  std::vector<std::string> present;
+  for (const auto& name : names) {
+    if (BinaryenGetFunction(module.get(), name.c_str())) present.push_back(name);
+  }
+  return present;
+}
+
 bool makesStackIr(const std::string& phase) { return phase == "generate-stack-ir" || phase == "optimize-stack-ir"; }
 
 }  // namespace
@@ -127,6 +140,21 @@ void Evaluator::storeSnapshot(const wasm::Hash128& key, const wasm::Module& modu
   snapshots_.push_front(Snapshot{key, module.copy()});
   snapshot_index_[key] = snapshots_.begin();
   ++prefix_stats_.snapshots;
+}
+
+const std::vector<std::string>& Evaluator::unprovable() {
+  if (unprovable_) return *unprovable_;
+  unprovable_.emplace();
+  wasm::Module module = base_.copy();
+  pipeline::runPhases(module, *pipeline::builtinConfig("Oz"));
+  const verify::ModuleVerdict verdict = verifier_->verify(decodeWritten(module));
+  if (!verdict.module_problems.empty()) return *unprovable_;
+  for (const auto& f : verdict.functions) {
+    const bool ok = f.verdict == verify::Verdict::Proved ||
+                    (options_.accept_bounded && f.verdict == verify::Verdict::Bounded);
+    if (!ok) unprovable_->push_back(f.function);
+  }
+  return *unprovable_;
 }
 
 bool Evaluator::acceptable(const verify::ModuleVerdict& verdict) const {
@@ -212,10 +240,28 @@ EvalResult Evaluator::evaluate(const pipeline::PipelineConfig& config, bool veri
 
     if (verify) {
       const auto verify_start = Clock::now();
-      const verify::ModuleVerdict verdict = verifier_->verify(shipped);
+      const wasm::Module* checked = &shipped;
+      std::optional<wasm::Module> kept;
+      std::vector<std::string> kept_names;
+      if (options_.repair && options_.keep_unprovable && !unprovable().empty()) {
+        Repair pre = revertFunctions(original_, shipped, presentIn(shipped, unprovable()));
+        if (pre.module) {
+          kept = std::move(pre.module);
+          kept_names = std::move(pre.reverted);
+          checked = &*kept;
+          binary = kept->writeBinary();
+          result.metrics = cost::measure(*kept, binary);
+        }
+      }
+      const verify::ModuleVerdict verdict = verifier_->verify(*checked);
       result.verification = summarize(verdict);
       if (options_.repair && !acceptable(verdict) && verdict.module_problems.empty()) {
-        repairInto(result, binary, shipped, verdict);
+        repairInto(result, binary, *checked, verdict);
+      }
+      if (!kept_names.empty()) {
+        result.repaired.insert(result.repaired.end(), kept_names.begin(), kept_names.end());
+        std::sort(result.repaired.begin(), result.repaired.end());
+        result.repaired.erase(std::unique(result.repaired.begin(), result.repaired.end()), result.repaired.end());
       }
       result.times.verification = secondsSince(verify_start);
     }

@@ -82,7 +82,8 @@ int serve() {
     Frame reply{{{"type", "result"},
                  {"id", h.at("id")},
                  {"result", result.toJson()},
-                 {"verdicts", newVerdicts(evaluator->verdictCache(), reported)}},
+                 {"verdicts", newVerdicts(evaluator->verdictCache(), reported)},
+                 {"exiting", result.status == engine::EvalStatus::OutOfMemory}},
                 std::move(result.module)};
     if (!engine::protocol::writeFrame(STDOUT_FILENO, reply)) return 1;
     // After an allocation failure nothing guarantees Binaryen's or Z3's state:

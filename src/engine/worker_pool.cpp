@@ -34,7 +34,7 @@ struct Job {
 };
 
 struct Worker {
-  enum class State { Starting, Idle, Busy, Dead } state = State::Dead;
+  enum class State { Starting, Idle, Busy, Leaving, Dead } state = State::Dead;
   pid_t pid = -1;
   int in = -1, out = -1, err = -1;
   protocol::FrameDecoder decoder;
@@ -303,8 +303,11 @@ struct WorkerPool::Impl {
         for (auto& entry : frame.header["verdicts"]) verdict_log.push_back(std::move(entry));
         frame.header.erase("verdicts");
       }
+      // A worker that said it is leaving gets no more work; its end of
+      // output then makes it replaced like any worker that ended.
+      const bool leaving = frame.header.value("exiting", false);
       finishJob(w, WorkerReply{WorkerReply::Kind::Result, std::move(frame.header), std::move(frame.payload), {}});
-      w.state = Worker::State::Idle;
+      w.state = leaving ? Worker::State::Leaving : Worker::State::Idle;
     }
   }
 

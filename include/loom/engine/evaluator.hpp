@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 #include <unordered_map>
 
 #include "loom/engine/eval_result.hpp"
@@ -26,6 +29,11 @@ struct EvaluatorOptions {
   // verified only with accept_bounded.
   bool repair = true;
   bool accept_bounded = false;
+  // Functions that do not verify even under wasm-opt -Oz are kept original in
+  // every candidate, without asking the solver again: a search meets them in
+  // nearly every candidate, and each attempt costs the full solver budget
+  // only to end in the same repair. Deterministic, like the budgets.
+  bool keep_unprovable = false;
   nlohmann::json toJson() const;
   static EvaluatorOptions fromJson(const nlohmann::json& json);
 };
@@ -59,6 +67,8 @@ class Evaluator {
   bool acceptable(const verify::ModuleVerdict& verdict) const;
   void repairInto(EvalResult& result, wasm::Bytes& binary, const wasm::Module& shipped,
                   const verify::ModuleVerdict& verdict);
+  // The functions keep_unprovable keeps original, computed on first use.
+  const std::vector<std::string>& unprovable();
   const wasm::Module* findSnapshot(const wasm::Hash128& key);
   void storeSnapshot(const wasm::Hash128& key, const wasm::Module& module);
 
@@ -68,6 +78,7 @@ class Evaluator {
   wasm::Module original_;  // base_ written and decoded again: what candidates are verified against
   std::shared_ptr<verify::VerdictCache> verdicts_;
   std::unique_ptr<verify::Verifier> verifier_;
+  std::optional<std::vector<std::string>> unprovable_;
   std::list<Snapshot> snapshots_;  // most recently used first
   std::unordered_map<wasm::Hash128, std::list<Snapshot>::iterator, wasm::Hash128Hasher> snapshot_index_;
   std::size_t snapshot_capacity_ = 0;
