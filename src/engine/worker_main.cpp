@@ -12,6 +12,7 @@
 #include <set>
 #include <z3++.h>
 
+#include "loom/support/sanitizers.hpp"
 #include "loom/engine/evaluator.hpp"
 #include "loom/wasm/loader.hpp"
 #include "protocol.hpp"
@@ -103,7 +104,7 @@ int main(int argc, char** argv) {
       const rlim_t bytes = std::strtoull(argv[i + 1], nullptr, 10);
       if (bytes > 0) {
         const rlimit limit{bytes, bytes};
-        ::setrlimit(RLIMIT_AS, &limit);
+        if (!loom::support::kAddressSanitizer) ::setrlimit(RLIMIT_AS, &limit);
         // Z3 crashes when an allocation fails; its own limit makes it give up
         // cleanly (an unknown verdict) while the process still has room.
         z3::set_param("memory_max_size", static_cast<int>(bytes / 2 / (1024 * 1024)));

@@ -1,4 +1,5 @@
 #include "loom/support/child_process.hpp"
+#include "loom/support/sanitizers.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -56,7 +57,7 @@ ChildOutcome runInChild(const std::function<int(int result_fd)>& work, const Chi
     ::close(result_pipe[0]);
     ::close(error_pipe[0]);
     ::dup2(error_pipe[1], STDERR_FILENO);
-    if (limits.address_space_bytes) {
+    if (limits.address_space_bytes && !kAddressSanitizer) {
       const rlimit limit{*limits.address_space_bytes, *limits.address_space_bytes};
       ::setrlimit(RLIMIT_AS, &limit);
     }

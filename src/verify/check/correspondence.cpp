@@ -50,6 +50,17 @@ Correspondence::Correspondence(const sem::ModuleInfo& original, const sem::Modul
         }
       }
     }
+    // The start functions correspond to each other, exported or not.
+    const auto& os = original_.start();
+    const auto& ps = optimized_.start();
+    if (os && ps && !counterpart_.count(*ps)) {
+      const sem::FunctionInfo* o = original_.function(*os);
+      const sem::FunctionInfo* p = optimized_.function(*ps);
+      if (o && p && !o->imported && !p->imported && o->sameSignature(*p)) {
+        pairs_.push_back(FunctionPair{*os, *os, *ps});
+        counterpart_[*ps] = *os;
+      }
+    }
   }
   buildLayout();
 
