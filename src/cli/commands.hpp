@@ -15,5 +15,6 @@ Command addApplyCommand(CLI::App& app);
 Command addVerifyCommand(CLI::App& app);
 Command addPlotCommand(CLI::App& app);
 Command addTuneCommand(CLI::App& app);
+Command addLearnCommand(CLI::App& app);
 
 }  // namespace loom::cli

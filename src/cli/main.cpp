@@ -1,4 +1,6 @@
 #include <fmt/format.h>
+
+#include <cstdio>
 #include <stdlib.h>
 
 #include <CLI/CLI.hpp>
@@ -6,6 +8,18 @@
 #include <vector>
 
 #include "commands.hpp"
+
+namespace {
+
+// Never throws: it runs in the handlers of last resort, possibly with stderr
+// on a full disk or closed.
+void printError(const char* what) noexcept {
+  std::fputs("loom-evolve: error: ", stderr);
+  std::fputs(what, stderr);
+  std::fputs("\n", stderr);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // Binaryen's thread pool must never start in this process: commands fork
@@ -18,6 +32,7 @@ int main(int argc, char** argv) {
   std::vector<loom::cli::Command> commands = {
       loom::cli::addBaselinesCommand(app), loom::cli::addApplyCommand(app), loom::cli::addVerifyCommand(app),
       loom::cli::addPlotCommand(app),      loom::cli::addTuneCommand(app),   loom::cli::addEvolveCommand(app),
+      loom::cli::addLearnCommand(app),
   };
   try {
     app.parse(argc, argv);
@@ -28,7 +43,7 @@ int main(int argc, char** argv) {
     fmt::print("{}", app.help("", CLI::AppFormatMode::All));
     return 0;
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "loom-evolve: error: {}\n", e.what());
+    printError(e.what());
     return 2;
   }
   try {
@@ -39,7 +54,7 @@ int main(int argc, char** argv) {
     fmt::print("{}", app.help());
     return 2;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "loom-evolve: error: {}\n", e.what());
+    printError(e.what());
     return 2;
   }
 }
