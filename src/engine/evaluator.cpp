@@ -87,7 +87,11 @@ Evaluator::Evaluator(wasm::ModuleSource source, EvaluatorOptions options)
       options_(std::move(options)),
       base_(wasm::instantiate(source_)),
       verdicts_(std::make_shared<verify::VerdictCache>()) {
-  original_ = decodeWritten(base_);
+  // Through a copy, like every candidate: Binaryen's module copy forgets
+  // which globals had explicit names, so the copy's written form names them
+  // by index; both sides must be named the same way for the verifier to pair
+  // them (docs/fuzzing.md, finding 2).
+  original_ = decodeWritten(base_.copy());
   verifier_ = std::make_unique<verify::Verifier>(original_, options_.verify_options, verdicts_);
   if (options_.prefix_stride > 0) {
     // Binaryen IR takes tens of bytes per byte of binary; 40 is what the

@@ -21,11 +21,17 @@ class Reader {
     return bytes_[pos_++];
   }
 
-  std::uint64_t leb(unsigned max_bits) {
+  // An N-bit LEB128 takes at most ceil(N / 7) bytes. The last byte's bits
+  // beyond N must be clear for an unsigned value (a signed one, only skipped
+  // here, repeats its sign bit in them).
+  std::uint64_t leb(unsigned max_bits, bool is_signed = false) {
     std::uint64_t value = 0;
     for (unsigned shift = 0;; shift += 7) {
-      if (shift >= max_bits + 7) fail("LEB128 value too long");
+      if (shift >= max_bits) fail("LEB128 value too long");
       const std::uint8_t b = byte();
+      if (!is_signed && max_bits - shift < 7 && ((b & 0x7f) >> (max_bits - shift)) != 0) {
+        fail("LEB128 value too large");
+      }
       value |= static_cast<std::uint64_t>(b & 0x7f) << shift;
       if (!(b & 0x80)) break;
     }
@@ -71,7 +77,7 @@ MemoryLimits readLimits(Reader& r) {
 
 void skipValueTypeAndMutability(Reader& r) {
   const std::uint8_t type = r.byte();
-  if (type == 0x6b || type == 0x6c) r.leb(33);  // (ref $t) / (ref null $t)
+  if (type == 0x6b || type == 0x6c) r.leb(33, true);  // (ref $t) / (ref null $t): s33
   r.byte();
 }
 
@@ -89,7 +95,7 @@ void readImports(Reader& r, BinaryLayout& layout) {
         break;
       case 1: {  // table: reftype + limits
         const std::uint8_t type = r.byte();
-        if (type == 0x6b || type == 0x6c) r.leb(33);
+        if (type == 0x6b || type == 0x6c) r.leb(33, true);
         readLimits(r);
         break;
       }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <mutex>
 #include <stdlib.h>
 
@@ -89,6 +90,17 @@ ModuleSource probeModule(std::string name, Bytes bytes, const LoadOptions& optio
         const BinaryenFeatures features = module.features() | detectUsedFeatures(module.get());
         module.setFeatures(features);
         if (!module.validate()) return 4;
+        // Binaryen can also die writing what it read (its DWARF code on a
+        // malformed .debug_* section), and every user of a module writes it:
+        // write it here too, after the same stripping. No mutex in a forked
+        // child (another thread may have held it at the fork).
+        if (source.strip_debug) {
+          const char* strip[] = {"strip-debug"};
+          BinaryenModuleRunPasses(module.get(), strip, 1);
+        }
+        BinaryenModuleAllocateAndWriteResult written = BinaryenModuleAllocateAndWrite(module.get(), nullptr);
+        std::free(written.binary);
+        std::free(written.sourceMap);
         const std::string reply = fmt::format("{}", features);
         support::writeAll(result_fd, reply.data(), reply.size());
         return 0;
@@ -105,7 +117,13 @@ ModuleSource probeModule(std::string name, Bytes bytes, const LoadOptions& optio
       throw Error(fmt::format("{}: module does not validate: {}", source.name,
                               message.empty() ? "unknown validation error" : message));
     }
-    if (message.empty()) message = fmt::format("Binaryen stopped ({})", outcome.describe());
+    if (message.empty()) {
+      message = fmt::format("Binaryen stopped ({})", outcome.describe());
+      if (!source.strip_debug && source.format == SourceFormat::Binary &&
+          readBinaryLayout(source.bytes).hasDebugSections()) {
+        message += "; its debug sections may be the cause (try --strip-debug)";
+      }
+    }
     throw Error(fmt::format("{}: cannot read WebAssembly {}: {}", source.name, what, message));
   }
   BinaryenFeatures features = 0;

@@ -181,6 +181,22 @@ TEST(Evaluator, ReportsInvalidPipelinesAsFailures) {
   EXPECT_NE(r.reason.find("no-such-phase"), std::string::npos);
 }
 
+// licm.wat names its mutable globals; Binaryen's module copy forgets that
+// the names were explicit, so a candidate's written form names them by index.
+// The original must be seen the same way, or correct candidates that touch a
+// named global are refuted (docs/fuzzing.md, finding 2).
+TEST(Evaluator, CandidatesTouchingNamedGlobalsVerify) {
+  const auto source = wasm::probeModuleFile(test::fixturePath("licm"));
+  Evaluator evaluator(source, {});
+  for (const char* name : {"O", "Oz", "O3"}) {
+    const EvalResult r = evaluator.evaluate(*pipeline::builtinConfig(name), true, false);
+    ASSERT_EQ(r.status, EvalStatus::Ok) << r.reason;
+    ASSERT_TRUE(r.verification.has_value());
+    EXPECT_EQ(r.verification->refuted, 0u) << name << ": " << r.verification->first_problem;
+    EXPECT_TRUE(r.verified(false)) << name << ": " << r.toJson().dump();
+  }
+}
+
 TEST(EvalResult, JsonRoundTrip) {
   EvalResult r;
   r.status = EvalStatus::Ok;
