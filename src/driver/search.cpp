@@ -125,7 +125,7 @@ RunOutcome runSearch(const RunOptions& options) {
   }
 
   // The input as Binaryen writes it: the denominators of every ratio.
-  const engine::EvalResult input = engine->evaluate(pipeline::PipelineConfig{});
+  const engine::EvalResult input = engine->evaluateRetryingCrashes(pipeline::PipelineConfig{});
   if (input.status != engine::EvalStatus::Ok) {
     throw SearchError(fmt::format("{}: cannot measure the input: {}", options.module.string(), input.reason));
   }
@@ -251,6 +251,10 @@ RunOutcome runSearch(const RunOptions& options) {
   wasm::Bytes best_module;
   if (best) {
     engine::EvalResult again = engine->evaluateWithModule(best->config);
+    // A worker killed from outside is not the candidate's fault: try again.
+    for (int attempt = 1; attempt < 3 && again.status == engine::EvalStatus::Crashed; ++attempt) {
+      again = engine->evaluateWithModule(best->config);
+    }
     if (!again.verified(options.fitness.allow_bounded) || again.metrics != best->result.metrics) {
       progress.message(fmt::format("warning: the best configuration re-ran to {} ({} bytes, verdict {})",
                                    engine::statusName(again.status), again.metrics.total_bytes,

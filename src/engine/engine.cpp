@@ -168,6 +168,18 @@ Engine::Engine(const wasm::ModuleSource& source, EngineOptions options)
 
 Engine::~Engine() = default;
 
+EvalResult Engine::evaluateRetryingCrashes(const pipeline::PipelineConfig& config, unsigned attempts) {
+  EvalResult result = evaluate(config);
+  for (unsigned i = 1; i < attempts && result.status == EvalStatus::Crashed; ++i) {
+    {
+      std::lock_guard lock(impl_->mutex);
+      impl_->memo.erase(config.key());
+    }
+    result = evaluate(config);
+  }
+  return result;
+}
+
 EvalResult Engine::evaluate(const pipeline::PipelineConfig& config) {
   std::promise<EvalResult> promise;
   bool started = false;

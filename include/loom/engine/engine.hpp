@@ -50,6 +50,11 @@ class Engine {
   EvalResult evaluate(const pipeline::PipelineConfig& config);
   std::vector<EvalResult> evaluateBatch(const std::vector<pipeline::PipelineConfig>& configs);
 
+  // For results a whole run depends on (the input's measurement, a corpus
+  // module's -Oz reference): a worker killed from outside must not end the
+  // run, so a crashed evaluation is run again, up to `attempts` times in all.
+  EvalResult evaluateRetryingCrashes(const pipeline::PipelineConfig& config, unsigned attempts = 3);
+
   // Runs the pipeline again (never from the memo) and returns the module bytes too.
   EvalResult evaluateWithModule(const pipeline::PipelineConfig& config);
 
