@@ -117,6 +117,9 @@ ModuleSource probeModule(std::string name, Bytes bytes, const LoadOptions& optio
       throw Error(fmt::format("{}: module does not validate: {}", source.name,
                               message.empty() ? "unknown validation error" : message));
     }
+    // Under a sanitizer build, Binaryen's own crash is reported by the
+    // sanitizer's signal handler: that is the crash, not a message for users.
+    if (message.find("Sanitizer") != std::string::npos) message.clear();
     if (message.empty()) {
       message = fmt::format("Binaryen stopped ({})", outcome.describe());
       if (!source.strip_debug && source.format == SourceFormat::Binary &&
