@@ -573,6 +573,24 @@ double spearman(std::span<const double> a, std::span<const double> b) {
   return sab / std::sqrt(saa * sbb);
 }
 
+// The number-of-distinct-phases baseline, oriented by the sign of its
+// within-module slope on the training rows.
+static double baselineSign(const Dataset& train) {
+  std::vector<double> sum_x(train.modules.size(), 0), sum_y(train.modules.size(), 0),
+      count(train.modules.size(), 0);
+  for (const auto& r : train.rows) {
+    sum_x[r.module] += distinctPhases(r.config);
+    sum_y[r.module] += r.value;
+    ++count[r.module];
+  }
+  double sxy = 0;
+  for (const auto& r : train.rows) {
+    sxy += (distinctPhases(r.config) - sum_x[r.module] / count[r.module]) *
+           (r.value - sum_y[r.module] / count[r.module]);
+  }
+  return sxy < 0 ? -1.0 : 1.0;
+}
+
 Validation crossValidate(const Dataset& data, const FitOptions& options, unsigned folds,
                          std::uint64_t seed) {
   if (folds < 2) throw LearnError("cross-validation needs at least 2 folds");
@@ -595,20 +613,8 @@ Validation crossValidate(const Dataset& data, const FitOptions& options, unsigne
     }
     const Model model = Model::fit(train, options);
     for (auto i : held) predicted[i] = model.predict(data.rows[i].config);
-    // The baseline: the sign of the within-module slope on the training rows.
-    std::vector<double> sum_x(data.modules.size(), 0), sum_y(data.modules.size(), 0),
-        count(data.modules.size(), 0);
-    for (const auto& r : train.rows) {
-      sum_x[r.module] += distinctPhases(r.config);
-      sum_y[r.module] += r.value;
-      ++count[r.module];
-    }
-    double sxy = 0;
-    for (const auto& r : train.rows) {
-      sxy += (distinctPhases(r.config) - sum_x[r.module] / count[r.module]) *
-             (r.value - sum_y[r.module] / count[r.module]);
-    }
-    for (auto i : held) baseline[i] = (sxy < 0 ? -1.0 : 1.0) * distinctPhases(data.rows[i].config);
+    const double sign = baselineSign(train);
+    for (auto i : held) baseline[i] = sign * distinctPhases(data.rows[i].config);
   }
   Validation v;
   v.folds = folds;
@@ -648,23 +654,11 @@ Validation leaveOneModuleOut(const Dataset& data, const FitOptions& options) {
     }
     if (train.rows.size() < options.min_rows) continue;
     const Model model = Model::fit(train, options);
-    // The baseline's sign from the training modules, as in crossValidate.
-    std::vector<double> sum_x(data.modules.size(), 0), sum_y(data.modules.size(), 0),
-        count(data.modules.size(), 0);
-    for (const auto& r : train.rows) {
-      sum_x[r.module] += distinctPhases(r.config);
-      sum_y[r.module] += r.value;
-      ++count[r.module];
-    }
-    double sxy = 0;
-    for (const auto& r : train.rows) {
-      sxy += (distinctPhases(r.config) - sum_x[r.module] / count[r.module]) *
-             (r.value - sum_y[r.module] / count[r.module]);
-    }
+    const double sign = baselineSign(train);
     for (const auto& r : data.rows) {
       if (r.module != m) continue;
       p.push_back(model.predict(r.config));
-      b.push_back((sxy < 0 ? -1.0 : 1.0) * distinctPhases(r.config));
+      b.push_back(sign * distinctPhases(r.config));
       t.push_back(r.value);
     }
     if (p.size() < 3) continue;
