@@ -6,26 +6,60 @@
 
 namespace loom::problems {
 
-ModuleEvaluator::ModuleEvaluator(std::shared_ptr<engine::Engine> engine, cost::Metrics input, FitnessSpec spec)
-    : engine_(std::move(engine)), input_(input), spec_(spec) {}
+double CandidateEvaluator::screenedViolation(double objective, double threshold) {
+  return 1.0 + std::max(0.0, objective - threshold) / std::max(1e-12, std::abs(threshold));
+}
 
-std::vector<ScoredCandidate> ModuleEvaluator::evaluate(const std::vector<pipeline::PipelineConfig>& configs) {
-  std::vector<engine::EvalResult> results = engine_->evaluateBatch(configs);
+std::vector<ScoredCandidate> CandidateEvaluator::evaluate(
+    const std::vector<pipeline::PipelineConfig>& configs, double verify_threshold) {
+  if (!(verify_threshold < kVerifyAll) || spec_.objective == Objective::Pareto) {
+    return scoreAll(configs, engine::Check::Verify);
+  }
+  std::vector<ScoredCandidate> out = scoreAll(configs, engine::Check::MeasureOnly);
+  std::vector<pipeline::PipelineConfig> competitive;
+  std::vector<std::size_t> where;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    ScoredCandidate& c = out[i];
+    if (c.checked) continue;
+    if (c.score.objectives.front() <= verify_threshold) {
+      competitive.push_back(configs[i]);
+      where.push_back(i);
+    } else {
+      c.score.violation = screenedViolation(c.score.objectives.front(), verify_threshold);
+    }
+  }
+  if (competitive.empty()) return out;
+  std::vector<ScoredCandidate> verified = scoreAll(competitive, engine::Check::Verify);
+  for (std::size_t k = 0; k < where.size(); ++k) out[where[k]] = std::move(verified[k]);
+  return out;
+}
+
+ModuleEvaluator::ModuleEvaluator(std::shared_ptr<engine::Engine> engine, cost::Metrics input,
+                                 FitnessSpec spec)
+    : CandidateEvaluator(spec), engine_(std::move(engine)), input_(input) {}
+
+std::vector<ScoredCandidate> ModuleEvaluator::scoreAll(
+    const std::vector<pipeline::PipelineConfig>& configs, engine::Check check) {
+  std::vector<engine::EvalResult> results = engine_->evaluateBatch(configs, check);
   std::vector<ScoredCandidate> out;
   out.reserve(results.size());
   for (auto& r : results) {
     Score s = score(r, input_, spec_);
-    out.push_back({std::move(r), std::move(s)});
+    const bool checked = r.status != engine::EvalStatus::Ok || r.verification.has_value() ||
+                         !engine_->options().verify;
+    out.push_back({std::move(r), std::move(s), checked});
   }
   return out;
 }
 
 CorpusEvaluator::CorpusEvaluator(std::vector<Member> members, FitnessSpec spec)
-    : members_(std::move(members)), spec_(spec) {}
+    : CandidateEvaluator(spec), members_(std::move(members)) {}
 
 namespace {
 
-int severity(engine::EvalStatus s) { return s == engine::EvalStatus::Ok ? 0 : 1; }
+int severity(engine::EvalStatus s) {
+  return s == engine::EvalStatus::Ok ? 0 : 1;
+}
 
 int verdictRank(verify::Verdict v) {
   switch (v) {
@@ -43,7 +77,8 @@ int verdictRank(verify::Verdict v) {
 
 }  // namespace
 
-ScoredCandidate CorpusEvaluator::combine(const std::vector<engine::EvalResult>& results, const std::vector<Member>& members,
+ScoredCandidate CorpusEvaluator::combine(const std::vector<engine::EvalResult>& results,
+                                         const std::vector<Member>& members,
                                          const FitnessSpec& spec) {
   ScoredCandidate c;
   engine::EvalResult& total = c.result;
@@ -85,7 +120,8 @@ ScoredCandidate CorpusEvaluator::combine(const std::vector<engine::EvalResult>& 
       continue;
     }
     if (!r.verified(spec.allow_bounded)) violation += 1;
-    const double ref_bytes = static_cast<double>(std::max<std::uint64_t>(1, members[m].reference.total_bytes));
+    const double ref_bytes =
+        static_cast<double>(std::max<std::uint64_t>(1, members[m].reference.total_bytes));
     const double ref_cycles = std::max(1e-9, members[m].reference.cycles);
     log_size += std::log(static_cast<double>(r.metrics.total_bytes) / ref_bytes);
     log_cycles += std::log(std::max(1e-9, r.metrics.cycles) / ref_cycles);
@@ -117,19 +153,30 @@ ScoredCandidate CorpusEvaluator::combine(const std::vector<engine::EvalResult>& 
   return c;
 }
 
-std::vector<ScoredCandidate> CorpusEvaluator::evaluate(const std::vector<pipeline::PipelineConfig>& configs) {
+std::vector<ScoredCandidate> CorpusEvaluator::scoreAll(
+    const std::vector<pipeline::PipelineConfig>& configs, engine::Check check) {
   // Every module's engine works at the same time; each has its own workers.
   std::vector<std::vector<engine::EvalResult>> per_module(members_.size());
   std::vector<std::thread> threads;
   for (std::size_t m = 0; m < members_.size(); ++m) {
-    threads.emplace_back([&, m] { per_module[m] = members_[m].engine->evaluateBatch(configs); });
+    threads.emplace_back(
+        [&, m] { per_module[m] = members_[m].engine->evaluateBatch(configs, check); });
   }
   for (auto& t : threads) t.join();
   std::vector<ScoredCandidate> out;
   for (std::size_t i = 0; i < configs.size(); ++i) {
     std::vector<engine::EvalResult> results;
-    for (std::size_t m = 0; m < members_.size(); ++m) results.push_back(per_module[m][i]);
-    out.push_back(combine(results, members_, spec_));
+    bool failed = false, all_verified = true;
+    for (std::size_t m = 0; m < members_.size(); ++m) {
+      const engine::EvalResult& r = per_module[m][i];
+      failed = failed || r.status != engine::EvalStatus::Ok;
+      all_verified =
+          all_verified && (r.verification.has_value() || !members_[m].engine->options().verify);
+      results.push_back(r);
+    }
+    ScoredCandidate c = combine(results, members_, spec_);
+    c.checked = failed || all_verified;
+    out.push_back(std::move(c));
   }
   return out;
 }

@@ -3,6 +3,7 @@
 // module and a geometric mean.
 #pragma once
 
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,28 +14,55 @@
 namespace loom::problems {
 
 struct ScoredCandidate {
-  engine::EvalResult result;  // for a corpus: summed sizes and verdict counts, worst status and verdict
+  engine::EvalResult
+      result;  // for a corpus: summed sizes and verdict counts, worst status and verdict
   Score score;
+  bool checked = true;  // verification was attempted (or the pipeline failed): the score is final
 };
 
+// Candidates are measured first and verified only if they could matter: a
+// candidate whose measured objective is above the threshold is scored as
+// infeasible ("screened") without asking the solver. Verification only ever
+// gives functions their original bodies back, so a candidate measured above
+// the best verified objective is most unlikely to verify below it.
 class CandidateEvaluator {
  public:
+  explicit CandidateEvaluator(FitnessSpec spec) : spec_(spec) {}
   virtual ~CandidateEvaluator() = default;
-  virtual std::vector<ScoredCandidate> evaluate(const std::vector<pipeline::PipelineConfig>& configs) = 0;
+
+  // `verify_threshold`: objective (the first one) above which a candidate is
+  // screened; infinity verifies every candidate. Pareto runs verify all.
+  std::vector<ScoredCandidate> evaluate(const std::vector<pipeline::PipelineConfig>& configs,
+                                        double verify_threshold = kVerifyAll);
+
+  static constexpr double kVerifyAll = std::numeric_limits<double>::infinity();
+  const FitnessSpec& spec() const { return spec_; }
+
+  // The violation a screened candidate gets: above 1 like every infeasible
+  // one, growing with its distance to the threshold so that selection among
+  // screened candidates still prefers the better ones.
+  static double screenedViolation(double objective, double threshold);
+
+ protected:
+  virtual std::vector<ScoredCandidate> scoreAll(
+      const std::vector<pipeline::PipelineConfig>& configs, engine::Check check) = 0;
+  FitnessSpec spec_;
 };
 
 // One module: objectives are ratios to the unoptimized input.
 class ModuleEvaluator : public CandidateEvaluator {
  public:
   ModuleEvaluator(std::shared_ptr<engine::Engine> engine, cost::Metrics input, FitnessSpec spec);
-  std::vector<ScoredCandidate> evaluate(const std::vector<pipeline::PipelineConfig>& configs) override;
   engine::Engine& engine() { return *engine_; }
   const cost::Metrics& input() const { return input_; }
+
+ protected:
+  std::vector<ScoredCandidate> scoreAll(const std::vector<pipeline::PipelineConfig>& configs,
+                                        engine::Check check) override;
 
  private:
   std::shared_ptr<engine::Engine> engine_;
   cost::Metrics input_;
-  FitnessSpec spec_;
 };
 
 // Many modules: the objective is the geometric mean over modules of each
@@ -49,7 +77,6 @@ class CorpusEvaluator : public CandidateEvaluator {
     cost::Metrics reference;  // the module under the reference pipeline
   };
   CorpusEvaluator(std::vector<Member> members, FitnessSpec spec);
-  std::vector<ScoredCandidate> evaluate(const std::vector<pipeline::PipelineConfig>& configs) override;
 
   // Per-module results of the last evaluate() call for `config`, evaluated anew
   // (the engines' memos answer at once).
@@ -57,12 +84,15 @@ class CorpusEvaluator : public CandidateEvaluator {
   const std::vector<Member>& members() const { return members_; }
 
   // The corpus score of per-module results (exposed for tests).
-  static ScoredCandidate combine(const std::vector<engine::EvalResult>& results, const std::vector<Member>& members,
-                                 const FitnessSpec& spec);
+  static ScoredCandidate combine(const std::vector<engine::EvalResult>& results,
+                                 const std::vector<Member>& members, const FitnessSpec& spec);
+
+ protected:
+  std::vector<ScoredCandidate> scoreAll(const std::vector<pipeline::PipelineConfig>& configs,
+                                        engine::Check check) override;
 
  private:
   std::vector<Member> members_;
-  FitnessSpec spec_;
 };
 
 }  // namespace loom::problems

@@ -18,11 +18,12 @@ std::optional<std::uint64_t> SearchContext::sizeOf(const pipeline::PipelineConfi
   return it->second;
 }
 
-pass_ordering_problem::pass_ordering_problem(std::shared_ptr<SearchContext> context, ConstraintHandling handling,
-                                             unsigned island)
+pass_ordering_problem::pass_ordering_problem(std::shared_ptr<SearchContext> context,
+                                             ConstraintHandling handling, unsigned island)
     : context_(std::move(context)), handling_(handling), island_(island) {
   if (!context_) throw std::invalid_argument("pass_ordering_problem needs a search context");
-  if (handling_ == ConstraintHandling::Constraint && context_->spec.objective == Objective::Pareto) {
+  if (handling_ == ConstraintHandling::Constraint &&
+      context_->spec.objective == Objective::Pareto) {
     // pagmo's multi-objective algorithms take no constraints.
     handling_ = ConstraintHandling::Penalty;
   }
@@ -49,33 +50,39 @@ std::string pass_ordering_problem::get_extra_info() const {
   if (!context_) return {};
   return fmt::format("\tObjective: {}\n\tConstraint handling: {}\n\tIsland: {}\n",
                      objectiveName(context_->spec.objective),
-                     handling_ == ConstraintHandling::Constraint ? "constraint" : "penalty", island_);
+                     handling_ == ConstraintHandling::Constraint ? "constraint" : "penalty",
+                     island_);
 }
 
 pagmo::vector_double pass_ordering_problem::toFitness(const Score& s) const {
   return handling_ == ConstraintHandling::Constraint ? constrainedFitness(s) : penalizedFitness(s);
 }
 
-pagmo::vector_double pass_ordering_problem::evaluateAll(const std::vector<pagmo::vector_double>& xs) const {
+pagmo::vector_double pass_ordering_problem::evaluateAll(
+    const std::vector<pagmo::vector_double>& xs) const {
   SearchContext& ctx = *context_;
   const std::size_t width = get_nobj() + get_nic();
   pagmo::vector_double out;
   out.reserve(xs.size() * width);
   if (ctx.stop.load()) {
     // Stopping: the driver throws this generation away, so do no work.
-    for (std::size_t i = 0; i < xs.size(); ++i) out.insert(out.end(), width, kFailedObjective * 1000);
+    for (std::size_t i = 0; i < xs.size(); ++i)
+      out.insert(out.end(), width, kFailedObjective * 1000);
     return out;
   }
   std::vector<pipeline::PipelineConfig> configs;
   configs.reserve(xs.size());
   for (const auto& x : xs) configs.push_back(ctx.layout.decode(x));
-  const std::vector<ScoredCandidate> scored = ctx.evaluator->evaluate(configs);
+  const std::vector<ScoredCandidate> scored =
+      ctx.evaluator->evaluate(configs, ctx.verify_threshold.load());
   const unsigned generation = ctx.generation.load();
   for (std::size_t i = 0; i < xs.size(); ++i) {
-    const auto& [result, s] = scored[i];
-    if (result.status == engine::EvalStatus::Ok) ctx.rememberSize(configs[i], result.metrics.total_bytes);
-    if (ctx.on_evaluated) ctx.on_evaluated(EvaluatedCandidate{configs[i], result, s, island_, generation});
-    const pagmo::vector_double f = toFitness(s);
+    const ScoredCandidate& c = scored[i];
+    if (c.result.status == engine::EvalStatus::Ok)
+      ctx.rememberSize(configs[i], c.result.metrics.total_bytes);
+    if (ctx.on_evaluated)
+      ctx.on_evaluated(EvaluatedCandidate{configs[i], c.result, c.score, island_, generation});
+    const pagmo::vector_double f = toFitness(c.score);
     out.insert(out.end(), f.begin(), f.end());
   }
   return out;
@@ -87,10 +94,12 @@ pagmo::vector_double pass_ordering_problem::fitness(const pagmo::vector_double& 
 
 pagmo::vector_double pass_ordering_problem::batch_fitness(const pagmo::vector_double& xs) const {
   const std::size_t n = get_nix();
-  if (xs.size() % n != 0) throw std::invalid_argument("batch of decision vectors has the wrong length");
+  if (xs.size() % n != 0)
+    throw std::invalid_argument("batch of decision vectors has the wrong length");
   std::vector<pagmo::vector_double> split;
   for (std::size_t i = 0; i < xs.size(); i += n) {
-    split.emplace_back(xs.begin() + static_cast<std::ptrdiff_t>(i), xs.begin() + static_cast<std::ptrdiff_t>(i + n));
+    split.emplace_back(xs.begin() + static_cast<std::ptrdiff_t>(i),
+                       xs.begin() + static_cast<std::ptrdiff_t>(i + n));
   }
   return evaluateAll(split);
 }

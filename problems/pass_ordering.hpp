@@ -3,16 +3,14 @@
 // estimated cycles of what that pipeline makes of the input module.
 #pragma once
 
-#include <pagmo/problem.hpp>
-#include <pagmo/types.hpp>
-
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <string>
-
 #include <mutex>
 #include <optional>
+#include <pagmo/problem.hpp>
+#include <pagmo/types.hpp>
+#include <string>
 #include <unordered_map>
 
 #include "problems/candidate_evaluator.hpp"
@@ -38,6 +36,9 @@ struct SearchContext {
   FitnessSpec spec;
   std::atomic<bool> stop{false};  // once set, fitness returns at once (the generation is discarded)
   std::atomic<unsigned> generation{0};
+  // Candidates measured above this objective are not verified (see
+  // CandidateEvaluator); the driver lowers it as better candidates verify.
+  std::atomic<double> verify_threshold{CandidateEvaluator::kVerifyAll};
   std::function<void(const EvaluatedCandidate&)> on_evaluated;
 
   // Total bytes of every pipeline evaluated so far, for histories.
@@ -57,7 +58,8 @@ enum class ConstraintHandling {
 class pass_ordering_problem {
  public:
   pass_ordering_problem() = default;
-  pass_ordering_problem(std::shared_ptr<SearchContext> context, ConstraintHandling handling, unsigned island);
+  pass_ordering_problem(std::shared_ptr<SearchContext> context, ConstraintHandling handling,
+                        unsigned island);
 
   pagmo::vector_double fitness(const pagmo::vector_double& x) const;
   // pagmo's member_bfe calls this: a whole batch goes to the engine at once.

@@ -28,6 +28,8 @@ struct EvolveSettings {
   std::string algorithms;
   double memory_limit_mb = 4096;
   unsigned verify_timeout_ms = 3000;
+  double screen_margin_percent = 0;
+  bool verify_all = false;
   bool tune = false;
 };
 
@@ -39,7 +41,8 @@ int runEvolve(EvolveSettings& s) {
   if (!s.log.empty()) o.log = s.log;
   if (!s.checkpoint.empty()) o.checkpoint = s.checkpoint;
   const auto objective = problems::parseObjective(s.objective);
-  if (!objective) throw CLI::ValidationError("--objective", "must be size, cycles, weighted or pareto");
+  if (!objective)
+    throw CLI::ValidationError("--objective", "must be size, cycles, weighted or pareto");
   o.fitness.objective = *objective;
   const auto w = splitList(s.weights);
   try {
@@ -49,12 +52,14 @@ int runEvolve(EvolveSettings& s) {
   } catch (const std::exception&) {
     throw CLI::ValidationError("--weights", "expected SIZE,CYCLES (two non-negative numbers)");
   }
-  if (o.fitness.size_weight < 0 || o.fitness.cycles_weight < 0 || o.fitness.size_weight + o.fitness.cycles_weight <= 0) {
+  if (o.fitness.size_weight < 0 || o.fitness.cycles_weight < 0 ||
+      o.fitness.size_weight + o.fitness.cycles_weight <= 0) {
     throw CLI::ValidationError("--weights", "weights must be non-negative and not both zero");
   }
   o.algorithms = splitList(s.algorithms);
   o.memory_limit_bytes = static_cast<std::uint64_t>(s.memory_limit_mb * 1024 * 1024);
   o.verify.function_timeout = std::chrono::milliseconds(s.verify_timeout_ms);
+  o.screen_margin = s.verify_all ? -1.0 : s.screen_margin_percent / 100.0;
 
   driver::installStopHandlers();
   if (s.tune) {
@@ -65,14 +70,17 @@ int runEvolve(EvolveSettings& s) {
         fmt::print(stderr, "recommended: geometric mean {:.5f} of -Oz on training modules",
                    r["recommended"]["geomean_ratio_to_oz"].get<double>());
         if (!r["test"]["summary"]["geomean_ratio_to_oz"].is_null()) {
-          fmt::print(stderr, ", {:.5f} on {} held-out modules ({} better, {} worse, all verified: {})",
-                     r["test"]["summary"]["geomean_ratio_to_oz"].get<double>(), r["test"]["summary"]["modules"].get<int>(),
-                     r["test"]["summary"]["improved"].get<int>(), r["test"]["summary"]["worse"].get<int>(),
-                     r["test"]["summary"]["all_verified"].get<bool>());
+          fmt::print(
+              stderr, ", {:.5f} on {} held-out modules ({} better, {} worse, all verified: {})",
+              r["test"]["summary"]["geomean_ratio_to_oz"].get<double>(),
+              r["test"]["summary"]["modules"].get<int>(),
+              r["test"]["summary"]["improved"].get<int>(), r["test"]["summary"]["worse"].get<int>(),
+              r["test"]["summary"]["all_verified"].get<bool>());
         }
         fmt::print(stderr, "\n");
       }
-      if (o.output && r["recommended"].is_object()) fmt::print(stderr, "wrote {}\n", o.output->string());
+      if (o.output && r["recommended"].is_object())
+        fmt::print(stderr, "wrote {}\n", o.output->string());
       if (o.report) fmt::print(stderr, "wrote {}\n", o.report->string());
     }
     return outcome.exit_code;
@@ -84,12 +92,15 @@ int runEvolve(EvolveSettings& s) {
       std::string versus;
       const auto& oz = outcome.report["baselines"]["Oz"];
       if (oz.is_object() && oz.value("status", "") == "ok") {
-        const double delta = 100.0 * (best["total_bytes"].get<double>() - oz["total_bytes"].get<double>()) /
+        const double delta = 100.0 *
+                             (best["total_bytes"].get<double>() - oz["total_bytes"].get<double>()) /
                              oz["total_bytes"].get<double>();
-        versus = fmt::format(" ({:+.3f}% vs wasm-opt -Oz at {} bytes)", delta, oz["total_bytes"].get<std::uint64_t>());
+        versus = fmt::format(" ({:+.3f}% vs wasm-opt -Oz at {} bytes)", delta,
+                             oz["total_bytes"].get<std::uint64_t>());
       }
-      fmt::print(stderr, "best verified: {} bytes{}, {} phases, found by {}\n", best["total_bytes"].get<std::uint64_t>(),
-                 versus, best["phases"].size(), best["found_by"].dump());
+      fmt::print(stderr, "best verified: {} bytes{}, {} phases, found by {}\n",
+                 best["total_bytes"].get<std::uint64_t>(), versus, best["phases"].size(),
+                 best["found_by"].dump());
     }
     if (o.output && best.is_object()) fmt::print(stderr, "wrote {}\n", o.output->string());
     if (o.report) fmt::print(stderr, "wrote {}\n", o.report->string());
@@ -106,36 +117,84 @@ void addSearchOptions(CLI::App& app, EvolveSettings& s) {
   driver::RunOptions& o = s.run;
   app.add_option("--report", s.report, "Write the JSON report here (schema: docs/report.md)");
   app.add_option("--log", s.log, "Append every evaluation to this SQLite database");
-  app.add_option("--checkpoint", s.checkpoint, "Checkpoint file (default: REPORT/OUTPUT/MODULE + .checkpoint.json)");
+  app.add_option("--checkpoint", s.checkpoint,
+                 "Checkpoint file (default: REPORT/OUTPUT/MODULE + .checkpoint.json)");
   app.add_flag("--resume", o.resume, "Continue the run saved in the checkpoint");
-  app.add_option("--checkpoint-every", o.checkpoint_every, "Generations between checkpoints")->check(CLI::PositiveNumber);
-  app.add_option("--generations", o.generations, "Generations to evolve (0: only evaluate the seed pipelines)")
+  app.add_option("--checkpoint-every", o.checkpoint_every, "Generations between checkpoints")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--generations", o.generations,
+                 "Generations to evolve (0: only evaluate the seed pipelines)")
       ->capture_default_str();
-  app.add_option("--islands", o.islands, "Islands in the archipelago")->capture_default_str()->check(CLI::Range(1, 64));
-  app.add_option("--population", o.population, "Individuals per island")->capture_default_str()->check(CLI::Range(2, 1000));
-  app.add_option("--topology", o.topology, "ring, fully-connected, unconnected, or free:0-1,1-2,...")->capture_default_str();
-  app.add_option("--migrate-every", o.migrate_every, "Generations between migrations")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--migrants", o.migrants, "Migrants per source island and migration")->capture_default_str();
-  app.add_option("--selection", o.selection, "Migrant selection policy (best)")->capture_default_str();
-  app.add_option("--replacement", o.replacement, "Migrant replacement policy (fair)")->capture_default_str();
-  app.add_option("--migration-type", o.migration_type, "p2p (one neighbour) or broadcast (all neighbours)")->capture_default_str();
-  app.add_option("--algorithms", s.algorithms, "Comma-separated island algorithms: pga, gaco, ihs, sga, de, pso, nsga2");
-  app.add_option("--objective", s.objective, "size, cycles, weighted or pareto")->capture_default_str();
-  app.add_option("--weights", s.weights, "SIZE,CYCLES weights of the weighted objective")->capture_default_str();
-  app.add_flag("--allow-bounded", o.fitness.allow_bounded, "Accept functions verified only up to the loop bound");
-  app.add_flag("!--no-repair", o.repair, "Do not give unverified functions their original bodies back");
-  app.add_option("--time-budget", o.time_budget_seconds, "Stop after this many seconds (0: no limit)")->check(CLI::NonNegativeNumber);
-  app.add_option("--seed", o.seed, "Random seed: the same seed on the same input gives the same result")->capture_default_str();
+  app.add_option("--islands", o.islands, "Islands in the archipelago")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  app.add_option("--population", o.population, "Individuals per island")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 1000));
+  app.add_option("--topology", o.topology,
+                 "ring, fully-connected, unconnected, or free:0-1,1-2,...")
+      ->capture_default_str();
+  app.add_option("--migrate-every", o.migrate_every, "Generations between migrations")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--migrants", o.migrants, "Migrants per source island and migration")
+      ->capture_default_str();
+  app.add_option("--selection", o.selection, "Migrant selection policy (best)")
+      ->capture_default_str();
+  app.add_option("--replacement", o.replacement, "Migrant replacement policy (fair)")
+      ->capture_default_str();
+  app.add_option("--migration-type", o.migration_type,
+                 "p2p (one neighbour) or broadcast (all neighbours)")
+      ->capture_default_str();
+  app.add_option("--algorithms", s.algorithms,
+                 "Comma-separated island algorithms: pga, gaco, ihs, sga, de, pso, nsga2");
+  app.add_option("--objective", s.objective, "size, cycles, weighted or pareto")
+      ->capture_default_str();
+  app.add_option("--weights", s.weights, "SIZE,CYCLES weights of the weighted objective")
+      ->capture_default_str();
+  app.add_flag("--allow-bounded", o.fitness.allow_bounded,
+               "Accept functions verified only up to the loop bound");
+  app.add_flag("!--no-repair", o.repair,
+               "Do not give unverified functions their original bodies back");
+  app.add_option("--screen-margin", s.screen_margin_percent,
+                 "Verify only candidates whose measured objective is within PERCENT of the best "
+                 "verified one")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1000.0));
+  app.add_flag("--verify-all", s.verify_all,
+               "Verify every candidate, however far from the best (slower)");
+  app.add_option("--time-budget", o.time_budget_seconds,
+                 "Stop after this many seconds (0: no limit)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", o.seed,
+                 "Random seed: the same seed on the same input gives the same result")
+      ->capture_default_str();
   app.add_option("--jobs", o.jobs, "Worker processes (0: one per core)")->capture_default_str();
-  app.add_option("--max-phases", o.max_phases, "Longest pipeline a genome can hold")->capture_default_str()->check(CLI::Range(50, 1000));
-  app.add_flag("--strip-debug", o.strip_debug, "Strip debug info first, like wasm-opt --strip-debug");
+  app.add_option("--max-phases", o.max_phases, "Longest pipeline a genome can hold")
+      ->capture_default_str()
+      ->check(CLI::Range(50, 1000));
+  app.add_flag("--strip-debug", o.strip_debug,
+               "Strip debug info first, like wasm-opt --strip-debug");
   app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors");
   app.add_flag("--progress-lines", o.progress_lines, "Plain progress lines even on a terminal");
-  app.add_option("--candidate-timeout", o.candidate_timeout_seconds, "Seconds one candidate may take")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--memory-limit", s.memory_limit_mb, "Megabytes one worker may use")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--verify-timeout", s.verify_timeout_ms, "Solver budget per function, in nominal milliseconds (Z3 resource units, so verdicts do not depend on machine load)")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--loop-bound", o.verify.loop_bound, "Loop iterations checked when a loop cannot be proved inductively")->capture_default_str();
-  app.add_option("--inline-depth", o.verify.inline_depth, "Depth of calls the verifier executes symbolically")->capture_default_str();
+  app.add_option("--candidate-timeout", o.candidate_timeout_seconds,
+                 "Seconds one candidate may take")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--memory-limit", s.memory_limit_mb, "Megabytes one worker may use")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--verify-timeout", s.verify_timeout_ms,
+                 "Solver budget per function, in nominal milliseconds (Z3 resource units, so "
+                 "verdicts do not depend on machine load)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--loop-bound", o.verify.loop_bound,
+                 "Loop iterations checked when a loop cannot be proved inductively")
+      ->capture_default_str();
+  app.add_option("--inline-depth", o.verify.inline_depth,
+                 "Depth of calls the verifier executes symbolically")
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -154,10 +213,14 @@ Command addEvolveCommand(CLI::App& app) {
 
 Command addTuneCommand(CLI::App& app) {
   auto s = std::make_shared<EvolveSettings>();
-  CLI::App* cmd = app.add_subcommand("tune", "Evolve one configuration that is generally better over a corpus of modules");
-  cmd->add_option("corpus", s->module, "Directory of .wasm modules (with manifest.tsv from scripts/fetch-corpus for a train/test split)")
+  CLI::App* cmd = app.add_subcommand(
+      "tune", "Evolve one configuration that is generally better over a corpus of modules");
+  cmd->add_option("corpus", s->module,
+                  "Directory of .wasm modules (with manifest.tsv from scripts/fetch-corpus for a "
+                  "train/test split)")
       ->required();
-  cmd->add_option("-o,--output", s->output, "Write the recommended configuration (JSON, for `apply`) here");
+  cmd->add_option("-o,--output", s->output,
+                  "Write the recommended configuration (JSON, for `apply`) here");
   addSearchOptions(*cmd, *s);
   return [cmd, s]() -> int {
     if (!*cmd) return -1;

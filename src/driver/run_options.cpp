@@ -19,8 +19,11 @@ nlohmann::json RunOptions::searchIdentity() const {
           {"max_phases", max_phases},
           {"strip_debug", strip_debug},
           {"repair", repair},
-          {"verify", {{"loop_bound", verify.loop_bound}, {"inline_depth", verify.inline_depth},
-                      {"function_timeout_ms", verify.function_timeout.count()}}}};
+          {"screen_margin", screen_margin},
+          {"verify",
+           {{"loop_bound", verify.loop_bound},
+            {"inline_depth", verify.inline_depth},
+            {"function_timeout_ms", verify.function_timeout.count()}}}};
 }
 
 nlohmann::json RunOptions::toJson() const {

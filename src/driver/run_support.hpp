@@ -4,6 +4,7 @@
 #include <string>
 
 #include "archipelago.hpp"
+#include "loom/driver/archive.hpp"
 #include "loom/driver/run_options.hpp"
 #include "loom/engine/engine.hpp"
 
@@ -14,5 +15,11 @@ std::string verifyFingerprint(const RunOptions& options);
 
 engine::EngineOptions engineOptions(const RunOptions& options);
 ArchipelagoSettings archipelagoSettings(const RunOptions& options);
+
+// The objective above which candidates are measured but not verified: the
+// best verified objective so far plus the screening margin. Set between
+// generations only, so that results do not depend on the order in which
+// parallel islands finish.
+double verifyThreshold(const Archive& archive, const RunOptions& options);
 
 }  // namespace loom::driver

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cmath>
 
 #include "archipelago.hpp"
 #include "loom/driver/archive.hpp"
@@ -45,14 +46,25 @@ ArchipelagoSettings archipelagoSettings(const RunOptions& o) {
 
 std::string verifyFingerprint(const RunOptions& o) {
   const auto& v = o.verify;
-  return fmt::format("loop_bound={};inline_depth={};timeout_ms={};max_terms={};repair={};bounded={}", v.loop_bound,
-                     v.inline_depth, v.function_timeout.count(), v.max_terms, o.repair, o.fitness.allow_bounded);
+  return fmt::format(
+      "loop_bound={};inline_depth={};timeout_ms={};max_terms={};repair={};bounded={}", v.loop_bound,
+      v.inline_depth, v.function_timeout.count(), v.max_terms, o.repair, o.fitness.allow_bounded);
+}
+
+double verifyThreshold(const Archive& archive, const RunOptions& o) {
+  const auto best = archive.best();
+  if (o.screen_margin < 0 || !best || o.fitness.objective == problems::Objective::Pareto) {
+    return problems::CandidateEvaluator::kVerifyAll;
+  }
+  const double f = best->score.objectives.front();
+  return f + std::abs(f) * o.screen_margin;
 }
 
 engine::EngineOptions engineOptions(const RunOptions& o) {
   engine::EngineOptions e;
   e.workers = o.jobs;
-  e.candidate_timeout = std::chrono::milliseconds(static_cast<long>(o.candidate_timeout_seconds * 1000));
+  e.candidate_timeout =
+      std::chrono::milliseconds(static_cast<long>(o.candidate_timeout_seconds * 1000));
   e.memory_limit_bytes = o.memory_limit_bytes;
   e.evaluator.verify_options = o.verify;
   e.evaluator.accept_bounded = o.fitness.allow_bounded;
@@ -93,13 +105,16 @@ RunOutcome runSearch(const RunOptions& options) {
     try {
       checkpoint = nlohmann::json::parse(support::readTextFile(checkpoint_path));
     } catch (const std::exception& e) {
-      throw SearchError(fmt::format("cannot resume from {}: {}", checkpoint_path.string(), e.what()));
+      throw SearchError(
+          fmt::format("cannot resume from {}: {}", checkpoint_path.string(), e.what()));
     }
     if (checkpoint.value("module_sha256", "") != module_sha) {
-      throw SearchError(fmt::format("cannot resume: {} was made for a different module", checkpoint_path.string()));
+      throw SearchError(fmt::format("cannot resume: {} was made for a different module",
+                                    checkpoint_path.string()));
     }
     if (checkpoint.value("identity", nlohmann::json()) != options.searchIdentity()) {
-      throw SearchError(fmt::format("cannot resume: {} was made with different search options", checkpoint_path.string()));
+      throw SearchError(fmt::format("cannot resume: {} was made with different search options",
+                                    checkpoint_path.string()));
     }
     first_generation = checkpoint.at("generation").get<unsigned>() + 1;
     earlier_seconds = checkpoint.at("elapsed_seconds");
@@ -111,36 +126,44 @@ RunOutcome runSearch(const RunOptions& options) {
   if (options.log) {
     log = std::make_unique<EvaluationLog>(*options.log);
     log->setVerifyFingerprint(verifyFingerprint(options));
-    run_id = log->startRun(options.resume ? "resume" : "evolve", options.module.string(), module_sha, options.toJson());
+    run_id = log->startRun(options.resume ? "resume" : "evolve", options.module.string(),
+                           module_sha, options.toJson());
   }
 
   auto engine = std::make_shared<engine::Engine>(source, engineOptions(options));
   if (log) {
     std::size_t known = 0;
-    log->forEachKnown(module_sha, verifyFingerprint(options), [&](const auto& config, const auto& result) {
-      engine->remember(config, result);
-      ++known;
-    });
-    if (known) progress.message(fmt::format("evaluation log: {} earlier evaluations of this module reused", known));
+    log->forEachKnown(module_sha, verifyFingerprint(options),
+                      [&](const auto& config, const auto& result) {
+                        engine->remember(config, result);
+                        ++known;
+                      });
+    if (known)
+      progress.message(
+          fmt::format("evaluation log: {} earlier evaluations of this module reused", known));
   }
 
   // The input as Binaryen writes it: the denominators of every ratio.
   const engine::EvalResult input = engine->evaluateRetryingCrashes(pipeline::PipelineConfig{});
   if (input.status != engine::EvalStatus::Ok) {
-    throw SearchError(fmt::format("{}: cannot measure the input: {}", options.module.string(), input.reason));
+    throw SearchError(
+        fmt::format("{}: cannot measure the input: {}", options.module.string(), input.reason));
   }
-  auto evaluator = std::make_shared<problems::ModuleEvaluator>(engine, input.metrics, options.fitness);
+  auto evaluator =
+      std::make_shared<problems::ModuleEvaluator>(engine, input.metrics, options.fitness);
   context->evaluator = evaluator;
 
   Archive archive;
   bool log_failed = false;
-  auto logRecord = [&](const pipeline::PipelineConfig& config, const engine::EvalResult& result, int island, unsigned generation) {
+  auto logRecord = [&](const pipeline::PipelineConfig& config, const engine::EvalResult& result,
+                       int island, unsigned generation) {
     if (!log || result.memo_hit || log_failed) return;
     log->record(run_id, module_sha, config, result, island, static_cast<int>(generation));
   };
   context->on_evaluated = [&](const problems::EvaluatedCandidate& c) {
     if (!c.result.memo_hit) islands->countEvaluation(c.island);
-    archive.offer(ArchivedCandidate{c.config, c.result, c.score, static_cast<int>(c.island), c.generation});
+    archive.offer(
+        ArchivedCandidate{c.config, c.result, c.score, static_cast<int>(c.island), c.generation});
     logRecord(c.config, c.result, static_cast<int>(c.island), c.generation);
   };
 
@@ -152,7 +175,8 @@ RunOutcome runSearch(const RunOptions& options) {
     for (const auto& b : pipeline::builtinConfigs()) configs.push_back(b.config);
     const auto scored = evaluator->evaluate(configs);
     for (std::size_t i = 0; i < configs.size(); ++i) {
-      const std::string name = i == 0 ? "input" : std::string(pipeline::builtinConfigs()[i - 1].name);
+      const std::string name =
+          i == 0 ? "input" : std::string(pipeline::builtinConfigs()[i - 1].name);
       archive.offer(ArchivedCandidate{configs[i], scored[i].result, scored[i].score, -1, 0});
       logRecord(configs[i], scored[i].result, -1, 0);
       baselines.push_back({name, configs[i], scored[i].result, scored[i].score});
@@ -160,7 +184,8 @@ RunOutcome runSearch(const RunOptions& options) {
   }
   std::uint64_t oz_bytes = 0;
   for (const auto& b : baselines) {
-    if (b.name == "Oz" && b.result.status == engine::EvalStatus::Ok) oz_bytes = b.result.metrics.total_bytes;
+    if (b.name == "Oz" && b.result.status == engine::EvalStatus::Ok)
+      oz_bytes = b.result.metrics.total_bytes;
   }
 
   if (options.resume) {
@@ -168,13 +193,18 @@ RunOutcome runSearch(const RunOptions& options) {
       islands->restore(checkpoint.at("islands"), checkpoint.at("migrations"));
       archive.restore(checkpoint.at("archive"));
     } catch (const std::exception& e) {
-      throw SearchError(fmt::format("cannot resume from {}: {}", checkpoint_path.string(), e.what()));
+      throw SearchError(
+          fmt::format("cannot resume from {}: {}", checkpoint_path.string(), e.what()));
     }
   } else {
+    context->verify_threshold = verifyThreshold(archive, options);
     islands->seed();
   }
+  context->verify_threshold = verifyThreshold(archive, options);
 
-  auto elapsed = [&] { return earlier_seconds + std::chrono::duration<double>(Clock::now() - started).count(); };
+  auto elapsed = [&] {
+    return earlier_seconds + std::chrono::duration<double>(Clock::now() - started).count();
+  };
   auto evaluationsSoFar = [&] { return earlier_evaluations + engine->counters().evaluations; };
 
   auto saveCheckpoint = [&](unsigned generation) {
@@ -208,41 +238,49 @@ RunOutcome runSearch(const RunOptions& options) {
     p.generations = options.generations;
     for (const auto& record : islands->records()) {
       const auto& h = record.history.back();
-      p.islands.push_back({fmt::format("{}/{}", record.strategy.algorithm, record.strategy.bias), h.best_objective,
-                           h.best_total_bytes});
+      p.islands.push_back({fmt::format("{}/{}", record.strategy.algorithm, record.strategy.bias),
+                           h.best_objective, h.best_total_bytes});
     }
     if (auto b = archive.best()) p.best_bytes = b->result.metrics.total_bytes;
     p.oz_bytes = oz_bytes;
     p.elapsed_seconds = elapsed();
     p.evaluations = evaluationsSoFar();
-    p.evaluations_per_second = p.elapsed_seconds > 0 ? static_cast<double>(p.evaluations) / p.elapsed_seconds : 0;
+    p.evaluations_per_second =
+        p.elapsed_seconds > 0 ? static_cast<double>(p.evaluations) / p.elapsed_seconds : 0;
     const unsigned done = generation >= first_generation ? generation - first_generation + 1 : 0;
     const double session = std::chrono::duration<double>(Clock::now() - started).count();
     if (done > 0) {
       p.remaining_seconds = session / done * (options.generations - generation);
-      if (options.time_budget_seconds > 0) p.remaining_seconds = std::min(p.remaining_seconds, options.time_budget_seconds - session);
+      if (options.time_budget_seconds > 0)
+        p.remaining_seconds = std::min(p.remaining_seconds, options.time_budget_seconds - session);
     }
     return p;
   };
 
   clearStop();
-  const auto deadline = options.time_budget_seconds > 0
-                            ? started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.time_budget_seconds))
-                            : Clock::time_point::max();
+  const auto deadline =
+      options.time_budget_seconds > 0
+          ? started + std::chrono::duration_cast<Clock::duration>(
+                          std::chrono::duration<double>(options.time_budget_seconds))
+          : Clock::time_point::max();
   unsigned last_generation = first_generation - 1;
-  const bool interrupted = islands->evolve(first_generation, options.generations, stopFlag(), deadline, [&](unsigned g) {
-    last_generation = g;
-    if (g % options.checkpoint_every == 0 || g == options.generations) saveCheckpoint(g);
-    progress.update(snapshot(g));
-  });
-  if (last_generation % options.checkpoint_every != 0 || last_generation < first_generation) saveCheckpoint(last_generation);
+  const bool interrupted =
+      islands->evolve(first_generation, options.generations, stopFlag(), deadline, [&](unsigned g) {
+        last_generation = g;
+        context->verify_threshold = verifyThreshold(archive, options);
+        if (g % options.checkpoint_every == 0 || g == options.generations) saveCheckpoint(g);
+        progress.update(snapshot(g));
+      });
+  if (last_generation % options.checkpoint_every != 0 || last_generation < first_generation)
+    saveCheckpoint(last_generation);
   progress.finish();
 
   // The answer: the best verified candidate, run once more for its bytes.
   std::optional<ArchivedCandidate> best = archive.best();
   if (options.fitness.objective == problems::Objective::Pareto) {
     auto weighted = [&](const ArchivedCandidate& a) {
-      return options.fitness.size_weight * a.score.size_ratio + options.fitness.cycles_weight * a.score.cycles_ratio;
+      return options.fitness.size_weight * a.score.size_ratio +
+             options.fitness.cycles_weight * a.score.cycles_ratio;
     };
     for (const auto& c : archive.paretoFront()) {
       if (!best || weighted(c) < weighted(*best)) best = c;
@@ -256,9 +294,10 @@ RunOutcome runSearch(const RunOptions& options) {
       again = engine->evaluateWithModule(best->config);
     }
     if (!again.verified(options.fitness.allow_bounded) || again.metrics != best->result.metrics) {
-      progress.message(fmt::format("warning: the best configuration re-ran to {} ({} bytes, verdict {})",
-                                   engine::statusName(again.status), again.metrics.total_bytes,
-                                   again.verification ? verify::verdictName(again.verification->overall) : "none"));
+      progress.message(fmt::format(
+          "warning: the best configuration re-ran to {} ({} bytes, verdict {})",
+          engine::statusName(again.status), again.metrics.total_bytes,
+          again.verification ? verify::verdictName(again.verification->overall) : "none"));
     }
     if (again.verified(options.fitness.allow_bounded)) {
       best_module = std::move(again.module);
@@ -276,7 +315,8 @@ RunOutcome runSearch(const RunOptions& options) {
     }
   }
 
-  ReportInputs inputs{options, source, module_sha, input, baselines, archive, best, islands->size(), islands->migrations()};
+  ReportInputs inputs{options, source,          module_sha,           input, baselines, archive,
+                      best,    islands->size(), islands->migrations()};
   inputs.island_records = islands->records();
   inputs.engine_counters = engine->counters();
   inputs.evaluations = evaluationsSoFar();

@@ -41,7 +41,8 @@ struct Loaded {
   engine::EvalResult reference;  // wasm-opt -Oz
 };
 
-std::vector<Loaded> loadAll(const std::vector<CorpusModule>& modules, const RunOptions& options, unsigned workers_each) {
+std::vector<Loaded> loadAll(const std::vector<CorpusModule>& modules, const RunOptions& options,
+                            unsigned workers_each) {
   std::vector<Loaded> out;
   wasm::LoadOptions load;
   load.strip_debug = options.strip_debug;
@@ -60,29 +61,35 @@ std::vector<Loaded> loadAll(const std::vector<CorpusModule>& modules, const RunO
   // The references, all modules at once.
   std::vector<std::thread> threads;
   for (auto& l : out) {
-    threads.emplace_back([&l] { l.reference = l.engine->evaluateRetryingCrashes(*pipeline::builtinConfig("Oz")); });
+    threads.emplace_back(
+        [&l] { l.reference = l.engine->evaluateRetryingCrashes(*pipeline::builtinConfig("Oz")); });
   }
   for (auto& t : threads) t.join();
   for (const auto& l : out) {
     if (l.reference.status != engine::EvalStatus::Ok) {
-      throw TuneError(fmt::format("{}: wasm-opt -Oz fails on it: {}", l.module.path.string(), l.reference.reason));
+      throw TuneError(fmt::format("{}: wasm-opt -Oz fails on it: {}", l.module.path.string(),
+                                  l.reference.reason));
     }
   }
   return out;
 }
 
 nlohmann::json moduleResult(const Loaded& l, const engine::EvalResult& tuned, bool allow_bounded) {
-  const double ratio = static_cast<double>(tuned.metrics.total_bytes) / static_cast<double>(l.reference.metrics.total_bytes);
-  return {{"name", l.module.name},
-          {"split", l.module.split},
-          {"sha256", l.sha256},
-          {"oz_bytes", l.reference.metrics.total_bytes},
-          {"tuned_bytes", tuned.metrics.total_bytes},
-          {"ratio_to_oz", ratio},
-          {"tuned_status", engine::statusName(tuned.status)},
-          {"verified", tuned.verified(allow_bounded)},
-          {"verdict", tuned.verification ? nlohmann::json(verify::verdictName(tuned.verification->overall)) : nlohmann::json(nullptr)},
-          {"first_problem", tuned.verification ? tuned.verification->first_problem : std::string()}};
+  const double ratio = static_cast<double>(tuned.metrics.total_bytes) /
+                       static_cast<double>(l.reference.metrics.total_bytes);
+  return {
+      {"name", l.module.name},
+      {"split", l.module.split},
+      {"sha256", l.sha256},
+      {"oz_bytes", l.reference.metrics.total_bytes},
+      {"tuned_bytes", tuned.metrics.total_bytes},
+      {"ratio_to_oz", ratio},
+      {"tuned_status", engine::statusName(tuned.status)},
+      {"verified", tuned.verified(allow_bounded)},
+      {"verdict", tuned.verification
+                      ? nlohmann::json(verify::verdictName(tuned.verification->overall))
+                      : nlohmann::json(nullptr)},
+      {"first_problem", tuned.verification ? tuned.verification->first_problem : std::string()}};
 }
 
 nlohmann::json summarize(const nlohmann::json& rows) {
@@ -91,14 +98,18 @@ nlohmann::json summarize(const nlohmann::json& rows) {
   for (const auto& r : rows) {
     const double ratio = r["ratio_to_oz"];
     log_sum += std::log(ratio);
-    if (ratio < 1) ++improved;
-    else if (ratio > 1) ++worse;
-    else ++equal;
+    if (ratio < 1)
+      ++improved;
+    else if (ratio > 1)
+      ++worse;
+    else
+      ++equal;
     verified += r["verified"].get<bool>();
   }
   const double n = static_cast<double>(rows.size());
   return {{"modules", rows.size()},
-          {"geomean_ratio_to_oz", rows.empty() ? nlohmann::json(nullptr) : nlohmann::json(std::exp(log_sum / n))},
+          {"geomean_ratio_to_oz",
+           rows.empty() ? nlohmann::json(nullptr) : nlohmann::json(std::exp(log_sum / n))},
           {"improved", improved},
           {"worse", worse},
           {"equal", equal},
@@ -128,20 +139,25 @@ std::vector<CorpusModule> readCorpus(const fs::path& directory) {
       std::vector<std::string> cols;
       std::stringstream row(line);
       for (std::string col; std::getline(row, col, '\t');) cols.push_back(col);
-      if (cols.size() < 2) throw TuneError(fmt::format("{}: malformed line '{}'", manifest.string(), line));
+      if (cols.size() < 2)
+        throw TuneError(fmt::format("{}: malformed line '{}'", manifest.string(), line));
       const std::string& split = cols[1];
       if (split != "train" && split != "test") {
-        throw TuneError(fmt::format("{}: split '{}' of {} is neither train nor test", manifest.string(), split, cols[0]));
+        throw TuneError(fmt::format("{}: split '{}' of {} is neither train nor test",
+                                    manifest.string(), split, cols[0]));
       }
       modules.push_back({cols[0], split, directory / (cols[0] + ".wasm")});
     }
   } else {
     for (const auto& entry : fs::directory_iterator(directory)) {
-      if (entry.path().extension() == ".wasm") modules.push_back({entry.path().stem().string(), "train", entry.path()});
+      if (entry.path().extension() == ".wasm")
+        modules.push_back({entry.path().stem().string(), "train", entry.path()});
     }
-    std::sort(modules.begin(), modules.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    std::sort(modules.begin(), modules.end(),
+              [](const auto& a, const auto& b) { return a.name < b.name; });
   }
-  if (std::none_of(modules.begin(), modules.end(), [](const auto& m) { return m.split == "train"; })) {
+  if (std::none_of(modules.begin(), modules.end(),
+                   [](const auto& m) { return m.split == "train"; })) {
     throw TuneError(fmt::format("{}: the corpus has no training modules", directory.string()));
   }
   return modules;
@@ -158,7 +174,8 @@ RunOutcome runTune(const RunOptions& options) {
   const auto corpus = readCorpus(options.module);
   std::vector<CorpusModule> train, test;
   for (const auto& m : corpus) (m.split == "train" ? train : test).push_back(m);
-  const unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned jobs =
+      options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   const unsigned workers_each = std::max(1u, jobs / static_cast<unsigned>(train.size()));
 
   auto context = std::make_shared<problems::SearchContext>();
@@ -171,7 +188,8 @@ RunOutcome runTune(const RunOptions& options) {
     throw TuneError(e.what());
   }
 
-  progress.message(fmt::format("tuning on {} training modules ({} held out for testing)", train.size(), test.size()));
+  progress.message(fmt::format("tuning on {} training modules ({} held out for testing)",
+                               train.size(), test.size()));
   std::vector<Loaded> loaded = loadAll(train, options, workers_each);
 
   // The corpus identity: a resumed tune must see the same modules.
@@ -188,8 +206,10 @@ RunOutcome runTune(const RunOptions& options) {
     } catch (const std::exception& e) {
       throw TuneError(fmt::format("cannot resume from {}: {}", checkpoint_path.string(), e.what()));
     }
-    if (checkpoint.value("corpus", "") != corpus_sha || checkpoint.value("identity", nlohmann::json()) != options.searchIdentity()) {
-      throw TuneError(fmt::format("cannot resume: {} was made for another corpus or other options", checkpoint_path.string()));
+    if (checkpoint.value("corpus", "") != corpus_sha ||
+        checkpoint.value("identity", nlohmann::json()) != options.searchIdentity()) {
+      throw TuneError(fmt::format("cannot resume: {} was made for another corpus or other options",
+                                  checkpoint_path.string()));
     }
     first_generation = checkpoint.at("generation").get<unsigned>() + 1;
     earlier_seconds = checkpoint.at("elapsed_seconds");
@@ -202,8 +222,10 @@ RunOutcome runTune(const RunOptions& options) {
     log->setVerifyFingerprint(verifyFingerprint(options));
     run_id = log->startRun("tune", options.module.string(), corpus_sha, options.toJson());
     for (auto& l : loaded) {
-      log->forEachKnown(l.sha256, verifyFingerprint(options), [&](const auto& c, const auto& r) { l.engine->remember(c, r); });
-      l.engine->setListener([&log, &context, run_id, sha = l.sha256](const pipeline::PipelineConfig& c, const engine::EvalResult& r) {
+      log->forEachKnown(l.sha256, verifyFingerprint(options),
+                        [&](const auto& c, const auto& r) { l.engine->remember(c, r); });
+      l.engine->setListener([&log, &context, run_id, sha = l.sha256](
+                                const pipeline::PipelineConfig& c, const engine::EvalResult& r) {
         log->record(run_id, sha, c, r, -1, static_cast<int>(context->generation.load()));
       });
     }
@@ -217,7 +239,8 @@ RunOutcome runTune(const RunOptions& options) {
   Archive archive;
   context->on_evaluated = [&](const problems::EvaluatedCandidate& c) {
     if (!c.result.memo_hit) islands->countEvaluation(c.island);
-    archive.offer(ArchivedCandidate{c.config, c.result, c.score, static_cast<int>(c.island), c.generation});
+    archive.offer(
+        ArchivedCandidate{c.config, c.result, c.score, static_cast<int>(c.island), c.generation});
   };
 
   // Oz itself scores 1.0 by construction; the other built-ins set the bar too.
@@ -228,7 +251,8 @@ RunOutcome runTune(const RunOptions& options) {
     const auto scored = evaluator->evaluate(configs);
     for (std::size_t i = 0; i < configs.size(); ++i) {
       archive.offer(ArchivedCandidate{configs[i], scored[i].result, scored[i].score, -1, 0});
-      baselines.push_back({std::string(pipeline::builtinConfigs()[i].name), configs[i], scored[i].result, scored[i].score});
+      baselines.push_back({std::string(pipeline::builtinConfigs()[i].name), configs[i],
+                           scored[i].result, scored[i].score});
     }
   }
 
@@ -236,20 +260,28 @@ RunOutcome runTune(const RunOptions& options) {
     islands->restore(checkpoint.at("islands"), checkpoint.at("migrations"));
     archive.restore(checkpoint.at("archive"));
   } else {
+    context->verify_threshold = verifyThreshold(archive, options);
     islands->seed();
   }
+  context->verify_threshold = verifyThreshold(archive, options);
 
-  auto elapsed = [&] { return earlier_seconds + std::chrono::duration<double>(Clock::now() - started).count(); };
+  auto elapsed = [&] {
+    return earlier_seconds + std::chrono::duration<double>(Clock::now() - started).count();
+  };
   auto evaluations = [&] {
     std::uint64_t n = 0;
     for (const auto& l : loaded) n += l.engine->counters().evaluations;
     return n;
   };
   auto saveCheckpoint = [&](unsigned generation) {
-    nlohmann::json j = {{"schema", "loom-evolve-tune-checkpoint/1"}, {"corpus", corpus_sha},
-                        {"identity", options.searchIdentity()}, {"generation", generation},
-                        {"elapsed_seconds", elapsed()}, {"archive", archive.toJson()},
-                        {"islands", islands->saveIslands()}, {"migrations", islands->saveMigrations()}};
+    nlohmann::json j = {{"schema", "loom-evolve-tune-checkpoint/1"},
+                        {"corpus", corpus_sha},
+                        {"identity", options.searchIdentity()},
+                        {"generation", generation},
+                        {"elapsed_seconds", elapsed()},
+                        {"archive", archive.toJson()},
+                        {"islands", islands->saveIslands()},
+                        {"migrations", islands->saveMigrations()}};
     try {
       if (log) log->flush();
       support::writeFileAtomic(checkpoint_path, j.dump());
@@ -259,53 +291,69 @@ RunOutcome runTune(const RunOptions& options) {
   };
 
   clearStop();
-  const auto deadline = options.time_budget_seconds > 0
-                            ? started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.time_budget_seconds))
-                            : Clock::time_point::max();
+  const auto deadline =
+      options.time_budget_seconds > 0
+          ? started + std::chrono::duration_cast<Clock::duration>(
+                          std::chrono::duration<double>(options.time_budget_seconds))
+          : Clock::time_point::max();
   unsigned last_generation = first_generation - 1;
-  const bool interrupted = islands->evolve(first_generation, options.generations, stopFlag(), deadline, [&](unsigned g) {
-    last_generation = g;
-    if (g % options.checkpoint_every == 0 || g == options.generations) saveCheckpoint(g);
-    const auto best = archive.best();
-    ProgressSnapshot p;
-    p.generation = g;
-    p.generations = options.generations;
-    p.elapsed_seconds = elapsed();
-    p.evaluations = evaluations();
-    p.evaluations_per_second = p.elapsed_seconds > 0 ? static_cast<double>(p.evaluations) / p.elapsed_seconds : 0;
-    if (best) p.best_bytes = best->result.metrics.total_bytes;
-    progress.update(p);
-    if (best) progress.message(fmt::format("  geometric mean of size / -Oz on training modules: {:.5f}", best->score.size_ratio));
-  });
-  if (last_generation % options.checkpoint_every != 0 || last_generation < first_generation) saveCheckpoint(last_generation);
+  const bool interrupted =
+      islands->evolve(first_generation, options.generations, stopFlag(), deadline, [&](unsigned g) {
+        last_generation = g;
+        context->verify_threshold = verifyThreshold(archive, options);
+        if (g % options.checkpoint_every == 0 || g == options.generations) saveCheckpoint(g);
+        const auto best = archive.best();
+        ProgressSnapshot p;
+        p.generation = g;
+        p.generations = options.generations;
+        p.elapsed_seconds = elapsed();
+        p.evaluations = evaluations();
+        p.evaluations_per_second =
+            p.elapsed_seconds > 0 ? static_cast<double>(p.evaluations) / p.elapsed_seconds : 0;
+        if (best) p.best_bytes = best->result.metrics.total_bytes;
+        progress.update(p);
+        if (best)
+          progress.message(fmt::format("  geometric mean of size / -Oz on training modules: {:.5f}",
+                                       best->score.size_ratio));
+      });
+  if (last_generation % options.checkpoint_every != 0 || last_generation < first_generation)
+    saveCheckpoint(last_generation);
   progress.finish();
 
   const std::optional<ArchivedCandidate> best = archive.best();
   nlohmann::json report;
   report["schema"] = "loom-evolve-tune-report/1";
-  report["corpus"] = {{"directory", options.module.string()}, {"id", corpus_sha}, {"train", train.size()}, {"test", test.size()}};
+  report["corpus"] = {{"directory", options.module.string()},
+                      {"id", corpus_sha},
+                      {"train", train.size()},
+                      {"test", test.size()}};
   report["options"] = options.toJson();
   report["generations"] = last_generation;
   report["interrupted"] = interrupted;
   report["baselines"] = nlohmann::json::object();
   for (const auto& b : baselines) {
-    report["baselines"][b.name] = {{"geomean_ratio_to_oz", b.score.size_ratio}, {"verified", b.score.feasible()},
+    report["baselines"][b.name] = {{"geomean_ratio_to_oz", b.score.size_ratio},
+                                   {"verified", b.score.feasible()},
                                    {"total_bytes", b.result.metrics.total_bytes}};
   }
   if (best) {
     report["recommended"] = describeCandidate(best->config, best->result, 0);
     report["recommended"]["geomean_ratio_to_oz"] = best->score.size_ratio;
     report["recommended"]["note"] =
-        "wasm_opt_args enables no features: add the --enable-* flags your module needs (loom-evolve baselines prints them)";
+        "wasm_opt_args enables no features: add the --enable-* flags your module needs "
+        "(loom-evolve baselines prints them)";
     nlohmann::json train_rows = nlohmann::json::array();
     const auto per_train = evaluator->perModule(best->config);
-    for (std::size_t m = 0; m < loaded.size(); ++m) train_rows.push_back(moduleResult(loaded[m], per_train[m], options.fitness.allow_bounded));
+    for (std::size_t m = 0; m < loaded.size(); ++m)
+      train_rows.push_back(moduleResult(loaded[m], per_train[m], options.fitness.allow_bounded));
     report["train"] = {{"modules", train_rows}, {"summary", summarize(train_rows)}};
     // Held-out modules: never seen by the search.
     nlohmann::json test_rows = nlohmann::json::array();
     if (!test.empty() && !interrupted) {
-      progress.message(fmt::format("checking the recommendation on {} held-out modules", test.size()));
-      std::vector<Loaded> held_out = loadAll(test, options, std::max(1u, jobs / static_cast<unsigned>(test.size())));
+      progress.message(
+          fmt::format("checking the recommendation on {} held-out modules", test.size()));
+      std::vector<Loaded> held_out =
+          loadAll(test, options, std::max(1u, jobs / static_cast<unsigned>(test.size())));
       std::vector<engine::EvalResult> results(held_out.size());
       std::vector<std::thread> threads;
       for (std::size_t m = 0; m < held_out.size(); ++m) {
@@ -324,22 +372,27 @@ RunOutcome runTune(const RunOptions& options) {
   report["islands"] = nlohmann::json::array();
   const auto records = islands->records();
   for (std::size_t i = 0; i < records.size(); ++i) {
-    nlohmann::json isl = {{"index", i}, {"algorithm", records[i].strategy.algorithm}, {"bias", records[i].strategy.bias},
-                          {"population", records[i].population}, {"history", nlohmann::json::array()}};
+    nlohmann::json isl = {{"index", i},
+                          {"algorithm", records[i].strategy.algorithm},
+                          {"bias", records[i].strategy.bias},
+                          {"population", records[i].population},
+                          {"history", nlohmann::json::array()}};
     for (const auto& h : records[i].history) isl["history"].push_back(h.toJson());
     report["islands"].push_back(isl);
   }
   report["migrations"] = islands->saveMigrations();
   report["evaluations"] = evaluations();
   report["seconds"] = elapsed();
-  report["evaluations_per_second"] = elapsed() > 0 ? static_cast<double>(evaluations()) / elapsed() : 0.0;
+  report["evaluations_per_second"] =
+      elapsed() > 0 ? static_cast<double>(evaluations()) / elapsed() : 0.0;
   if (log) log->flush();
 
   RunOutcome outcome;
   outcome.report = report;
   outcome.interrupted = interrupted;
   outcome.exit_code = interrupted ? 130 : best ? 0 : 3;
-  if (options.output && best) support::writeFileAtomic(*options.output, best->config.toJson().dump(2) + "\n");
+  if (options.output && best)
+    support::writeFileAtomic(*options.output, best->config.toJson().dump(2) + "\n");
   if (options.report) support::writeFileAtomic(*options.report, report.dump(2) + "\n");
   return outcome;
 }

@@ -23,6 +23,7 @@ nlohmann::json EngineCounters::toJson() const {
           {"memo_hit_rate", memoHitRate()},
           {"evaluations", evaluations},
           {"verified", verified},
+          {"measured_only", measured_only},
           {"by_status", by_status},
           {"by_verdict", by_verdict},
           {"phases_run", phases_run},
@@ -30,10 +31,18 @@ nlohmann::json EngineCounters::toJson() const {
           {"prefix_reuse_rate", prefixReuseRate()},
           {"functions_verified", functions_verified},
           {"functions_unchanged", functions_unchanged},
-          {"seconds", {{"passes", time.passes}, {"validation", time.validation}, {"measuring", time.measuring},
-                       {"verification", time.verification}, {"total", time.total}}},
-          {"workers", {{"jobs", pool.jobs}, {"crashes", pool.crashes}, {"timeouts", pool.timeouts},
-                       {"out_of_memory", pool.out_of_memory}, {"restarts", pool.restarts}}}};
+          {"seconds",
+           {{"passes", time.passes},
+            {"validation", time.validation},
+            {"measuring", time.measuring},
+            {"verification", time.verification},
+            {"total", time.total}}},
+          {"workers",
+           {{"jobs", pool.jobs},
+            {"crashes", pool.crashes},
+            {"timeouts", pool.timeouts},
+            {"out_of_memory", pool.out_of_memory},
+            {"restarts", pool.restarts}}}};
 }
 
 struct Engine::Impl {
@@ -41,7 +50,10 @@ struct Engine::Impl {
   std::unique_ptr<WorkerPool> pool;
 
   mutable std::mutex mutex;
-  std::unordered_map<wasm::Hash128, std::shared_future<EvalResult>, wasm::Hash128Hasher> memo;
+  using Memo =
+      std::unordered_map<wasm::Hash128, std::shared_future<EvalResult>, wasm::Hash128Hasher>;
+  Memo memo;           // verified results (or every result when verification is off)
+  Memo measured_memo;  // Check::MeasureOnly results
   EngineCounters counters;
   Listener listener;
   std::uint64_t next_id = 0;
@@ -54,11 +66,12 @@ struct Engine::Impl {
     pool_options.workers = options.workers;
     pool_options.job_timeout = options.candidate_timeout;
     pool_options.memory_limit_bytes = options.memory_limit_bytes;
-    nlohmann::json init = {{"name", source.name},
-                           {"format", source.format == wasm::SourceFormat::Text ? "text" : "binary"},
-                           {"features", source.features},
-                           {"strip_debug", source.strip_debug},
-                           {"options", options.evaluator.toJson()}};
+    nlohmann::json init = {
+        {"name", source.name},
+        {"format", source.format == wasm::SourceFormat::Text ? "text" : "binary"},
+        {"features", source.features},
+        {"strip_debug", source.strip_debug},
+        {"options", options.evaluator.toJson()}};
     pool = std::make_unique<WorkerPool>(pool_options, std::move(init), source.bytes);
   }
 
@@ -69,9 +82,12 @@ struct Engine::Impl {
     return keys[std::min<std::size_t>(std::max(1u, stride), config.phases.size())].low;
   }
 
-  EvalResult runInWorker(const pipeline::PipelineConfig& config, bool want_module) {
+  bool verifies(Check check) const { return options.verify && check == Check::Verify; }
+
+  EvalResult runInWorker(const pipeline::PipelineConfig& config, bool want_module,
+                         Check check = Check::Verify) {
     try {
-      return runInWorkerOrThrow(config, want_module);
+      return runInWorkerOrThrow(config, want_module, check);
     } catch (const std::exception& e) {
       EvalResult result;
       result.status = EvalStatus::Failed;
@@ -81,16 +97,18 @@ struct Engine::Impl {
     }
   }
 
-  EvalResult runInWorkerOrThrow(const pipeline::PipelineConfig& config, bool want_module) {
+  EvalResult runInWorkerOrThrow(const pipeline::PipelineConfig& config, bool want_module,
+                                Check check) {
     nlohmann::json request;
     {
       std::lock_guard lock(mutex);
       request["id"] = next_id++;
     }
     request["config"] = config.toJson();
-    request["verify"] = options.verify;
+    request["verify"] = verifies(check);
     request["want_module"] = want_module;
-    WorkerReply reply = pool->submit(std::move(request), affinityOf(config, options.evaluator.prefix_stride)).get();
+    WorkerReply reply =
+        pool->submit(std::move(request), affinityOf(config, options.evaluator.prefix_stride)).get();
     EvalResult result;
     switch (reply.kind) {
       case WorkerReply::Kind::Result:
@@ -128,8 +146,11 @@ struct Engine::Impl {
         c.functions_unchanged += v.unchanged;
       }
       if (result.verified(true)) ++c.verified;
+      if (result.status == EvalStatus::Ok && !result.verification && options.verify)
+        ++c.measured_only;
       c.phases_reused += result.phases_reused;
-      c.phases_run += config.phases.size() - std::min<std::size_t>(config.phases.size(), result.phases_reused);
+      c.phases_run +=
+          config.phases.size() - std::min<std::size_t>(config.phases.size(), result.phases_reused);
       c.time.passes += result.times.passes;
       c.time.validation += result.times.validation;
       c.time.measuring += result.times.measuring;
@@ -140,8 +161,10 @@ struct Engine::Impl {
     if (notify) notify(config, result);
   }
 
-  std::shared_future<EvalResult> lookupOrStart(const pipeline::PipelineConfig& config, bool& started,
-                                               std::promise<EvalResult>& promise) {
+  // A measurement may be answered by a verified result: it measured the same
+  // module (after the same repairs) and says more.
+  std::shared_future<EvalResult> lookupOrStart(const pipeline::PipelineConfig& config, Check check,
+                                               bool& started, std::promise<EvalResult>& promise) {
     const wasm::Hash128 key = config.key();
     std::lock_guard lock(mutex);
     ++counters.requests;
@@ -150,9 +173,15 @@ struct Engine::Impl {
       started = false;
       return it->second;
     }
+    Memo& own = verifies(check) ? memo : measured_memo;
+    if (auto it = own.find(key); it != own.end()) {
+      ++counters.memo_hits;
+      started = false;
+      return it->second;
+    }
     started = true;
     auto future = promise.get_future().share();
-    memo.emplace(key, future);
+    own.emplace(key, future);
     return future;
   }
 
@@ -168,30 +197,33 @@ Engine::Engine(const wasm::ModuleSource& source, EngineOptions options)
 
 Engine::~Engine() = default;
 
-EvalResult Engine::evaluateRetryingCrashes(const pipeline::PipelineConfig& config, unsigned attempts) {
+EvalResult Engine::evaluateRetryingCrashes(const pipeline::PipelineConfig& config,
+                                           unsigned attempts) {
   EvalResult result = evaluate(config);
   for (unsigned i = 1; i < attempts && result.status == EvalStatus::Crashed; ++i) {
     {
       std::lock_guard lock(impl_->mutex);
       impl_->memo.erase(config.key());
+      impl_->measured_memo.erase(config.key());
     }
     result = evaluate(config);
   }
   return result;
 }
 
-EvalResult Engine::evaluate(const pipeline::PipelineConfig& config) {
+EvalResult Engine::evaluate(const pipeline::PipelineConfig& config, Check check) {
   std::promise<EvalResult> promise;
   bool started = false;
-  auto future = impl_->lookupOrStart(config, started, promise);
+  auto future = impl_->lookupOrStart(config, check, started, promise);
   if (started) {
-    promise.set_value(impl_->withoutModule(impl_->runInWorker(config, false), false));
+    promise.set_value(impl_->withoutModule(impl_->runInWorker(config, false, check), false));
     return future.get();
   }
   return impl_->withoutModule(future.get(), true);
 }
 
-std::vector<EvalResult> Engine::evaluateBatch(const std::vector<pipeline::PipelineConfig>& configs) {
+std::vector<EvalResult> Engine::evaluateBatch(const std::vector<pipeline::PipelineConfig>& configs,
+                                              Check check) {
   // Each new candidate gets a thread that waits on its worker; the pool runs
   // as many at once as there are workers.
   std::vector<std::promise<EvalResult>> promises(configs.size());
@@ -200,11 +232,12 @@ std::vector<EvalResult> Engine::evaluateBatch(const std::vector<pipeline::Pipeli
   std::vector<std::thread> waiters;
   for (std::size_t i = 0; i < configs.size(); ++i) {
     bool s = false;
-    futures[i] = impl_->lookupOrStart(configs[i], s, promises[i]);
+    futures[i] = impl_->lookupOrStart(configs[i], check, s, promises[i]);
     started[i] = s;
     if (s) {
-      waiters.emplace_back([this, &configs, &promises, i] {
-        promises[i].set_value(impl_->withoutModule(impl_->runInWorker(configs[i], false), false));
+      waiters.emplace_back([this, &configs, &promises, i, check] {
+        promises[i].set_value(
+            impl_->withoutModule(impl_->runInWorker(configs[i], false, check), false));
       });
     }
   }
@@ -224,8 +257,11 @@ EvalResult Engine::evaluateWithModule(const pipeline::PipelineConfig& config) {
 void Engine::remember(const pipeline::PipelineConfig& config, const EvalResult& result) {
   std::promise<EvalResult> promise;
   promise.set_value(impl_->withoutModule(result, false));
+  const bool measured_only =
+      impl_->options.verify && result.status == EvalStatus::Ok && !result.verification;
   std::lock_guard lock(impl_->mutex);
-  impl_->memo.emplace(config.key(), promise.get_future().share());
+  (measured_only ? impl_->measured_memo : impl_->memo)
+      .emplace(config.key(), promise.get_future().share());
 }
 
 void Engine::setListener(Listener listener) {
@@ -240,8 +276,12 @@ EngineCounters Engine::counters() const {
   return c;
 }
 
-unsigned Engine::workers() const { return impl_->pool->size(); }
+unsigned Engine::workers() const {
+  return impl_->pool->size();
+}
 
-const EngineOptions& Engine::options() const { return impl_->options; }
+const EngineOptions& Engine::options() const {
+  return impl_->options;
+}
 
 }  // namespace loom::engine

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "loom/support/files.hpp"
@@ -57,27 +58,42 @@ std::vector<BadInput> badInputs() {
   const wasm::Bytes good = support::readFile(fixtureBinary("crc32"));
   std::vector<BadInput> cases = {
       {"empty", file("input-empty.wasm", {}), "empty"},
-      {"garbage", file("input-garbage.wasm", {'G', 'A', 'R', 'B', 'A', 'G', 'E', 0}), "not a WebAssembly module"},
-      {"text syntax error", [](const TempDir& d) {
+      {"garbage", file("input-garbage.wasm", {'G', 'A', 'R', 'B', 'A', 'G', 'E', 0}),
+       "not a WebAssembly module"},
+      {"text syntax error",
+       [](const TempDir& d) {
          const fs::path p = d / "input-bad.wat";
-         support::writeFileAtomic(p, std::string_view("(module (func $f (result i32) (i32.add (i32.const 1))"));
+         support::writeFileAtomic(
+             p, std::string_view("(module (func $f (result i32) (i32.add (i32.const 1))"));
          return p;
-       }, "input-bad.wat"},
-      {"multi-memory", file("input-mm.wasm", {0x00, 0x61, 0x73, 0x6d, 0x01, 0, 0, 0, 0x05, 0x05, 0x02, 0x00, 0x01, 0x00, 0x01}), "input-mm.wasm"},
-      {"directory", [](const TempDir& d) {
+       },
+       "input-bad.wat"},
+      {"multi-memory",
+       file("input-mm.wasm",
+            {0x00, 0x61, 0x73, 0x6d, 0x01, 0, 0, 0, 0x05, 0x05, 0x02, 0x00, 0x01, 0x00, 0x01}),
+       "input-mm.wasm"},
+      {"directory",
+       [](const TempDir& d) {
          fs::create_directory(d / "input-dir");
          return d / "input-dir";
-       }, "is a directory"},
+       },
+       "is a directory"},
       {"missing", [](const TempDir& d) { return d / "input-missing.wasm"; }, "No such file"},
-      {"fifo", [](const TempDir& d) {
+      {"fifo",
+       [](const TempDir& d) {
          const fs::path p = d / "input-fifo";
          ::mkfifo(p.c_str(), 0600);
          return p;
-       }, "not a regular file"},
+       },
+       "not a regular file"},
       {"unreadable", [](const TempDir&) { return fs::path("/proc/self/mem"); }, "cannot read"},
   };
   for (std::size_t cut : {std::size_t{9}, std::size_t{20}, good.size() / 2, good.size() - 1}) {
-    cases.push_back({"truncated at " + std::to_string(cut), file("input-cut.wasm", wasm::Bytes(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(cut))), "input-cut.wasm"});
+    cases.push_back(
+        {"truncated at " + std::to_string(cut),
+         file("input-cut.wasm",
+              wasm::Bytes(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(cut))),
+         "input-cut.wasm"});
   }
   return cases;
 }
@@ -88,7 +104,9 @@ TEST(Cli, EveryCommandRejectsBadModules) {
     const std::string m = bad.make(dir).string();
     const std::string out = (dir / "out.wasm").string();
     const std::string good = fixturePath("helpers").string();
-    expectCleanError(loom({m, "--generations", "1", "-o", out, "--report", (dir / "r.json").string()}), bad.needle, "evolve " + bad.name);
+    expectCleanError(
+        loom({m, "--generations", "1", "-o", out, "--report", (dir / "r.json").string()}),
+        bad.needle, "evolve " + bad.name);
     expectCleanError(loom({"baselines", m}), bad.needle, "baselines " + bad.name);
     expectCleanError(loom({"apply", "Oz", m, "-o", out}), bad.needle, "apply " + bad.name);
     expectCleanError(loom({"verify", m, good}), bad.needle, "verify (original) " + bad.name);
@@ -100,7 +118,8 @@ TEST(Cli, EveryCommandRejectsBadModules) {
 TEST(Cli, RejectsUnwritableOutputsBeforeWorking) {
   TempDir dir;
   const std::string m = fixturePath("helpers").string();
-  expectCleanError(loom({"apply", "Oz", m, "-o", "/nonexistent-dir/out.wasm"}), "does not exist", "apply");
+  expectCleanError(loom({"apply", "Oz", m, "-o", "/nonexistent-dir/out.wasm"}), "does not exist",
+                   "apply");
   expectCleanError(loom({m, "-o", "/nonexistent-dir/out.wasm"}), "does not exist", "evolve output");
   expectCleanError(loom({m, "--report", dir.path().string()}), "is a directory", "evolve report");
   expectCleanError(loom({"plot", (dir / "missing.json").string()}), "missing.json", "plot");
@@ -110,10 +129,13 @@ TEST(Cli, RejectsBadConfigurationsAndOptions) {
   TempDir dir;
   const std::string m = fixturePath("helpers").string();
   const std::string out = (dir / "out.wasm").string();
-  support::writeFileAtomic(dir / "input-config.json", std::string_view("{\"phases\": [\"dce\", \"warp-drive\"]}"));
-  expectCleanError(loom({"apply", (dir / "input-config.json").string(), m, "-o", out}), "warp-drive", "unknown phase");
+  support::writeFileAtomic(dir / "input-config.json",
+                           std::string_view("{\"phases\": [\"dce\", \"warp-drive\"]}"));
+  expectCleanError(loom({"apply", (dir / "input-config.json").string(), m, "-o", out}),
+                   "warp-drive", "unknown phase");
   support::writeFileAtomic(dir / "input-broken.json", std::string_view("{\"phases\": [\"dce\""));
-  expectCleanError(loom({"apply", (dir / "input-broken.json").string(), m, "-o", out}), "not valid JSON", "broken JSON");
+  expectCleanError(loom({"apply", (dir / "input-broken.json").string(), m, "-o", out}),
+                   "not valid JSON", "broken JSON");
   expectCleanError(loom({"apply", "O9", m, "-o", out}), "O9", "unknown built-in");
   expectCleanError(loom({m, "--islands", "0"}), "islands", "islands 0");
   expectCleanError(loom({m, "--population", "1"}), "population", "population 1");
@@ -123,9 +145,14 @@ TEST(Cli, RejectsBadConfigurationsAndOptions) {
   expectCleanError(loom({m, "--algorithms", "pga,simplex"}), "simplex", "algorithm");
   expectCleanError(loom({m, "--no-such-option"}), "no-such-option", "unknown option");
   expectCleanError(loom({"plot", m}), "not valid JSON", "plot of a module");
-  support::writeFileAtomic(dir / "input-report.json", std::string_view("{\"schema\": \"something else\"}"));
-  expectCleanError(loom({"plot", (dir / "input-report.json").string(), "-o", (dir / "p.png").string()}), "not a loom-evolve report", "plot schema");
-  expectCleanError(loom({"plot", (dir / "input-report.json").string(), "-o", (dir / "p.gif").string()}), ".png or .svg", "plot format");
+  support::writeFileAtomic(dir / "input-report.json",
+                           std::string_view("{\"schema\": \"something else\"}"));
+  expectCleanError(
+      loom({"plot", (dir / "input-report.json").string(), "-o", (dir / "p.png").string()}),
+      "not a loom-evolve report", "plot schema");
+  expectCleanError(
+      loom({"plot", (dir / "input-report.json").string(), "-o", (dir / "p.gif").string()}),
+      ".png or .svg", "plot format");
   expectNothingWritten(dir);
 }
 
@@ -154,8 +181,9 @@ TEST(Cli, ApplyWritesWhatWasmOptWrites) {
 TEST(Cli, PlotDrawsPngAndSvg) {
   TempDir dir;
   const std::string report = (dir / "r.json").string();
-  const CommandResult run = loom({fixtureBinary("arith").string(), "--generations", "2", "--islands", "2", "--population", "6",
-                                  "--report", report, "--quiet", "--jobs", "2"});
+  const CommandResult run =
+      loom({fixtureBinary("arith").string(), "--generations", "2", "--islands", "2", "--population",
+            "6", "--report", report, "--quiet", "--jobs", "2"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   for (const char* kind : {"convergence", "sizes"}) {
     for (const char* ext : {".png", ".svg"}) {
@@ -164,11 +192,47 @@ TEST(Cli, PlotDrawsPngAndSvg) {
       ASSERT_EQ(r.exit_code, 0) << r.err;
       const auto bytes = support::readFile(out);
       ASSERT_GT(bytes.size(), 1000u);
-      if (std::string(ext) == ".png") EXPECT_EQ(bytes[1], 'P');
-      else EXPECT_NE(std::string(bytes.begin(), bytes.end()).find("<svg"), std::string::npos);
+      if (std::string(ext) == ".png")
+        EXPECT_EQ(bytes[1], 'P');
+      else
+        EXPECT_NE(std::string(bytes.begin(), bytes.end()).find("<svg"), std::string::npos);
     }
   }
-  expectCleanError(loom({"plot", report, "--kind", "pareto", "-o", (dir / "f.svg").string()}), "pareto_front", "pareto of a weighted run");
+  expectCleanError(loom({"plot", report, "--kind", "pareto", "-o", (dir / "f.svg").string()}),
+                   "pareto_front", "pareto of a weighted run");
+}
+
+// A text module against wasm-opt's binary output, which has no global names:
+// globals are paired by position, so a correct optimization is proved...
+TEST(Cli, VerifyPairsUnnamedGlobalsByPosition) {
+  TempDir dir;
+  const auto m = fixturePath("licm");
+  const auto optimized = dir / "licm.O.wasm";
+  writeBytes(optimized, runWasmOpt(m, {"-O"}));
+  const CommandResult r = loom({"verify", m.string(), optimized.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+// ... and a wrong one is still refuted: the globals' initial values swapped.
+TEST(Cli, VerifyRefutesSwappedUnnamedGlobals) {
+  TempDir dir;
+  const auto original = dir / "two.wat";
+  const auto swapped = dir / "swapped.wat";
+  const std::string body =
+      R"((func (export "get") (result i32) (i32.sub (global.get 0) (global.get 1))))";
+  {
+    std::ofstream(original)
+        << "(module (global $lo (mut i32) (i32.const 1)) (global $hi (mut i32) (i32.const 7))"
+        << body << ")";
+    std::ofstream(swapped)
+        << "(module (global (mut i32) (i32.const 7)) (global (mut i32) (i32.const 1))" << body
+        << ")";
+  }
+  const auto binary = dir / "swapped.wasm";
+  writeBytes(binary, runWasmOpt(swapped, {}));
+  const CommandResult r = loom({"verify", original.string(), binary.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("initial value"), std::string::npos) << r.out;
 }
 
 }  // namespace

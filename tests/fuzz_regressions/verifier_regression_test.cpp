@@ -26,7 +26,8 @@ verify::VerifyOptions fuzzOptions() {
 
 // As Evaluator::decodeWritten: written with names, decoded again.
 wasm::Module decodeWritten(const wasm::Module& module) {
-  wasm::Module decoded = wasm::Module::parseBinaryTrusted(module.writeBinary({.names_section = true}));
+  wasm::Module decoded =
+      wasm::Module::parseBinaryTrusted(module.writeBinary({.names_section = true}));
   decoded.setFeatures(module.features());
   return decoded;
 }
@@ -56,10 +57,10 @@ TEST(FuzzRegressionVerifier, WriteReadRoundTripIsNeverRefuted) {
 // Finding 2 (licm-roundtrip-global-name, LOOM_FUZZ_COPY_ROUND_TRIP=1): a copy
 // of licm against its own binary decoded again: $invariant_global reads
 // global "base" on one side and "global$0" on the other (Module::copy()
-// loses the global's name when written), and the verifier, which matches
-// globals by name, refutes with a counterexample Node cannot reproduce.
-// Not fixed yet: enable with the fix.
-TEST(FuzzRegressionVerifier, DISABLED_CopyAgainstItsOwnBinaryIsNotRefuted) {
+// loses the global's name when written), and the verifier, which matched
+// globals by name only, refuted with a counterexample Node could not
+// reproduce. Fixed: globals whose names do not correspond pair by position.
+TEST(FuzzRegressionVerifier, CopyAgainstItsOwnBinaryIsNotRefuted) {
   const wasm::Module loaded = wasm::loadModuleFile(fixturePath("licm")).module;
   const wasm::Module copy = loaded.copy();
   verify::Verifier verifier(copy, fuzzOptions());
@@ -69,7 +70,7 @@ TEST(FuzzRegressionVerifier, DISABLED_CopyAgainstItsOwnBinaryIsNotRefuted) {
 // The same finding in the evaluator's own shape (Evaluator: the original is
 // decodeWritten(instantiated input), a candidate is decodeWritten(copy +
 // passes)): wasm-opt -O on licm, a correct optimization, is refuted.
-TEST(FuzzRegressionVerifier, DISABLED_EvaluatorShapedCheckOfOIsNotRefuted) {
+TEST(FuzzRegressionVerifier, EvaluatorShapedCheckOfOIsNotRefuted) {
   const wasm::Module loaded = wasm::loadModuleFile(fixturePath("licm")).module;
   const wasm::Module original = decodeWritten(loaded);
   const wasm::Module optimized =

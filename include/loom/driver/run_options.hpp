@@ -26,13 +26,13 @@ struct RunOptions {
   unsigned generations = 30;
   unsigned islands = 4;
   unsigned population = 16;
-  std::string topology = "ring";  // ring, fully-connected, unconnected, free:0-1,1-2,...
-  unsigned migrate_every = 3;     // generations between migrations
-  unsigned migrants = 2;          // per migration, from each source island
-  std::string selection = "best";         // migrants chosen by: best (pagmo select_best)
-  std::string replacement = "fair";       // and placed by: fair (pagmo fair_replace)
-  std::string migration_type = "p2p";     // p2p: from one neighbour; broadcast: from all
-  std::vector<std::string> algorithms;    // empty: the heterogeneous default
+  std::string topology = "ring";        // ring, fully-connected, unconnected, free:0-1,1-2,...
+  unsigned migrate_every = 3;           // generations between migrations
+  unsigned migrants = 2;                // per migration, from each source island
+  std::string selection = "best";       // migrants chosen by: best (pagmo select_best)
+  std::string replacement = "fair";     // and placed by: fair (pagmo fair_replace)
+  std::string migration_type = "p2p";   // p2p: from one neighbour; broadcast: from all
+  std::vector<std::string> algorithms;  // empty: the heterogeneous default
   problems::FitnessSpec fitness;
   double time_budget_seconds = 0;  // 0: no limit
   std::uint64_t seed = 1;
@@ -46,6 +46,9 @@ struct RunOptions {
   std::uint64_t memory_limit_bytes = 4ull << 30;
   verify::VerifyOptions verify;
   bool repair = true;  // give unverified functions their original bodies back (engine/repair.hpp)
+  // Verify only candidates measured within this fraction of the best verified
+  // objective (problems/candidate_evaluator.hpp); negative: verify every one.
+  double screen_margin = 0.0;
 
   // The options a resumed run must share with the run it continues.
   nlohmann::json searchIdentity() const;

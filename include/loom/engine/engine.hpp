@@ -18,24 +18,33 @@
 namespace loom::engine {
 
 struct EngineOptions {
-  unsigned workers = 0;                 // 0: one per hardware thread
-  std::string worker_executable;        // empty: defaultWorkerExecutable()
+  unsigned workers = 0;           // 0: one per hardware thread
+  std::string worker_executable;  // empty: defaultWorkerExecutable()
   std::chrono::milliseconds candidate_timeout{120000};
   std::uint64_t memory_limit_bytes = 4ull << 30;  // per worker process
   bool verify = true;
   EvaluatorOptions evaluator;
 };
 
+// What an evaluation includes. A measurement alone is cheap (the passes and
+// the cost model); verification is what costs seconds, so a search measures
+// first and verifies only the candidates that could matter.
+enum class Check {
+  Verify,       // measure and verify (unless the engine was built with verify off)
+  MeasureOnly,  // measure only; a result verified earlier is returned as is
+};
+
 struct EngineCounters {
-  std::uint64_t requests = 0;      // evaluate() calls, batch members included
-  std::uint64_t memo_hits = 0;     // answered from the memo (same decoded pipeline)
-  std::uint64_t evaluations = 0;   // candidates a worker actually ran
-  std::uint64_t verified = 0;      // of those, verified (proved, or bounded if allowed)
-  std::map<std::string, std::uint64_t> by_status;  // "ok", "crashed", "timed-out", ...
-  std::map<std::string, std::uint64_t> by_verdict; // "proved", "bounded", "refuted", "unknown"
+  std::uint64_t requests = 0;       // evaluate() calls, batch members included
+  std::uint64_t memo_hits = 0;      // answered from the memo (same decoded pipeline)
+  std::uint64_t evaluations = 0;    // candidates a worker actually ran
+  std::uint64_t verified = 0;       // of those, verified (proved, or bounded if allowed)
+  std::uint64_t measured_only = 0;  // of those, measured without verification (Check::MeasureOnly)
+  std::map<std::string, std::uint64_t> by_status;   // "ok", "crashed", "timed-out", ...
+  std::map<std::string, std::uint64_t> by_verdict;  // "proved", "bounded", "refuted", "unknown"
   std::uint64_t phases_run = 0, phases_reused = 0;  // prefix cache effect
   std::uint64_t functions_verified = 0, functions_unchanged = 0;
-  StageTimes time;                 // summed over evaluations, seconds
+  StageTimes time;  // summed over evaluations, seconds
   WorkerPoolStats pool;
   double memoHitRate() const;
   double prefixReuseRate() const;
@@ -47,8 +56,9 @@ class Engine {
   Engine(const wasm::ModuleSource& source, EngineOptions options);
   ~Engine();
 
-  EvalResult evaluate(const pipeline::PipelineConfig& config);
-  std::vector<EvalResult> evaluateBatch(const std::vector<pipeline::PipelineConfig>& configs);
+  EvalResult evaluate(const pipeline::PipelineConfig& config, Check check = Check::Verify);
+  std::vector<EvalResult> evaluateBatch(const std::vector<pipeline::PipelineConfig>& configs,
+                                        Check check = Check::Verify);
 
   // For results a whole run depends on (the input's measurement, a corpus
   // module's -Oz reference): a worker killed from outside must not end the

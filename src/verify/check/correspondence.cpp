@@ -62,6 +62,7 @@ Correspondence::Correspondence(const sem::ModuleInfo& original, const sem::Modul
       }
     }
   }
+  pairGlobals();
   buildLayout();
 
   const sem::TableInfo& ot = original_.table();
@@ -116,13 +117,46 @@ bool Correspondence::equivalent(const std::string& o, const std::string& p) cons
   return ko && kp && *ko == *kp && of->sameSignature(*pf);
 }
 
+void Correspondence::pairGlobals() {
+  const auto& og = original_.globalOrder();
+  const auto& pg = optimized_.globalOrder();
+  const bool names_correspond = std::all_of(pg.begin(), pg.end(), [&](const std::string& name) {
+    return original_.global(name) != nullptr;
+  });
+  if (names_correspond || og.size() != pg.size()) return;
+  for (std::size_t i = 0; i < og.size(); ++i) {
+    const sem::GlobalInfo& o = *original_.global(og[i]);
+    const sem::GlobalInfo& p = *optimized_.global(pg[i]);
+    if (o.type != p.type || o.is_mutable != p.is_mutable || o.imported != p.imported ||
+        o.import_module != p.import_module || o.import_base != p.import_base) {
+      return;
+    }
+  }
+  for (std::size_t i = 0; i < og.size(); ++i) {
+    if (og[i] == pg[i]) continue;
+    global_to_optimized_[og[i]] = pg[i];
+    global_to_original_[pg[i]] = og[i];
+  }
+}
+
+std::string Correspondence::optimizedGlobal(const std::string& original_name) const {
+  auto it = global_to_optimized_.find(original_name);
+  return it == global_to_optimized_.end() ? original_name : it->second;
+}
+
+std::string Correspondence::originalGlobal(const std::string& optimized_name) const {
+  auto it = global_to_original_.find(optimized_name);
+  return it == global_to_original_.end() ? optimized_name : it->second;
+}
+
 void Correspondence::buildLayout() {
   auto addGlobals = [&](const sem::ModuleInfo& m, Side side) {
     for (const auto& name : m.globalOrder()) {
       const sem::GlobalInfo& g = *m.global(name);
       if (!g.type) continue;
       unsigned slot = 0;
-      auto existing = layout_.slot(Side::Original, name);
+      auto existing =
+          layout_.slot(Side::Original, side == Side::Optimized ? originalGlobal(name) : name);
       if (side == Side::Optimized && existing && layout_.globals[*existing].type == *g.type &&
           layout_.globals[*existing].is_mutable == g.is_mutable) {
         slot = *existing;
@@ -148,8 +182,8 @@ void Correspondence::buildLayout() {
   for (auto& s : layout_.globals) {
     if (!s.is_mutable || !s.constant || !s.present[0] || !s.present[1]) continue;
     const sem::GlobalInfo* o = original_.global(s.name);
-    const sem::GlobalInfo* p = optimized_.global(s.name);
-    if (o->init_bits != p->init_bits) s.constant = false;
+    const sem::GlobalInfo* p = optimized_.global(optimizedGlobal(s.name));
+    if (!p || o->init_bits != p->init_bits) s.constant = false;
   }
   unsigned args = 1;
   for (const auto* m : {&original_, &optimized_}) {

@@ -58,6 +58,13 @@ class Correspondence {
   // (same function under correspondence, or a body-identical twin of it).
   bool equivalent(const std::string& o, const std::string& p) const;
 
+  // Globals correspond by name; when the optimized module's names are not the
+  // original's (a binary without a names section against a text module), by
+  // position, provided every position agrees in type, mutability and import.
+  // Initial values are compared by the module checks either way.
+  std::string optimizedGlobal(const std::string& original_name) const;
+  std::string originalGlobal(const std::string& optimized_name) const;
+
   const sem::StateLayout& layout() const { return layout_; }
   // Table slots that hold equivalent functions on both sides: only then may
   // indirect calls through an unresolved table be abstracted as events.
@@ -65,6 +72,7 @@ class Correspondence {
 
  private:
   int intern(const std::string& key) const;
+  void pairGlobals();
   void buildLayout();
 
   const sem::ModuleInfo& original_;
@@ -75,6 +83,8 @@ class Correspondence {
   std::map<std::string, std::string> counterpart_;  // optimized -> original (verified pair)
   mutable std::map<std::string, int> keys_;
   sem::StateLayout layout_;
+  std::map<std::string, std::string> global_to_optimized_,
+      global_to_original_;  // only where names differ
   bool tables_correspond_ = false;
 };
 

@@ -90,7 +90,7 @@ void checkExports(const Correspondence& c, ModuleProblems& out) {
                 false);
       }
     } else if (e.kind == wasm::ExternalKind::Global) {
-      if (c.matching() == Matching::ByName && e.value != q.value) {
+      if (c.matching() == Matching::ByName && c.optimizedGlobal(e.value) != q.value) {
         out.add(fmt::format("export \"{}\" now refers to global {} instead of {}", e.name, q.value,
                             e.value),
                 false);
@@ -196,7 +196,7 @@ void checkGlobals(const Correspondence& c, ModuleProblems& out) {
   const auto& p = c.optimized();
   for (const auto& name : o.globalOrder()) {
     const sem::GlobalInfo& g = *o.global(name);
-    const sem::GlobalInfo* q = p.global(name);
+    const sem::GlobalInfo* q = p.global(c.optimizedGlobal(name));
     if (!g.type)
       out.add(fmt::format("global {} has a type the verifier does not model", name), false);
     if (!q) {
@@ -215,12 +215,15 @@ void checkGlobals(const Correspondence& c, ModuleProblems& out) {
       out.add(fmt::format("global {} changed its import", name), true);
       continue;
     }
-    if (!g.imported && (g.init_bits != q->init_bits || g.init_global != q->init_global)) {
+    const std::optional<std::string> init_global =
+        g.init_global ? std::optional<std::string>(c.optimizedGlobal(*g.init_global))
+                      : std::nullopt;
+    if (!g.imported && (g.init_bits != q->init_bits || init_global != q->init_global)) {
       out.add(fmt::format("global {} has a different initial value", name), true);
     }
   }
   for (const auto& name : p.globalOrder()) {
-    if (!o.global(name) && p.global(name)->exported) {
+    if (!o.global(c.originalGlobal(name)) && p.global(name)->exported) {
       out.add(fmt::format("global {} is new and exported", name), true);
     }
   }
