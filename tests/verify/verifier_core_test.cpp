@@ -489,3 +489,46 @@ TEST(VerifierCore, SecondVerifyOfTheSamePairHitsTheCache) {
 
 }  // namespace
 }  // namespace loom::verify
+
+namespace loom::verify {
+namespace {
+
+// Duplicate-function elimination points an export at another function that
+// became identical only after optimization. The new target is verified
+// against the export's original function as a pair of its own.
+const char* kTwoExports = R"((module
+  (func $inc (export "inc") (param $x i32) (result i32) (i32.add (local.get $x) (i32.const 1)))
+  (func $also (export "also") (param $x i32) (result i32)
+    (drop (i32.mul (local.get $x) (i32.const 7)))
+    (i32.sub (local.get $x) (i32.const -1)))
+  (func $twice (export "twice") (param $x i32) (result i32) (i32.add (local.get $x) (i32.const 2)))))";
+
+TEST(VerifierCore, RetargetedExportIsProvedAsAPair) {
+  const ModuleVerdict v = verifyPair(kTwoExports, R"((module
+  (func $inc (export "inc") (param $x i32) (result i32) (i32.add (local.get $x) (i32.const 1)))
+  (func $twice (export "twice") (param $x i32) (result i32) (i32.add (local.get $x) (i32.const 2)))
+  (export "also" (func $inc))))");
+  EXPECT_TRUE(v.module_problems.empty()) << describe(v);
+  bool checked = false;
+  for (const auto& f : v.functions) checked = checked || f.function == "export \"also\"";
+  EXPECT_TRUE(checked) << describe(v);
+  EXPECT_EQ(v.overall(), Verdict::Proved) << describe(v);
+}
+
+TEST(VerifierCore, WronglyRetargetedExportIsRefuted) {
+  const ModuleVerdict v = verifyPair(kTwoExports, R"((module
+  (func $inc (export "inc") (param $x i32) (result i32) (i32.add (local.get $x) (i32.const 1)))
+  (export "also" (func $inc))
+  (export "twice" (func $inc))))");
+  const FunctionVerdict* twice = nullptr;
+  for (const auto& f : v.functions) {
+    if (f.function == "export \"twice\"") twice = &f;
+  }
+  ASSERT_NE(twice, nullptr) << describe(v);
+  EXPECT_EQ(twice->verdict, Verdict::Refuted) << describe(v);
+  ASSERT_TRUE(twice->counterexample.has_value());
+  EXPECT_EQ(v.overall(), Verdict::Refuted) << describe(v);
+}
+
+}  // namespace
+}  // namespace loom::verify

@@ -62,6 +62,7 @@ Correspondence::Correspondence(const sem::ModuleInfo& original, const sem::Modul
       }
     }
   }
+  pairRetargetedExports();
   pairGlobals();
   buildLayout();
 
@@ -115,6 +116,30 @@ bool Correspondence::equivalent(const std::string& o, const std::string& p) cons
   auto ko = functionKey(Side::Original, o);
   auto kp = functionKey(Side::Optimized, p);
   return ko && kp && *ko == *kp && of->sameSignature(*pf);
+}
+
+void Correspondence::pairRetargetedExports() {
+  for (const auto& oe : original_.exports()) {
+    if (oe.kind != wasm::ExternalKind::Function) continue;
+    for (const auto& pe : optimized_.exports()) {
+      if (pe.kind != wasm::ExternalKind::Function || pe.name != oe.name) continue;
+      if (equivalent(oe.value, pe.value)) continue;
+      const sem::FunctionInfo* o = original_.function(oe.value);
+      const sem::FunctionInfo* p = optimized_.function(pe.value);
+      if (!o || !p || o->imported || p->imported || !o->sameSignature(*p)) continue;
+      const bool paired = std::any_of(pairs_.begin(), pairs_.end(), [&](const FunctionPair& fp) {
+        return fp.original == oe.value && fp.optimized == pe.value;
+      });
+      if (paired) continue;
+      pairs_.push_back(FunctionPair{fmt::format("export \"{}\"", oe.name), oe.value, pe.value});
+      retargeted_.insert({oe.value, pe.value});
+    }
+  }
+}
+
+bool Correspondence::checkedAsPair(const std::string& original,
+                                   const std::string& optimized) const {
+  return retargeted_.count({original, optimized}) > 0;
 }
 
 void Correspondence::pairGlobals() {

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,12 @@ class Correspondence {
   // (same function under correspondence, or a body-identical twin of it).
   bool equivalent(const std::string& o, const std::string& p) const;
 
+  // An export the optimizer pointed at another function (duplicate-function
+  // elimination merging exported functions that became identical only after
+  // optimization): the new target is verified against the original target as
+  // one more pair, labelled `export "NAME"`, and the export is judged by it.
+  bool checkedAsPair(const std::string& original, const std::string& optimized) const;
+
   // Globals correspond by name; when the optimized module's names are not the
   // original's (a binary without a names section against a text module), by
   // position, provided every position agrees in type, mutability and import.
@@ -72,6 +79,7 @@ class Correspondence {
 
  private:
   int intern(const std::string& key) const;
+  void pairRetargetedExports();
   void pairGlobals();
   void buildLayout();
 
@@ -83,8 +91,10 @@ class Correspondence {
   std::map<std::string, std::string> counterpart_;  // optimized -> original (verified pair)
   mutable std::map<std::string, int> keys_;
   sem::StateLayout layout_;
-  std::map<std::string, std::string> global_to_optimized_,
-      global_to_original_;  // only where names differ
+  // (original, optimized) targets of retargeted exports, verified as pairs.
+  std::set<std::pair<std::string, std::string>> retargeted_;
+  // Only globals whose names differ (see optimizedGlobal).
+  std::map<std::string, std::string> global_to_optimized_, global_to_original_;
   bool tables_correspond_ = false;
 };
 

@@ -83,7 +83,7 @@ void checkExports(const Correspondence& c, ModuleProblems& out) {
       const auto* qf = p.function(q.value);
       if (!of || !qf || !of->sameSignature(*qf)) {
         out.add(fmt::format("exported function \"{}\" changed its signature", e.name), true);
-      } else if (!c.equivalent(e.value, q.value)) {
+      } else if (!c.equivalent(e.value, q.value) && !c.checkedAsPair(e.value, q.value)) {
         out.add(fmt::format("export \"{}\" now refers to {}, which has no verified counterpart "
                             "of {}",
                             e.name, q.value, e.value),
