@@ -178,9 +178,9 @@ void addSearchOptions(CLI::App& app, EvolveSettings& s) {
   app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors");
   app.add_flag("--progress-lines", o.progress_lines, "Plain progress lines even on a terminal");
   app.add_option("--candidate-timeout", o.candidate_timeout_seconds,
-                 "Seconds one candidate may take")
+                 "Seconds one candidate may take (0: scaled to the module's function count)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--memory-limit", s.memory_limit_mb, "Megabytes one worker may use")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

@@ -1,6 +1,10 @@
 #include "archipelago.hpp"
 
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
 #include <pagmo/archipelago.hpp>
 #include <pagmo/islands/thread_island.hpp>
 #include <pagmo/r_policies/fair_replace.hpp>
@@ -11,10 +15,6 @@
 #include <pagmo/topologies/fully_connected.hpp>
 #include <pagmo/topologies/ring.hpp>
 #include <pagmo/topologies/unconnected.hpp>
-
-#include <algorithm>
-#include <cmath>
-#include <numeric>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -45,7 +45,8 @@ bool feasibleFitness(const pagmo::vector_double& f, problems::ConstraintHandling
 std::vector<pagmo::vector_double> split(const pagmo::vector_double& flat, std::size_t width) {
   std::vector<pagmo::vector_double> out;
   for (std::size_t k = 0; k + width <= flat.size(); k += width) {
-    out.emplace_back(flat.begin() + static_cast<std::ptrdiff_t>(k), flat.begin() + static_cast<std::ptrdiff_t>(k + width));
+    out.emplace_back(flat.begin() + static_cast<std::ptrdiff_t>(k),
+                     flat.begin() + static_cast<std::ptrdiff_t>(k + width));
   }
   return out;
 }
@@ -74,15 +75,17 @@ pagmo::topology makeTopology(const std::string& spec, unsigned islands) {
       char dash = 0;
       std::istringstream in(edge);
       if (!(in >> from >> dash >> to) || dash != '-' || from >= islands || to >= islands) {
-        throw std::invalid_argument(fmt::format("bad edge '{}' in topology '{}' (edges are FROM-TO between 0 and {})",
-                                                edge, spec, islands - 1));
+        throw std::invalid_argument(
+            fmt::format("bad edge '{}' in topology '{}' (edges are FROM-TO between 0 and {})", edge,
+                        spec, islands - 1));
       }
       graph.add_edge(from, to, 1.0);
       start = end + 1;
     }
     return pagmo::topology{graph};
   }
-  throw std::invalid_argument(fmt::format("unknown topology '{}' (ring, fully-connected, unconnected, free:0-1,1-2,...)", spec));
+  throw std::invalid_argument(fmt::format(
+      "unknown topology '{}' (ring, fully-connected, unconnected, free:0-1,1-2,...)", spec));
 }
 
 struct Archipelago::Island {
@@ -94,7 +97,9 @@ struct Archipelago::Island {
   std::vector<HistoryPoint> history;
   std::atomic<std::uint64_t> evaluations{0};
 
-  const problems::pass_ordering_problem& udp() const { return *problem.extract<problems::pass_ordering_problem>(); }
+  const problems::pass_ordering_problem& udp() const {
+    return *problem.extract<problems::pass_ordering_problem>();
+  }
 
   pagmo::population population(unsigned seed) const {
     pagmo::population pop(problem, 0u, seed);
@@ -103,31 +108,43 @@ struct Archipelago::Island {
   }
 };
 
-Archipelago::Archipelago(const ArchipelagoSettings& settings, std::shared_ptr<problems::SearchContext> context)
+Archipelago::Archipelago(const ArchipelagoSettings& settings,
+                         std::shared_ptr<problems::SearchContext> context)
     : settings_(settings), context_(std::move(context)) {
   if (settings.islands == 0) throw std::invalid_argument("--islands must be at least 1");
   if (settings.population < 2) throw std::invalid_argument("--population must be at least 2");
-  if (settings.migrate_every == 0) throw std::invalid_argument("--migrate-every must be at least 1");
-  if (settings.selection != "best") throw std::invalid_argument(fmt::format("unknown selection policy '{}' (best)", settings.selection));
-  if (settings.replacement != "fair") throw std::invalid_argument(fmt::format("unknown replacement policy '{}' (fair)", settings.replacement));
+  if (settings.migrate_every == 0)
+    throw std::invalid_argument("--migrate-every must be at least 1");
+  if (settings.selection != "best")
+    throw std::invalid_argument(
+        fmt::format("unknown selection policy '{}' (best)", settings.selection));
+  if (settings.replacement != "fair")
+    throw std::invalid_argument(
+        fmt::format("unknown replacement policy '{}' (fair)", settings.replacement));
   if (settings.migration_type != "p2p" && settings.migration_type != "broadcast") {
-    throw std::invalid_argument(fmt::format("unknown migration type '{}' (p2p, broadcast)", settings.migration_type));
+    throw std::invalid_argument(
+        fmt::format("unknown migration type '{}' (p2p, broadcast)", settings.migration_type));
   }
   topology_ = makeTopology(settings.topology, settings.islands);
-  const auto plan = algorithms::planIslands(settings.islands, context_->spec.objective, settings.algorithms);
+  const auto plan =
+      algorithms::planIslands(settings.islands, context_->spec.objective, settings.algorithms);
   for (unsigned i = 0; i < settings.islands; ++i) {
     auto island = std::make_unique<Island>();
     island->strategy = plan[i];
     island->population_size = algorithms::adjustPopulation(plan[i].algorithm, settings.population);
-    island->handling = algorithms::constraintHandlingFor(plan[i].algorithm, context_->spec.objective);
-    island->problem = pagmo::problem{problems::pass_ordering_problem(context_, island->handling, i)};
+    island->handling =
+        algorithms::constraintHandlingFor(plan[i].algorithm, context_->spec.objective);
+    island->problem =
+        pagmo::problem{problems::pass_ordering_problem(context_, island->handling, i)};
     islands_.push_back(std::move(island));
   }
 }
 
 Archipelago::~Archipelago() = default;
 
-std::size_t Archipelago::size() const { return islands_.size(); }
+std::size_t Archipelago::size() const {
+  return islands_.size();
+}
 
 void Archipelago::countEvaluation(unsigned island) {
   if (island < islands_.size()) ++islands_[island]->evaluations;
@@ -170,7 +187,8 @@ nlohmann::json Archipelago::saveMigrations() const {
 }
 
 void Archipelago::restore(const nlohmann::json& saved, const nlohmann::json& migrations) {
-  if (saved.size() != islands_.size()) throw std::invalid_argument("the checkpoint has a different number of islands");
+  if (saved.size() != islands_.size())
+    throw std::invalid_argument("the checkpoint has a different number of islands");
   for (std::size_t i = 0; i < islands_.size(); ++i) {
     Island& island = *islands_[i];
     island.xs.clear();
@@ -180,7 +198,8 @@ void Archipelago::restore(const nlohmann::json& saved, const nlohmann::json& mig
       island.xs.push_back(ind.at("x").get<pagmo::vector_double>());
       island.fs.push_back(ind.at("f").get<pagmo::vector_double>());
     }
-    for (const auto& h : saved[i].at("history")) island.history.push_back(HistoryPoint::fromJson(h));
+    for (const auto& h : saved[i].at("history"))
+      island.history.push_back(HistoryPoint::fromJson(h));
   }
   migrations_.clear();
   for (const auto& m : migrations) migrations_.push_back(Migration::fromJson(m));
@@ -188,7 +207,8 @@ void Archipelago::restore(const nlohmann::json& saved, const nlohmann::json& mig
 
 std::vector<IslandRecord> Archipelago::records() const {
   std::vector<IslandRecord> out;
-  for (const auto& island : islands_) out.push_back({island->strategy, island->population_size, island->history});
+  for (const auto& island : islands_)
+    out.push_back({island->strategy, island->population_size, island->history});
   return out;
 }
 
@@ -206,7 +226,8 @@ void Archipelago::recordHistory(Island& island, unsigned generation, unsigned mi
   }
   std::sort(objectives.begin(), objectives.end());
   h.median_objective = objectives.empty() ? NAN : objectives[objectives.size() / 2];
-  h.feasible_share = island.fs.empty() ? 0 : static_cast<double>(feasible) / static_cast<double>(island.fs.size());
+  h.feasible_share =
+      island.fs.empty() ? 0 : static_cast<double>(feasible) / static_cast<double>(island.fs.size());
   if (best) {
     h.best_objective = island.fs[*best][0];
     const auto config = context_->layout.decode(island.xs[*best]);
@@ -221,15 +242,17 @@ void Archipelago::recordHistory(Island& island, unsigned generation, unsigned mi
 }
 
 void Archipelago::migrate(unsigned generation) {
-  const pagmo::s_policy selection{pagmo::select_best(static_cast<pagmo::pop_size_t>(settings_.migrants))};
-  const pagmo::r_policy replacement{pagmo::fair_replace(static_cast<pagmo::pop_size_t>(settings_.migrants))};
+  const pagmo::s_policy selection{
+      pagmo::select_best(static_cast<pagmo::pop_size_t>(settings_.migrants))};
+  const pagmo::r_policy replacement{
+      pagmo::fair_replace(static_cast<pagmo::pop_size_t>(settings_.migrants))};
   std::vector<pagmo::individuals_group_t> selected;
   for (const auto& island : islands_) {
     std::vector<unsigned long long> ids(island->xs.size());
     std::iota(ids.begin(), ids.end(), 0ull);
     const pagmo::problem& p = island->problem;
-    selected.push_back(selection.select({ids, island->xs, island->fs}, p.get_nx(), p.get_nix(), p.get_nobj(),
-                                        p.get_nec(), p.get_nic(), p.get_c_tol()));
+    selected.push_back(selection.select({ids, island->xs, island->fs}, p.get_nx(), p.get_nix(),
+                                        p.get_nobj(), p.get_nec(), p.get_nic(), p.get_c_tol()));
   }
   std::mt19937_64 random(deriveSeed(settings_.seed, 0xffff, generation));
   std::vector<unsigned> arrivals(islands_.size(), 0);
@@ -237,7 +260,8 @@ void Archipelago::migrate(unsigned generation) {
     auto sources = incoming(topology_, t);
     if (sources.empty()) continue;
     if (settings_.migration_type == "p2p") {
-      sources = {sources[std::uniform_int_distribution<std::size_t>(0, sources.size() - 1)(random)]};
+      sources = {
+          sources[std::uniform_int_distribution<std::size_t>(0, sources.size() - 1)(random)]};
     }
     Island& target = *islands_[t];
     constexpr unsigned long long kMigrantIds = 1ull << 40;
@@ -246,15 +270,16 @@ void Archipelago::migrate(unsigned generation) {
       if (sel_xs.empty()) continue;
       // The source may score with the other constraint handling: ask the
       // target's problem (the engine's memo answers at once).
-      const auto mig_fs = split(target.udp().batch_fitness(flatten(sel_xs)), target.problem.get_nf());
+      const auto mig_fs =
+          split(target.udp().batch_fitness(flatten(sel_xs)), target.problem.get_nf());
       std::vector<unsigned long long> mig_ids(sel_xs.size());
       std::iota(mig_ids.begin(), mig_ids.end(), kMigrantIds);
       std::vector<unsigned long long> ids(target.xs.size());
       std::iota(ids.begin(), ids.end(), 0ull);
       const pagmo::problem& p = target.problem;
-      auto [new_ids, new_xs, new_fs] = replacement.replace({ids, target.xs, target.fs}, p.get_nx(), p.get_nix(),
-                                                           p.get_nobj(), p.get_nec(), p.get_nic(), p.get_c_tol(),
-                                                           {mig_ids, sel_xs, mig_fs});
+      auto [new_ids, new_xs, new_fs] =
+          replacement.replace({ids, target.xs, target.fs}, p.get_nx(), p.get_nix(), p.get_nobj(),
+                              p.get_nec(), p.get_nic(), p.get_c_tol(), {mig_ids, sel_xs, mig_fs});
       const auto arrived = static_cast<unsigned>(
           std::count_if(new_ids.begin(), new_ids.end(), [](auto id) { return id >= kMigrantIds; }));
       target.xs = std::move(new_xs);
@@ -263,22 +288,27 @@ void Archipelago::migrate(unsigned generation) {
       if (arrived) migrations_.push_back({generation, static_cast<unsigned>(s), t, arrived});
     }
   }
-  for (unsigned i = 0; i < islands_.size(); ++i) islands_[i]->history.back().migrants_in = arrivals[i];
+  for (unsigned i = 0; i < islands_.size(); ++i)
+    islands_[i]->history.back().migrants_in = arrivals[i];
 }
 
-bool Archipelago::evolve(unsigned first, unsigned last, const std::atomic<bool>& stop, Clock::time_point deadline,
-                         const std::function<void(unsigned)>& done) {
+bool Archipelago::evolve(unsigned first, unsigned last, const std::atomic<bool>& stop,
+                         Clock::time_point deadline, const std::function<void(unsigned)>& done) {
   if (first > last) return false;
   pagmo::archipelago archi{pagmo::topology{pagmo::unconnected{}}};
   for (unsigned i = 0; i < islands_.size(); ++i) {
-    archi.push_back(pagmo::thread_island{}, algorithms::makeAlgorithm(islands_[i]->strategy.algorithm, islands_[i]->population_size, 0),
-                    islands_[i]->population(0));
+    archi.push_back(
+        pagmo::thread_island{},
+        algorithms::makeAlgorithm(islands_[i]->strategy.algorithm, islands_[i]->population_size, 0),
+        islands_[i]->population(0));
   }
   double slowest = 0;
   for (unsigned g = first; g <= last; ++g) {
     if (stop.load()) return true;
     if (deadline != Clock::time_point::max() &&
-        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(slowest)) > deadline) {
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(slowest)) >
+            deadline) {
       return false;
     }
     const auto start = Clock::now();
@@ -286,7 +316,8 @@ bool Archipelago::evolve(unsigned first, unsigned last, const std::atomic<bool>&
     for (unsigned i = 0; i < islands_.size(); ++i) {
       const unsigned seed = deriveSeed(settings_.seed, i, g);
       archi[i].set_population(islands_[i]->population(seed));
-      archi[i].set_algorithm(algorithms::makeAlgorithm(islands_[i]->strategy.algorithm, islands_[i]->population_size, seed));
+      archi[i].set_algorithm(algorithms::makeAlgorithm(islands_[i]->strategy.algorithm,
+                                                       islands_[i]->population_size, seed));
     }
     // A signal mid-generation makes the remaining fitness calls return at
     // once; the generation is then thrown away.

@@ -3,14 +3,13 @@
 // deterministic migration between generations (see driver.hpp for why).
 #pragma once
 
-#include <pagmo/problem.hpp>
-#include <pagmo/topology.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <pagmo/problem.hpp>
+#include <pagmo/topology.hpp>
 #include <vector>
 
 #include "algorithms/islands.hpp"
@@ -35,7 +34,8 @@ struct ArchipelagoSettings {
 class Archipelago {
  public:
   // Throws std::invalid_argument (one line) for settings that cannot work.
-  Archipelago(const ArchipelagoSettings& settings, std::shared_ptr<problems::SearchContext> context);
+  Archipelago(const ArchipelagoSettings& settings,
+              std::shared_ptr<problems::SearchContext> context);
   ~Archipelago();
 
   // The first generation: each island's biased seeds, evaluated in one batch.
@@ -49,7 +49,8 @@ class Archipelago {
   // `stop` is set (returns true: interrupted) or when the next generation
   // would not fit `deadline`.
   bool evolve(unsigned first, unsigned last, const std::atomic<bool>& stop,
-              std::chrono::steady_clock::time_point deadline, const std::function<void(unsigned)>& done);
+              std::chrono::steady_clock::time_point deadline,
+              const std::function<void(unsigned)>& done);
 
   std::vector<IslandRecord> records() const;
   const std::vector<Migration>& migrations() const { return migrations_; }

@@ -29,7 +29,8 @@ ArchivedCandidate ArchivedCandidate::fromJson(const nlohmann::json& j) {
 }
 
 bool Archive::better(const ArchivedCandidate& a, const ArchivedCandidate& b) {
-  if (a.score.objectives[0] != b.score.objectives[0]) return a.score.objectives[0] < b.score.objectives[0];
+  if (a.score.objectives[0] != b.score.objectives[0])
+    return a.score.objectives[0] < b.score.objectives[0];
   return a.config.canonicalText() < b.config.canonicalText();
 }
 
@@ -48,17 +49,19 @@ void Archive::offer(const ArchivedCandidate& c) {
   if (!best_ || better(c, *best_)) best_ = c;
   for (const auto& member : front_) {
     if (dominates(member.score, c.score)) return;
-    if (member.score.size_ratio == c.score.size_ratio && member.score.cycles_ratio == c.score.cycles_ratio &&
+    if (member.score.size_ratio == c.score.size_ratio &&
+        member.score.cycles_ratio == c.score.cycles_ratio &&
         member.config.canonicalText() <= c.config.canonicalText()) {
       return;
     }
   }
   std::erase_if(front_, [&](const ArchivedCandidate& m) {
-    return dominates(c.score, m.score) ||
-           (m.score.size_ratio == c.score.size_ratio && m.score.cycles_ratio == c.score.cycles_ratio);
+    return dominates(c.score, m.score) || (m.score.size_ratio == c.score.size_ratio &&
+                                           m.score.cycles_ratio == c.score.cycles_ratio);
   });
   front_.push_back(c);
-  std::sort(front_.begin(), front_.end(), [](const auto& a, const auto& b) { return a.score.size_ratio < b.score.size_ratio; });
+  std::sort(front_.begin(), front_.end(),
+            [](const auto& a, const auto& b) { return a.score.size_ratio < b.score.size_ratio; });
 }
 
 std::optional<ArchivedCandidate> Archive::best() const {

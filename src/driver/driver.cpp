@@ -28,9 +28,15 @@ void installStopHandlers() {
   ::sigaction(SIGTERM, &action, nullptr);
 }
 
-void requestStop() { g_stop.store(true); }
-bool stopRequested() { return g_stop.load(); }
-const std::atomic<bool>& stopFlag() { return g_stop; }
+void requestStop() {
+  g_stop.store(true);
+}
+bool stopRequested() {
+  return g_stop.load();
+}
+const std::atomic<bool>& stopFlag() {
+  return g_stop;
+}
 void clearStop() {
   g_stop.store(false);
   g_signals.store(0);

@@ -73,7 +73,9 @@ struct Statement {
     }
   }
   ~Statement() { sqlite3_finalize(stmt); }
-  void text(int i, const std::string& s) { sqlite3_bind_text(stmt, i, s.c_str(), -1, SQLITE_TRANSIENT); }
+  void text(int i, const std::string& s) {
+    sqlite3_bind_text(stmt, i, s.c_str(), -1, SQLITE_TRANSIENT);
+  }
   void integer(int i, std::int64_t v) { sqlite3_bind_int64(stmt, i, v); }
   void real(int i, double v) { sqlite3_bind_double(stmt, i, v); }
   void null(int i) { sqlite3_bind_null(stmt, i); }
@@ -82,7 +84,8 @@ struct Statement {
 }  // namespace
 
 EvaluationLog::EvaluationLog(const std::filesystem::path& path) : path_(path) {
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+  if (sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {
     const std::string why = db_ ? sqlite3_errmsg(db_) : "cannot open";
     sqlite3_close(db_);
@@ -118,20 +121,25 @@ void EvaluationLog::exec(const char* sql) {
 }
 
 std::int64_t EvaluationLog::startRun(const std::string& command, const std::string& module_path,
-                                     const std::string& module_sha256, const nlohmann::json& options) {
+                                     const std::string& module_sha256,
+                                     const nlohmann::json& options) {
   std::lock_guard lock(mutex_);
-  Statement s(db_, "INSERT INTO runs(started_at, command, module_path, module_sha256, options) VALUES (?,?,?,?,?)");
+  Statement s(db_,
+              "INSERT INTO runs(started_at, command, module_path, module_sha256, options) VALUES "
+              "(?,?,?,?,?)");
   s.text(1, now());
   s.text(2, command);
   s.text(3, module_path);
   s.text(4, module_sha256);
   s.text(5, options.dump());
-  if (sqlite3_step(s.stmt) != SQLITE_DONE) throw LogError(fmt::format("evaluation log: {}", sqlite3_errmsg(db_)));
+  if (sqlite3_step(s.stmt) != SQLITE_DONE)
+    throw LogError(fmt::format("evaluation log: {}", sqlite3_errmsg(db_)));
   return sqlite3_last_insert_rowid(db_);
 }
 
-void EvaluationLog::record(std::int64_t run_id, const std::string& module_sha256, const pipeline::PipelineConfig& config,
-                           const engine::EvalResult& result, int island, int generation) {
+void EvaluationLog::record(std::int64_t run_id, const std::string& module_sha256,
+                           const pipeline::PipelineConfig& config, const engine::EvalResult& result,
+                           int island, int generation) {
   std::string phases;
   for (const auto& p : config.phases) {
     if (!phases.empty()) phases += ' ';
@@ -146,9 +154,12 @@ void EvaluationLog::record(std::int64_t run_id, const std::string& module_sha256
   pending_.push_back([this, run_id, module_sha256, config, stored, island, generation, phases,
                       created = now(), fingerprint = verify_fingerprint_] {
     Statement s(db_,
-                "INSERT INTO evaluations(run_id, module_sha256, config_key, config, phases, phase_count, optimize_level,"
-                " shrink_level, unroll_factor, status, reason, total_bytes, code_bytes, instructions, cycles, verdict,"
-                " proved, bounded, refuted, unknown, unchanged, seconds, passes_seconds, verify_seconds, island,"
+                "INSERT INTO evaluations(run_id, module_sha256, config_key, config, phases, "
+                "phase_count, optimize_level,"
+                " shrink_level, unroll_factor, status, reason, total_bytes, code_bytes, "
+                "instructions, cycles, verdict,"
+                " proved, bounded, refuted, unknown, unchanged, seconds, passes_seconds, "
+                "verify_seconds, island,"
                 " generation, verify_fingerprint, result, created_at)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     int i = 1;
@@ -191,7 +202,8 @@ void EvaluationLog::record(std::int64_t run_id, const std::string& module_sha256
     s.text(i++, fingerprint);
     s.text(i++, stored.toJson().dump());
     s.text(i++, created);
-    if (sqlite3_step(s.stmt) != SQLITE_DONE) throw LogError(fmt::format("evaluation log: {}", sqlite3_errmsg(db_)));
+    if (sqlite3_step(s.stmt) != SQLITE_DONE)
+      throw LogError(fmt::format("evaluation log: {}", sqlite3_errmsg(db_)));
   });
 }
 
@@ -214,9 +226,10 @@ void EvaluationLog::forEachKnown(
     const std::string& module_sha256, const std::string& verify_fingerprint,
     const std::function<void(const pipeline::PipelineConfig&, const engine::EvalResult&)>& visit) {
   std::lock_guard lock(mutex_);
-  Statement s(db_,
-              "SELECT config, result FROM evaluations WHERE module_sha256 = ? AND verify_fingerprint = ?"
-              " ORDER BY id DESC");
+  Statement s(
+      db_,
+      "SELECT config, result FROM evaluations WHERE module_sha256 = ? AND verify_fingerprint = ?"
+      " ORDER BY id DESC");
   s.text(1, module_sha256);
   s.text(2, verify_fingerprint);
   while (sqlite3_step(s.stmt) == SQLITE_ROW) {

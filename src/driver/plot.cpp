@@ -24,8 +24,9 @@ struct Color {
 };
 
 // Okabe-Ito: distinguishable for colour-blind readers.
-const Color kPalette[] = {{0.0, 0.45, 0.70}, {0.90, 0.62, 0.0}, {0.0, 0.62, 0.45}, {0.80, 0.47, 0.65},
-                          {0.34, 0.71, 0.91}, {0.84, 0.37, 0.0}, {0.94, 0.89, 0.26}, {0.0, 0.0, 0.0}};
+const Color kPalette[] = {{0.0, 0.45, 0.70},  {0.90, 0.62, 0.0},  {0.0, 0.62, 0.45},
+                          {0.80, 0.47, 0.65}, {0.34, 0.71, 0.91}, {0.84, 0.37, 0.0},
+                          {0.94, 0.89, 0.26}, {0.0, 0.0, 0.0}};
 
 struct Series {
   std::string label;
@@ -40,9 +41,11 @@ class Canvas {
       svg_ = true;
       surface_ = cairo_svg_surface_create_for_stream(&Canvas::collect, this, kWidth, kHeight);
     } else if (ext == ".png") {
-      surface_ = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, static_cast<int>(kWidth), static_cast<int>(kHeight));
+      surface_ = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, static_cast<int>(kWidth),
+                                            static_cast<int>(kHeight));
     } else {
-      throw PlotError(fmt::format("cannot plot to {}: the file name must end in .png or .svg", output.string()));
+      throw PlotError(fmt::format("cannot plot to {}: the file name must end in .png or .svg",
+                                  output.string()));
     }
     cr_ = cairo_create(surface_);
     cairo_set_source_rgb(cr_, 1, 1, 1);
@@ -56,8 +59,10 @@ class Canvas {
 
   cairo_t* cr() { return cr_; }
 
-  void text(double x, double y, const std::string& s, double size, double align = 0, bool bold = false) {
-    cairo_select_font_face(cr_, "sans-serif", CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+  void text(double x, double y, const std::string& s, double size, double align = 0,
+            bool bold = false) {
+    cairo_select_font_face(cr_, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
+                           bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
     cairo_set_font_size(cr_, size);
     cairo_text_extents_t e;
     cairo_text_extents(cr_, s.c_str(), &e);
@@ -72,7 +77,8 @@ class Canvas {
       cr_ = nullptr;
       cairo_surface_finish(surface_);
     } else {
-      if (cairo_surface_write_to_png_stream(surface_, &Canvas::collect, this) != CAIRO_STATUS_SUCCESS) {
+      if (cairo_surface_write_to_png_stream(surface_, &Canvas::collect, this) !=
+          CAIRO_STATUS_SUCCESS) {
         throw PlotError(fmt::format("cannot encode {}", output_.string()));
       }
     }
@@ -92,7 +98,8 @@ class Canvas {
 };
 
 struct Range {
-  double lo = std::numeric_limits<double>::infinity(), hi = -std::numeric_limits<double>::infinity();
+  double lo = std::numeric_limits<double>::infinity(),
+         hi = -std::numeric_limits<double>::infinity();
   void add(double v) {
     if (!std::isfinite(v)) return;
     lo = std::min(lo, v);
@@ -120,11 +127,16 @@ std::string tick(double v, double span) {
 // Axes, grid and labels; returns the data-to-pixel mapping.
 struct Frame {
   Range x, y;
-  double px(double v) const { return kLeft + (v - x.lo) / (x.hi - x.lo) * (kWidth - kLeft - kRight); }
-  double py(double v) const { return kHeight - kBottom - (v - y.lo) / (y.hi - y.lo) * (kHeight - kTop - kBottom); }
+  double px(double v) const {
+    return kLeft + (v - x.lo) / (x.hi - x.lo) * (kWidth - kLeft - kRight);
+  }
+  double py(double v) const {
+    return kHeight - kBottom - (v - y.lo) / (y.hi - y.lo) * (kHeight - kTop - kBottom);
+  }
 };
 
-Frame drawAxes(Canvas& c, Range x, Range y, const std::string& title, const std::string& xlabel, const std::string& ylabel) {
+Frame drawAxes(Canvas& c, Range x, Range y, const std::string& title, const std::string& xlabel,
+               const std::string& ylabel) {
   x.pad();
   y.pad();
   Frame f{x, y};
@@ -169,7 +181,8 @@ void legend(Canvas& c, const std::vector<std::string>& labels) {
 }
 
 const nlohmann::json& need(const nlohmann::json& j, const char* key) {
-  if (!j.is_object() || !j.contains(key)) throw PlotError(fmt::format("the report has no '{}' field", key));
+  if (!j.is_object() || !j.contains(key))
+    throw PlotError(fmt::format("the report has no '{}' field", key));
   return j.at(key);
 }
 
@@ -178,7 +191,8 @@ void convergence(const nlohmann::json& report, Canvas& c) {
   Range x, y;
   for (const auto& island : need(report, "islands")) {
     Series s;
-    s.label = fmt::format("{} {}/{}", island.at("index").get<int>(), island.at("algorithm").get<std::string>(),
+    s.label = fmt::format("{} {}/{}", island.at("index").get<int>(),
+                          island.at("algorithm").get<std::string>(),
                           island.at("bias").get<std::string>());
     for (const auto& h : island.at("history")) {
       if (h.at("best_objective").is_null()) continue;
@@ -190,7 +204,8 @@ void convergence(const nlohmann::json& report, Canvas& c) {
     series.push_back(std::move(s));
   }
   if (series.empty()) throw PlotError("the report has no islands to plot");
-  const std::string objective = report.contains("options") ? report["options"].value("objective", "objective") : "objective";
+  const std::string objective =
+      report.contains("options") ? report["options"].value("objective", "objective") : "objective";
   const Frame f = drawAxes(c, x, y, "Best verified candidate per island", "generation",
                            fmt::format("best {} (ratio to input, lower is better)", objective));
   cairo_t* cr = c.cr();
@@ -201,8 +216,10 @@ void convergence(const nlohmann::json& report, Canvas& c) {
     cairo_set_source_rgb(cr, col.r, col.g, col.b);
     for (std::size_t k = 0; k < series[i].points.size(); ++k) {
       const auto [gx, gy] = series[i].points[k];
-      if (k == 0) cairo_move_to(cr, f.px(gx), f.py(gy));
-      else cairo_line_to(cr, f.px(gx), f.py(gy));
+      if (k == 0)
+        cairo_move_to(cr, f.px(gx), f.py(gy));
+      else
+        cairo_line_to(cr, f.px(gx), f.py(gy));
     }
     cairo_stroke(cr);
     labels.push_back(series[i].label);
@@ -229,8 +246,8 @@ void pareto(const nlohmann::json& report, Canvas& c) {
     x.add(bx);
     y.add(by);
   }
-  const Frame f = drawAxes(c, x, y, "Pareto front of verified candidates", "total bytes (ratio to input)",
-                           "estimated cycles (ratio to input)");
+  const Frame f = drawAxes(c, x, y, "Pareto front of verified candidates",
+                           "total bytes (ratio to input)", "estimated cycles (ratio to input)");
   cairo_t* cr = c.cr();
   const Color& col = kPalette[0];
   cairo_set_source_rgb(cr, col.r, col.g, col.b);
@@ -238,8 +255,10 @@ void pareto(const nlohmann::json& report, Canvas& c) {
   bool first = true;
   for (const auto& p : front) {
     const double px = f.px(p.at("size_ratio")), py = f.py(p.at("cycles_ratio"));
-    if (first) cairo_move_to(cr, px, py);
-    else cairo_line_to(cr, px, py);
+    if (first)
+      cairo_move_to(cr, px, py);
+    else
+      cairo_line_to(cr, px, py);
     first = false;
   }
   cairo_stroke(cr);
@@ -263,8 +282,10 @@ void sizes(const nlohmann::json& report, Canvas& c) {
   for (const auto& [name, b] : need(report, "baselines").items()) {
     if (b.value("status", "") == "ok") bars.emplace_back(name, b.at("total_bytes").get<double>());
   }
-  std::sort(bars.begin(), bars.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-  if (report.contains("best") && report["best"].is_object()) bars.emplace_back("evolved", report["best"]["total_bytes"].get<double>());
+  std::sort(bars.begin(), bars.end(),
+            [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (report.contains("best") && report["best"].is_object())
+    bars.emplace_back("evolved", report["best"]["total_bytes"].get<double>());
   if (bars.empty()) throw PlotError("the report has no sizes to plot");
   Range x, y;
   x.add(0);
@@ -289,7 +310,8 @@ void sizes(const nlohmann::json& report, Canvas& c) {
 
 void plotReport(const nlohmann::json& report, PlotKind kind, const std::filesystem::path& output) {
   if (output.extension() != ".png" && output.extension() != ".svg") {
-    throw PlotError(fmt::format("cannot plot to {}: the file name must end in .png or .svg", output.string()));
+    throw PlotError(
+        fmt::format("cannot plot to {}: the file name must end in .png or .svg", output.string()));
   }
   support::checkWritable(output);
   if (!report.is_object() || report.value("schema", "") != "loom-evolve-report/1") {

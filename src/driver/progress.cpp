@@ -26,7 +26,8 @@ namespace {
 
 std::string versusOz(std::uint64_t bytes, std::uint64_t oz) {
   if (!bytes || !oz) return "";
-  const double change = 100.0 * (static_cast<double>(bytes) - static_cast<double>(oz)) / static_cast<double>(oz);
+  const double change =
+      100.0 * (static_cast<double>(bytes) - static_cast<double>(oz)) / static_cast<double>(oz);
   return fmt::format(" ({:+.2f}% vs -Oz {} B)", change, oz);
 }
 
@@ -35,20 +36,22 @@ std::string versusOz(std::uint64_t bytes, std::uint64_t oz) {
 void Progress::update(const ProgressSnapshot& p) {
   if (mode_ == Mode::Quiet) return;
   const std::string best = p.best_bytes ? fmt::format("{} B", p.best_bytes) : "none verified yet";
-  const std::string head = fmt::format("generation {}/{}  best {}{}  {:.1f} evals/s  {} elapsed, {} left", p.generation,
-                                       p.generations, best, versusOz(p.best_bytes, p.oz_bytes),
-                                       p.evaluations_per_second, formatDuration(p.elapsed_seconds),
-                                       formatDuration(p.remaining_seconds));
+  const std::string head =
+      fmt::format("generation {}/{}  best {}{}  {:.1f} evals/s  {} elapsed, {} left", p.generation,
+                  p.generations, best, versusOz(p.best_bytes, p.oz_bytes), p.evaluations_per_second,
+                  formatDuration(p.elapsed_seconds), formatDuration(p.remaining_seconds));
   if (mode_ == Mode::Lines) {
     fmt::print(out_, "{}\n", head);
     std::fflush(out_);
     return;
   }
   std::string block;
-  if (drawn_lines_ > 0) block += fmt::format("\x1b[{}F", drawn_lines_);  // back to the first drawn line
+  if (drawn_lines_ > 0)
+    block += fmt::format("\x1b[{}F", drawn_lines_);  // back to the first drawn line
   block += fmt::format("\x1b[2K{}\n", head);
   for (const auto& island : p.islands) {
-    const std::string b = island.best_bytes ? fmt::format("{} B  objective {:.5f}", island.best_bytes, island.best_objective)
+    const std::string b = island.best_bytes ? fmt::format("{} B  objective {:.5f}",
+                                                          island.best_bytes, island.best_objective)
                                             : std::string("no verified candidate yet");
     block += fmt::format("\x1b[2K  island {:<24} {}\n", island.name, b);
   }
@@ -64,6 +67,8 @@ void Progress::message(const std::string& line) {
   drawn_lines_ = 0;
 }
 
-void Progress::finish() { drawn_lines_ = 0; }
+void Progress::finish() {
+  drawn_lines_ = 0;
+}
 
 }  // namespace loom::driver

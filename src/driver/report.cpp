@@ -8,16 +8,23 @@ namespace loom::driver {
 
 namespace {
 
-nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+nlohmann::json number(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
 
-double fromNumber(const nlohmann::json& j) { return j.is_null() ? NAN : j.get<double>(); }
+double fromNumber(const nlohmann::json& j) {
+  return j.is_null() ? NAN : j.get<double>();
+}
 
 }  // namespace
 
 nlohmann::json HistoryPoint::toJson() const {
-  return {{"generation", generation},       {"best_objective", number(best_objective)},
-          {"median_objective", number(median_objective)}, {"best_total_bytes", best_total_bytes},
-          {"feasible_share", feasible_share}, {"evaluations", evaluations},
+  return {{"generation", generation},
+          {"best_objective", number(best_objective)},
+          {"median_objective", number(median_objective)},
+          {"best_total_bytes", best_total_bytes},
+          {"feasible_share", feasible_share},
+          {"evaluations", evaluations},
           {"migrants_in", migrants_in}};
 }
 
@@ -33,8 +40,8 @@ HistoryPoint HistoryPoint::fromJson(const nlohmann::json& j) {
   return h;
 }
 
-nlohmann::json describeCandidate(const pipeline::PipelineConfig& config, const engine::EvalResult& result,
-                                 BinaryenFeatures features) {
+nlohmann::json describeCandidate(const pipeline::PipelineConfig& config,
+                                 const engine::EvalResult& result, BinaryenFeatures features) {
   nlohmann::json j;
   j["config"] = config.toJson();
   j["phases"] = config.phases;
@@ -75,7 +82,8 @@ nlohmann::json buildReport(const ReportInputs& in) {
     best["objectives"] = in.best->score.objectives;
     best["size_ratio"] = in.best->score.size_ratio;
     best["cycles_ratio"] = in.best->score.cycles_ratio;
-    best["found_by"] = in.best->island < 0 ? nlohmann::json("baseline") : nlohmann::json(in.best->island);
+    best["found_by"] =
+        in.best->island < 0 ? nlohmann::json("baseline") : nlohmann::json(in.best->island);
     best["found_in_generation"] = in.best->generation;
     r["best"] = best;
   } else {
@@ -127,7 +135,8 @@ nlohmann::json buildReport(const ReportInputs& in) {
   r["interrupted"] = in.interrupted;
   r["evaluations"] = in.evaluations;
   r["seconds"] = in.seconds;
-  r["evaluations_per_second"] = in.seconds > 0 ? static_cast<double>(in.evaluations) / in.seconds : 0.0;
+  r["evaluations_per_second"] =
+      in.seconds > 0 ? static_cast<double>(in.evaluations) / in.seconds : 0.0;
   r["engine"] = in.engine_counters.toJson();
   return r;
 }

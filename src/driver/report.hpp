@@ -30,8 +30,12 @@ struct HistoryPoint {
 
 struct Migration {
   unsigned generation = 0, from = 0, to = 0, count = 0;
-  nlohmann::json toJson() const { return {{"generation", generation}, {"from", from}, {"to", to}, {"count", count}}; }
-  static Migration fromJson(const nlohmann::json& j) { return {j.at("generation"), j.at("from"), j.at("to"), j.at("count")}; }
+  nlohmann::json toJson() const {
+    return {{"generation", generation}, {"from", from}, {"to", to}, {"count", count}};
+  }
+  static Migration fromJson(const nlohmann::json& j) {
+    return {j.at("generation"), j.at("from"), j.at("to"), j.at("count")};
+  }
 };
 
 struct Baseline {
@@ -69,7 +73,7 @@ nlohmann::json buildReport(const ReportInputs& inputs);
 
 // The description of one configuration the report uses for the winner and
 // for each baseline: phases, settings, wasm-opt arguments, sizes, verdicts.
-nlohmann::json describeCandidate(const pipeline::PipelineConfig& config, const engine::EvalResult& result,
-                                 BinaryenFeatures features);
+nlohmann::json describeCandidate(const pipeline::PipelineConfig& config,
+                                 const engine::EvalResult& result, BinaryenFeatures features);
 
 }  // namespace loom::driver

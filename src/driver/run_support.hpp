@@ -14,6 +14,10 @@ namespace loom::driver {
 std::string verifyFingerprint(const RunOptions& options);
 
 engine::EngineOptions engineOptions(const RunOptions& options);
+
+// Evaluates -Oz (with repair) and keeps the functions its repair reverted
+// original in every later candidate (Engine::keepOriginal).
+void keepWhatOzCannotVerify(engine::Engine& engine, const RunOptions& options);
 ArchipelagoSettings archipelagoSettings(const RunOptions& options);
 
 // The objective above which candidates are measured but not verified: the

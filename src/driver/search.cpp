@@ -60,6 +60,12 @@ double verifyThreshold(const Archive& archive, const RunOptions& o) {
   return f + std::abs(f) * o.screen_margin;
 }
 
+void keepWhatOzCannotVerify(engine::Engine& engine, const RunOptions& options) {
+  if (!options.repair) return;
+  const engine::EvalResult oz = engine.evaluateRetryingCrashes(*pipeline::builtinConfig("Oz"));
+  if (oz.verified(options.fitness.allow_bounded)) engine.keepOriginal(oz.repaired);
+}
+
 engine::EngineOptions engineOptions(const RunOptions& o) {
   engine::EngineOptions e;
   e.workers = o.jobs;
@@ -69,7 +75,6 @@ engine::EngineOptions engineOptions(const RunOptions& o) {
   e.evaluator.verify_options = o.verify;
   e.evaluator.accept_bounded = o.fitness.allow_bounded;
   e.evaluator.repair = o.repair;
-  e.evaluator.keep_unprovable = o.repair;
   return e;
 }
 
@@ -149,6 +154,7 @@ RunOutcome runSearch(const RunOptions& options) {
     throw SearchError(
         fmt::format("{}: cannot measure the input: {}", options.module.string(), input.reason));
   }
+  keepWhatOzCannotVerify(*engine, options);
   auto evaluator =
       std::make_shared<problems::ModuleEvaluator>(engine, input.metrics, options.fitness);
   context->evaluator = evaluator;

@@ -61,8 +61,10 @@ std::vector<Loaded> loadAll(const std::vector<CorpusModule>& modules, const RunO
   // The references, all modules at once.
   std::vector<std::thread> threads;
   for (auto& l : out) {
-    threads.emplace_back(
-        [&l] { l.reference = l.engine->evaluateRetryingCrashes(*pipeline::builtinConfig("Oz")); });
+    threads.emplace_back([&l, &options] {
+      keepWhatOzCannotVerify(*l.engine, options);
+      l.reference = l.engine->evaluateRetryingCrashes(*pipeline::builtinConfig("Oz"));
+    });
   }
   for (auto& t : threads) t.join();
   for (const auto& l : out) {

@@ -45,6 +45,28 @@ nlohmann::json EngineCounters::toJson() const {
             {"restarts", pool.restarts}}}};
 }
 
+std::chrono::milliseconds autoCandidateTimeout(std::size_t defined_functions,
+                                               std::chrono::milliseconds function_budget,
+                                               bool verify) {
+  using namespace std::chrono_literals;
+  std::chrono::milliseconds t = 120s;
+  if (verify) t += 2 * 3 * function_budget * static_cast<long>(defined_functions);
+  return std::min<std::chrono::milliseconds>(t, 2h);
+}
+
+namespace {
+
+std::size_t definedFunctions(const wasm::ModuleSource& source) {
+  const wasm::Module m = wasm::instantiate(source);
+  std::size_t n = 0;
+  for (BinaryenIndex i = 0; i < BinaryenGetNumFunctions(m.get()); ++i) {
+    if (!BinaryenFunctionImportGetBase(BinaryenGetFunctionByIndex(m.get(), i))) ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
 struct Engine::Impl {
   EngineOptions options;
   std::unique_ptr<WorkerPool> pool;
@@ -57,9 +79,15 @@ struct Engine::Impl {
   EngineCounters counters;
   Listener listener;
   std::uint64_t next_id = 0;
+  std::vector<std::string> keep_original;
 
   Impl(const wasm::ModuleSource& source, EngineOptions o) : options(std::move(o)) {
     if (options.workers == 0) options.workers = std::max(1u, std::thread::hardware_concurrency());
+    if (options.candidate_timeout.count() == 0) {
+      options.candidate_timeout =
+          autoCandidateTimeout(definedFunctions(source),
+                               options.evaluator.verify_options.function_timeout, options.verify);
+    }
     WorkerPoolOptions pool_options;
     pool_options.worker_executable =
         options.worker_executable.empty() ? defaultWorkerExecutable() : options.worker_executable;
@@ -103,6 +131,7 @@ struct Engine::Impl {
     {
       std::lock_guard lock(mutex);
       request["id"] = next_id++;
+      if (!keep_original.empty()) request["keep_original"] = keep_original;
     }
     request["config"] = config.toJson();
     request["verify"] = verifies(check);
@@ -262,6 +291,11 @@ void Engine::remember(const pipeline::PipelineConfig& config, const EvalResult& 
   std::lock_guard lock(impl_->mutex);
   (measured_only ? impl_->measured_memo : impl_->memo)
       .emplace(config.key(), promise.get_future().share());
+}
+
+void Engine::keepOriginal(std::vector<std::string> functions) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->keep_original = std::move(functions);
 }
 
 void Engine::setListener(Listener listener) {

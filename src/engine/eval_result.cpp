@@ -42,20 +42,28 @@ nlohmann::json EvalResult::toJson(bool with_times) const {
   nlohmann::json j;
   j["status"] = statusName(status);
   if (!reason.empty()) j["reason"] = reason;
-  j["metrics"] = {{"total_bytes", metrics.total_bytes}, {"code_bytes", metrics.code_bytes},
-                  {"instructions", metrics.instructions}, {"cycles", metrics.cycles},
+  j["metrics"] = {{"total_bytes", metrics.total_bytes},
+                  {"code_bytes", metrics.code_bytes},
+                  {"instructions", metrics.instructions},
+                  {"cycles", metrics.cycles},
                   {"functions", metrics.functions}};
   if (verification) {
     const auto& v = *verification;
-    j["verification"] = {{"overall", verify::verdictName(v.overall)}, {"proved", v.proved},
-                         {"bounded", v.bounded}, {"refuted", v.refuted}, {"unknown", v.unknown},
-                         {"unchanged", v.unchanged}, {"module_problems", v.module_problems},
+    j["verification"] = {{"overall", verify::verdictName(v.overall)},
+                         {"proved", v.proved},
+                         {"bounded", v.bounded},
+                         {"refuted", v.refuted},
+                         {"unknown", v.unknown},
+                         {"unchanged", v.unchanged},
+                         {"module_problems", v.module_problems},
                          {"first_problem", v.first_problem}};
   }
   if (!repaired.empty()) j["repaired"] = repaired;
   if (with_times) {
-    j["seconds"] = {{"passes", times.passes}, {"validation", times.validation},
-                    {"measuring", times.measuring}, {"verification", times.verification},
+    j["seconds"] = {{"passes", times.passes},
+                    {"validation", times.validation},
+                    {"measuring", times.measuring},
+                    {"verification", times.verification},
                     {"total", times.total}};
     j["phases_reused"] = phases_reused;
   }
@@ -75,7 +83,8 @@ EvalResult EvalResult::fromJson(const nlohmann::json& j) {
   if (j.contains("verification")) {
     const auto& v = j.at("verification");
     VerificationSummary s;
-    s.overall = verify::parseVerdict(v.at("overall").get<std::string>()).value_or(verify::Verdict::Unknown);
+    s.overall =
+        verify::parseVerdict(v.at("overall").get<std::string>()).value_or(verify::Verdict::Unknown);
     s.proved = v.at("proved");
     s.bounded = v.at("bounded");
     s.refuted = v.at("refuted");
@@ -87,7 +96,8 @@ EvalResult EvalResult::fromJson(const nlohmann::json& j) {
   }
   if (j.contains("seconds")) {
     const auto& t = j.at("seconds");
-    r.times = {t.at("passes"), t.at("validation"), t.at("measuring"), t.at("verification"), t.at("total")};
+    r.times = {t.at("passes"), t.at("validation"), t.at("measuring"), t.at("verification"),
+               t.at("total")};
   }
   if (j.contains("repaired")) r.repaired = j.at("repaired").get<std::vector<std::string>>();
   r.phases_reused = j.value("phases_reused", 0u);
@@ -95,7 +105,8 @@ EvalResult EvalResult::fromJson(const nlohmann::json& j) {
 }
 
 bool sameOutcome(const EvalResult& a, const EvalResult& b) {
-  return a.status == b.status && a.metrics == b.metrics && a.verification == b.verification && a.repaired == b.repaired;
+  return a.status == b.status && a.metrics == b.metrics && a.verification == b.verification &&
+         a.repaired == b.repaired;
 }
 
 }  // namespace loom::engine

@@ -52,7 +52,6 @@ nlohmann::json EvaluatorOptions::toJson() const {
           {"prefix_cache_bytes", prefix_cache_bytes},
           {"prefix_stride", prefix_stride},
           {"repair", repair},
-          {"keep_unprovable", keep_unprovable},
           {"accept_bounded", accept_bounded}};
 }
 
@@ -68,7 +67,6 @@ EvaluatorOptions EvaluatorOptions::fromJson(const nlohmann::json& j) {
   o.prefix_stride = j.at("prefix_stride");
   o.repair = j.at("repair");
   o.accept_bounded = j.at("accept_bounded");
-  o.keep_unprovable = j.value("keep_unprovable", false);
   return o;
 }
 
@@ -153,21 +151,6 @@ void Evaluator::storeSnapshot(const wasm::Hash128& key, const wasm::Module& modu
   ++prefix_stats_.snapshots;
 }
 
-const std::vector<std::string>& Evaluator::unprovable() {
-  if (unprovable_) return *unprovable_;
-  unprovable_.emplace();
-  wasm::Module module = base_.copy();
-  pipeline::runPhases(module, *pipeline::builtinConfig("Oz"));
-  const verify::ModuleVerdict verdict = verifier_->verify(decodeWritten(module));
-  if (!verdict.module_problems.empty()) return *unprovable_;
-  for (const auto& f : verdict.functions) {
-    const bool ok = f.verdict == verify::Verdict::Proved ||
-                    (options_.accept_bounded && f.verdict == verify::Verdict::Bounded);
-    if (!ok) unprovable_->push_back(f.function);
-  }
-  return *unprovable_;
-}
-
 bool Evaluator::acceptable(const verify::ModuleVerdict& verdict) const {
   const verify::Verdict v = verdict.overall();
   return v == verify::Verdict::Proved || (options_.accept_bounded && v == verify::Verdict::Bounded);
@@ -199,7 +182,7 @@ void Evaluator::repairInto(EvalResult& result, wasm::Bytes& binary, const wasm::
 }
 
 EvalResult Evaluator::evaluate(const pipeline::PipelineConfig& config, bool verify,
-                               bool want_module) {
+                               bool want_module, const std::vector<std::string>& keep_original) {
   const auto start = Clock::now();
   EvalResult result;
   try {
@@ -254,8 +237,8 @@ EvalResult Evaluator::evaluate(const pipeline::PipelineConfig& config, bool veri
     const auto verify_start = Clock::now();
     const wasm::Module* checked = &shipped;
     std::optional<wasm::Module> kept;
-    if (options_.repair && options_.keep_unprovable && !unprovable().empty()) {
-      Repair pre = revertFunctions(original_, shipped, presentIn(shipped, unprovable()));
+    if (options_.repair && !keep_original.empty()) {
+      Repair pre = revertFunctions(original_, shipped, presentIn(shipped, keep_original));
       if (pre.module) {
         kept = std::move(pre.module);
         result.repaired = std::move(pre.reverted);

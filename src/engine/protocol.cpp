@@ -37,7 +37,8 @@ bool writeFrame(int fd, const Frame& frame) {
   std::memcpy(head, &kMagic, 4);
   std::memcpy(head + 4, &json_size, 4);
   std::memcpy(head + 8, &payload_size, 8);
-  return support::writeAll(fd, head, sizeof head) && support::writeAll(fd, json.data(), json.size()) &&
+  return support::writeAll(fd, head, sizeof head) &&
+         support::writeAll(fd, json.data(), json.size()) &&
          support::writeAll(fd, frame.payload.data(), frame.payload.size());
 }
 
@@ -59,7 +60,9 @@ std::optional<Frame> readFrame(int fd) {
   return frame;
 }
 
-void FrameDecoder::feed(const char* data, std::size_t size) { buffer_.append(data, size); }
+void FrameDecoder::feed(const char* data, std::size_t size) {
+  buffer_.append(data, size);
+}
 
 std::optional<Frame> FrameDecoder::next() {
   if (buffer_.size() < kHeaderBytes) return std::nullopt;
@@ -72,9 +75,11 @@ std::optional<Frame> FrameDecoder::next() {
   const std::size_t total = kHeaderBytes + json_size + payload_size;
   if (buffer_.size() < total) return std::nullopt;
   Frame frame;
-  frame.header = nlohmann::json::parse(buffer_.begin() + kHeaderBytes,
-                                       buffer_.begin() + static_cast<std::ptrdiff_t>(kHeaderBytes + json_size));
-  const auto* payload = reinterpret_cast<const std::uint8_t*>(buffer_.data() + kHeaderBytes + json_size);
+  frame.header = nlohmann::json::parse(
+      buffer_.begin() + kHeaderBytes,
+      buffer_.begin() + static_cast<std::ptrdiff_t>(kHeaderBytes + json_size));
+  const auto* payload =
+      reinterpret_cast<const std::uint8_t*>(buffer_.data() + kHeaderBytes + json_size);
   frame.payload.assign(payload, payload + payload_size);
   buffer_.erase(0, total);
   return frame;

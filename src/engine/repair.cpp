@@ -11,7 +11,9 @@ namespace loom::engine {
 
 namespace {
 
-bool isImport(BinaryenFunctionRef f) { return BinaryenFunctionGetBody(f) == nullptr; }
+bool isImport(BinaryenFunctionRef f) {
+  return BinaryenFunctionGetBody(f) == nullptr;
+}
 
 bool isImportedGlobal(BinaryenGlobalRef g) {
   const char* module = BinaryenGlobalImportGetModule(g);
@@ -42,11 +44,13 @@ struct Reverter {
     BinaryenFunctionRef here = BinaryenGetFunction(target, name);
     if (here) {
       if (!sameSignature(from, here)) return fail(fmt::format("the signature of {} changed", name));
-      if (isImport(from) != isImport(here)) return fail(fmt::format("{} changed between import and definition", name));
+      if (isImport(from) != isImport(here))
+        return fail(fmt::format("{} changed between import and definition", name));
       return true;
     }
     if (isImport(from)) {
-      BinaryenAddFunctionImport(target, name, BinaryenFunctionImportGetModule(from), BinaryenFunctionImportGetBase(from),
+      BinaryenAddFunctionImport(target, name, BinaryenFunctionImportGetModule(from),
+                                BinaryenFunctionImportGetBase(from),
                                 BinaryenFunctionGetParams(from), BinaryenFunctionGetResults(from));
       return true;
     }
@@ -71,8 +75,9 @@ struct Reverter {
       return fail(fmt::format("mutable global {} was removed", name));
     }
     if (isImportedGlobal(from)) {
-      BinaryenAddGlobalImport(target, name, BinaryenGlobalImportGetModule(from), BinaryenGlobalImportGetBase(from),
-                              BinaryenGlobalGetType(from), false);
+      BinaryenAddGlobalImport(target, name, BinaryenGlobalImportGetModule(from),
+                              BinaryenGlobalImportGetBase(from), BinaryenGlobalGetType(from),
+                              false);
     } else {
       BinaryenAddGlobal(target, name, BinaryenGlobalGetType(from), false,
                         BinaryenExpressionCopy(BinaryenGlobalGetInitExpr(from), target));
@@ -82,7 +87,8 @@ struct Reverter {
 
   bool needTable(const char* name) {
     for (BinaryenIndex i = 0, n = BinaryenGetNumTables(target); i < n; ++i) {
-      if (std::string_view(BinaryenTableGetName(BinaryenGetTableByIndex(target, i))) == name) return true;
+      if (std::string_view(BinaryenTableGetName(BinaryenGetTableByIndex(target, i))) == name)
+        return true;
     }
     return fail(fmt::format("table {} was removed", name));
   }
@@ -109,7 +115,8 @@ struct Reverter {
           break;
         case wasm::ExprKind::MemoryInit:
         case wasm::ExprKind::DataDrop:
-          ok = fail(fmt::format("{} uses data segments, which optimization may have renumbered", function));
+          ok = fail(fmt::format("{} uses data segments, which optimization may have renumbered",
+                                function));
           break;
         case wasm::ExprKind::Try:
         case wasm::ExprKind::Throw:
@@ -117,7 +124,8 @@ struct Reverter {
           ok = fail(fmt::format("{} uses exception tags", function));
           break;
         default:
-          if (!wasm::isTransparent(wasm::kindOf(e))) ok = fail(fmt::format("{} uses GC instructions", function));
+          if (!wasm::isTransparent(wasm::kindOf(e)))
+            ok = fail(fmt::format("{} uses GC instructions", function));
           break;
       }
       return ok;
@@ -133,9 +141,11 @@ struct Reverter {
       BinaryenRemoveFunction(target, name.c_str());
     }
     std::vector<BinaryenType> vars;
-    for (BinaryenIndex i = 0, n = BinaryenFunctionGetNumVars(from); i < n; ++i) vars.push_back(BinaryenFunctionGetVar(from, i));
-    BinaryenAddFunction(target, name.c_str(), BinaryenFunctionGetParams(from), BinaryenFunctionGetResults(from),
-                        vars.data(), static_cast<BinaryenIndex>(vars.size()),
+    for (BinaryenIndex i = 0, n = BinaryenFunctionGetNumVars(from); i < n; ++i)
+      vars.push_back(BinaryenFunctionGetVar(from, i));
+    BinaryenAddFunction(target, name.c_str(), BinaryenFunctionGetParams(from),
+                        BinaryenFunctionGetResults(from), vars.data(),
+                        static_cast<BinaryenIndex>(vars.size()),
                         BinaryenExpressionCopy(BinaryenFunctionGetBody(from), target));
     return checkBody(BinaryenFunctionGetBody(from), name);
   }

@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <z3++.h>
 
 #include <cstring>
 #include <new>
 #include <set>
-#include <z3++.h>
 
-#include "loom/support/sanitizers.hpp"
 #include "loom/engine/evaluator.hpp"
+#include "loom/support/sanitizers.hpp"
 #include "loom/wasm/loader.hpp"
 #include "protocol.hpp"
 
@@ -53,9 +53,11 @@ int serve() {
   try {
     evaluator = std::make_unique<engine::Evaluator>(
         sourceFromFrame(*init), engine::EvaluatorOptions::fromJson(init->header.at("options")));
-    if (init->header.contains("verdicts")) evaluator->verdictCache().importEntries(init->header.at("verdicts"));
+    if (init->header.contains("verdicts"))
+      evaluator->verdictCache().importEntries(init->header.at("verdicts"));
   } catch (const std::exception& e) {
-    engine::protocol::writeFrame(STDOUT_FILENO, Frame{{{"type", "error"}, {"reason", e.what()}}, {}});
+    engine::protocol::writeFrame(STDOUT_FILENO,
+                                 Frame{{{"type", "error"}, {"reason", e.what()}}, {}});
     return 1;
   }
   std::set<std::string> reported;
@@ -72,7 +74,8 @@ int serve() {
     engine::EvalResult result;
     try {
       const auto config = pipeline::PipelineConfig::fromJson(h.at("config"));
-      result = evaluator->evaluate(config, h.at("verify"), h.at("want_module"));
+      result = evaluator->evaluate(config, h.at("verify"), h.at("want_module"),
+                                   h.value("keep_original", std::vector<std::string>{}));
     } catch (const std::bad_alloc&) {
       result.status = engine::EvalStatus::OutOfMemory;
       result.reason = "out of memory";

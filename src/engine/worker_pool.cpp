@@ -126,7 +126,8 @@ struct WorkerPool::Impl {
     }
     const std::string limit = std::to_string(options.memory_limit_bytes);
     std::vector<char*> argv = {const_cast<char*>(options.worker_executable.c_str()),
-                               const_cast<char*>("--memory-limit"), const_cast<char*>(limit.c_str()), nullptr};
+                               const_cast<char*>("--memory-limit"),
+                               const_cast<char*>(limit.c_str()), nullptr};
     const pid_t pid = ::fork();
     if (pid == 0) {
       ::dup2(in[0], STDIN_FILENO);
@@ -190,12 +191,15 @@ struct WorkerPool::Impl {
                  w.stderr_tail.find("out of memory") != std::string::npos ||
                  w.stderr_tail.find("Cannot allocate memory") != std::string::npos) {
         reply.kind = WorkerReply::Kind::OutOfMemory;
-        reply.reason = fmt::format("over the memory limit ({})", tail.empty() ? "allocation failed" : tail);
+        reply.reason =
+            fmt::format("over the memory limit ({})", tail.empty() ? "allocation failed" : tail);
       } else {
         reply.kind = WorkerReply::Kind::Crashed;
-        std::string how = WIFSIGNALED(status) ? fmt::format("signal {} ({})", WTERMSIG(status), ::strsignal(WTERMSIG(status)))
+        std::string how = WIFSIGNALED(status) ? fmt::format("signal {} ({})", WTERMSIG(status),
+                                                            ::strsignal(WTERMSIG(status)))
                                               : fmt::format("exit code {}", WEXITSTATUS(status));
-        reply.reason = tail.empty() ? fmt::format("worker died: {}", how) : fmt::format("worker died: {}: {}", how, tail);
+        reply.reason = tail.empty() ? fmt::format("worker died: {}", how)
+                                    : fmt::format("worker died: {}: {}", how, tail);
       }
       closeFd(w.in);
       closeFd(w.out);
@@ -297,7 +301,8 @@ struct WorkerPool::Impl {
       w.state = Worker::State::Idle;
       w.failed_starts = 0;
     } else if (type == "error") {
-      broken = fmt::format("worker could not load the module: {}", frame.header.value("reason", "?"));
+      broken =
+          fmt::format("worker could not load the module: {}", frame.header.value("reason", "?"));
     } else if (type == "result") {
       if (frame.header.contains("verdicts")) {
         for (auto& entry : frame.header["verdicts"]) verdict_log.push_back(std::move(entry));
@@ -306,13 +311,16 @@ struct WorkerPool::Impl {
       // A worker that said it is leaving gets no more work; its end of
       // output then makes it replaced like any worker that ended.
       const bool leaving = frame.header.value("exiting", false);
-      finishJob(w, WorkerReply{WorkerReply::Kind::Result, std::move(frame.header), std::move(frame.payload), {}});
+      finishJob(
+          w, WorkerReply{
+                 WorkerReply::Kind::Result, std::move(frame.header), std::move(frame.payload), {}});
       w.state = leaving ? Worker::State::Leaving : Worker::State::Idle;
     }
   }
 
   void failEverything(const std::string& reason) {
-    for (Job& job : queue) job.promise.set_value(WorkerReply{WorkerReply::Kind::Crashed, {}, {}, reason});
+    for (Job& job : queue)
+      job.promise.set_value(WorkerReply{WorkerReply::Kind::Crashed, {}, {}, reason});
     queue.clear();
     for (Worker& w : workers) {
       if (w.job) finishJob(w, WorkerReply{WorkerReply::Kind::Crashed, {}, {}, reason});
@@ -344,7 +352,8 @@ struct WorkerPool::Impl {
       }
       int timeout_ms = -1;
       if (next_deadline != Clock::time_point::max()) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next_deadline - Clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(next_deadline - Clock::now());
         timeout_ms = static_cast<int>(std::clamp<long>(left.count() + 1, 0, INT_MAX));
       }
       lock.unlock();
@@ -416,7 +425,8 @@ std::future<WorkerReply> WorkerPool::submit(nlohmann::json request, std::uint64_
   {
     std::lock_guard lock(impl_->mutex);
     if (impl_->stopping) {
-      job.promise.set_value(WorkerReply{WorkerReply::Kind::Crashed, {}, {}, "the engine shut down"});
+      job.promise.set_value(
+          WorkerReply{WorkerReply::Kind::Crashed, {}, {}, "the engine shut down"});
       return future;
     }
     impl_->queue.push_back(std::move(job));
@@ -435,6 +445,8 @@ WorkerPoolStats WorkerPool::stats() const {
   return impl_->stats;
 }
 
-unsigned WorkerPool::size() const { return static_cast<unsigned>(impl_->workers.size()); }
+unsigned WorkerPool::size() const {
+  return static_cast<unsigned>(impl_->workers.size());
+}
 
 }  // namespace loom::engine

@@ -22,7 +22,6 @@ Bench makeBench(const std::string& fixture, Objective objective) {
   const auto source = wasm::probeModuleFile(test::fixtureBinary(fixture));
   engine::EngineOptions options;
   options.workers = 2;
-  options.evaluator.keep_unprovable = true;
   auto engine = std::make_shared<engine::Engine>(source, options);
   const engine::EvalResult input = engine->evaluate(PipelineConfig{});
   EXPECT_EQ(input.status, engine::EvalStatus::Ok);

@@ -42,7 +42,7 @@ struct RunOptions {
   bool progress_lines = false;  // plain lines even on a terminal
 
   unsigned jobs = 0;  // worker processes; 0: one per core
-  double candidate_timeout_seconds = 120;
+  double candidate_timeout_seconds = 0;  // 0: scaled to the module (engine::autoCandidateTimeout)
   std::uint64_t memory_limit_bytes = 4ull << 30;
   verify::VerifyOptions verify;
   bool repair = true;  // give unverified functions their original bodies back (engine/repair.hpp)

@@ -20,7 +20,9 @@ namespace loom::engine {
 struct EngineOptions {
   unsigned workers = 0;           // 0: one per hardware thread
   std::string worker_executable;  // empty: defaultWorkerExecutable()
-  std::chrono::milliseconds candidate_timeout{120000};
+  // 0: scaled to the module, since verifying a candidate may take the solver
+  // budget for every function (autoCandidateTimeout).
+  std::chrono::milliseconds candidate_timeout{0};
   std::uint64_t memory_limit_bytes = 4ull << 30;  // per worker process
   bool verify = true;
   EvaluatorOptions evaluator;
@@ -51,6 +53,13 @@ struct EngineCounters {
   nlohmann::json toJson() const;
 };
 
+// What one candidate may take: two minutes for the passes, plus the wall-clock
+// safety net of the solver budget (3x) for every defined function, twice
+// (a repaired candidate is verified again). Capped at two hours.
+std::chrono::milliseconds autoCandidateTimeout(std::size_t defined_functions,
+                                               std::chrono::milliseconds function_budget,
+                                               bool verify);
+
 class Engine {
  public:
   Engine(const wasm::ModuleSource& source, EngineOptions options);
@@ -67,6 +76,13 @@ class Engine {
 
   // Runs the pipeline again (never from the memo) and returns the module bytes too.
   EvalResult evaluateWithModule(const pipeline::PipelineConfig& config);
+
+  // Functions that keep their original bodies in every later candidate,
+  // without asking the solver: those that do not verify even in -Oz's output
+  // (its EvalResult::repaired). A search meets them in nearly every candidate,
+  // and each attempt would cost the full solver budget only to end in the
+  // same repair. Set once, before the search; deterministic like the budgets.
+  void keepOriginal(std::vector<std::string> functions);
 
   // Seeds the memo with a result found earlier (a resumed run's log).
   void remember(const pipeline::PipelineConfig& config, const EvalResult& result);

@@ -46,9 +46,9 @@ struct EvalResult {
   std::optional<VerificationSummary> verification;  // absent when not verified
   StageTimes times;
   std::vector<std::string> repaired;  // functions that kept their original body (see repair.hpp)
-  std::uint32_t phases_reused = 0;  // phases skipped thanks to the prefix cache
-  bool memo_hit = false;            // answered from the engine's memo, no work done
-  wasm::Bytes module;               // only when asked for
+  std::uint32_t phases_reused = 0;    // phases skipped thanks to the prefix cache
+  bool memo_hit = false;              // answered from the engine's memo, no work done
+  wasm::Bytes module;                 // only when asked for
 
   // Whether this candidate may win: it ran, and its output is verified.
   bool verified(bool allow_bounded) const;

@@ -8,8 +8,8 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 #include <unordered_map>
+#include <vector>
 
 #include "loom/engine/eval_result.hpp"
 #include "loom/pipeline/config.hpp"
@@ -29,17 +29,13 @@ struct EvaluatorOptions {
   // verified only with accept_bounded.
   bool repair = true;
   bool accept_bounded = false;
-  // Functions that do not verify even under wasm-opt -Oz are kept original in
-  // every candidate, without asking the solver again: a search meets them in
-  // nearly every candidate, and each attempt costs the full solver budget
-  // only to end in the same repair. Deterministic, like the budgets.
-  bool keep_unprovable = false;
   nlohmann::json toJson() const;
   static EvaluatorOptions fromJson(const nlohmann::json& json);
 };
 
 struct PrefixCacheStats {
-  std::uint64_t lookups = 0, hits = 0, phases_reused = 0, phases_run = 0, snapshots = 0, evictions = 0;
+  std::uint64_t lookups = 0, hits = 0, phases_reused = 0, phases_run = 0, snapshots = 0,
+                evictions = 0;
 };
 
 class Evaluator {
@@ -47,7 +43,10 @@ class Evaluator {
   Evaluator(wasm::ModuleSource source, EvaluatorOptions options);
   ~Evaluator();
 
-  EvalResult evaluate(const pipeline::PipelineConfig& config, bool verify, bool want_module);
+  // `keep_original`: functions that keep their original bodies in every
+  // candidate without asking the solver (see Engine::keepOriginal).
+  EvalResult evaluate(const pipeline::PipelineConfig& config, bool verify, bool want_module,
+                      const std::vector<std::string>& keep_original = {});
 
   verify::VerdictCache& verdictCache() { return *verdicts_; }
   const PrefixCacheStats& prefixStats() const { return prefix_stats_; }
@@ -67,8 +66,6 @@ class Evaluator {
   bool acceptable(const verify::ModuleVerdict& verdict) const;
   void repairInto(EvalResult& result, wasm::Bytes& binary, const wasm::Module& shipped,
                   const verify::ModuleVerdict& verdict);
-  // The functions keep_unprovable keeps original, computed on first use.
-  const std::vector<std::string>& unprovable();
   const wasm::Module* findSnapshot(const wasm::Hash128& key);
   void storeSnapshot(const wasm::Hash128& key, const wasm::Module& module);
 
@@ -78,9 +75,9 @@ class Evaluator {
   wasm::Module original_;  // base_ written and decoded again: what candidates are verified against
   std::shared_ptr<verify::VerdictCache> verdicts_;
   std::unique_ptr<verify::Verifier> verifier_;
-  std::optional<std::vector<std::string>> unprovable_;
   std::list<Snapshot> snapshots_;  // most recently used first
-  std::unordered_map<wasm::Hash128, std::list<Snapshot>::iterator, wasm::Hash128Hasher> snapshot_index_;
+  std::unordered_map<wasm::Hash128, std::list<Snapshot>::iterator, wasm::Hash128Hasher>
+      snapshot_index_;
   std::size_t snapshot_capacity_ = 0;
   PrefixCacheStats prefix_stats_;
 };

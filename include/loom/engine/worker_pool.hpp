@@ -25,7 +25,7 @@ struct WorkerReply {
   enum class Kind { Result, Crashed, TimedOut, OutOfMemory } kind = Kind::Result;
   nlohmann::json header;  // the worker's reply when kind == Result
   wasm::Bytes payload;
-  std::string reason;     // what happened otherwise, one line
+  std::string reason;  // what happened otherwise, one line
 };
 
 struct WorkerPoolStats {
