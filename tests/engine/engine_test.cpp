@@ -1,9 +1,10 @@
+#include "loom/engine/engine.hpp"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <random>
 
-#include "loom/engine/engine.hpp"
 #include "loom/engine/evaluator.hpp"
 #include "loom/pipeline/apply.hpp"
 #include "loom/pipeline/builtins.hpp"
@@ -125,7 +126,8 @@ TEST(Engine, ResultsDoNotDependOnTheNumberOfWorkers) {
   const auto a = one.evaluateBatch(configs);
   const auto b = three.evaluateBatch(configs);
   for (std::size_t i = 0; i < configs.size(); ++i) {
-    EXPECT_TRUE(sameOutcome(a[i], b[i])) << configs[i].canonicalText() << "\n" << a[i].toJson().dump() << "\n"
+    EXPECT_TRUE(sameOutcome(a[i], b[i])) << configs[i].canonicalText() << "\n"
+                                         << a[i].toJson().dump() << "\n"
                                          << b[i].toJson().dump();
   }
 }
@@ -137,7 +139,8 @@ TEST(Engine, ReturnsTheModuleWhenAskedAndItMatchesTheMetrics) {
   ASSERT_EQ(r.status, EvalStatus::Ok);
   EXPECT_EQ(r.module.size(), r.metrics.total_bytes);
   wasm::LoadedModule loaded = wasm::loadModuleFile(test::fixturePath("crc32"));
-  EXPECT_EQ(r.module, pipeline::applyPipeline(loaded.module, *pipeline::builtinConfig("Oz")).writeBinary());
+  EXPECT_EQ(r.module,
+            pipeline::applyPipeline(loaded.module, *pipeline::builtinConfig("Oz")).writeBinary());
 }
 
 // The prefix cache must be invisible: resuming from a snapshot gives what a
@@ -152,7 +155,8 @@ TEST(Evaluator, PrefixCacheGivesTheSameResultsAsFreshEvaluation) {
   for (std::size_t cut : {10u, 20u, 30u, 40u}) {
     PipelineConfig c = base;
     c.phases.resize(cut);
-    c.phases.insert(c.phases.end(), {"inlining-optimizing", "vacuum", "remove-unused-module-elements"});
+    c.phases.insert(c.phases.end(),
+                    {"inlining-optimizing", "vacuum", "remove-unused-module-elements"});
     family.push_back(c);
   }
   family.push_back(base);
@@ -211,6 +215,32 @@ TEST(EvalResult, JsonRoundTrip) {
   EXPECT_TRUE(sameOutcome(r, back));
   EXPECT_TRUE(back.verified(true));
   EXPECT_FALSE(back.verified(false));
+}
+
+}  // namespace
+}  // namespace loom::engine
+
+namespace loom::engine {
+namespace {
+
+// Verifying a candidate may take the solver's budget for every function, so
+// the default time limit grows with the module instead of cutting
+// verification of large modules short.
+TEST(EngineOptionsTest, DefaultCandidateTimeLimitScalesWithTheFunctions) {
+  using namespace std::chrono_literals;
+  EXPECT_EQ(autoCandidateTimeout(0, 3000ms, true), 120s);
+  EXPECT_EQ(autoCandidateTimeout(10, 3000ms, true), 120s + 10 * 18s);
+  EXPECT_EQ(autoCandidateTimeout(10, 3000ms, false), 120s);
+  EXPECT_EQ(autoCandidateTimeout(100000, 3000ms, true), 2h);
+
+  const auto source = wasm::probeModuleFile(test::fixturePath("helpers"));
+  EngineOptions options;
+  options.workers = 1;
+  Engine engine(source, options);
+  EXPECT_GT(engine.options().candidate_timeout, 120s);  // helpers defines functions, none imported
+  EXPECT_EQ((engine.options().candidate_timeout - 120s) %
+                (2 * 3 * options.evaluator.verify_options.function_timeout),
+            0ms);
 }
 
 }  // namespace
