@@ -8,9 +8,11 @@
 #include <unistd.h>
 #include <z3++.h>
 
+#include <chrono>
 #include <cstring>
 #include <new>
 #include <set>
+#include <thread>
 
 #include "loom/engine/evaluator.hpp"
 #include "loom/support/sanitizers.hpp"
@@ -44,6 +46,17 @@ nlohmann::json newVerdicts(verify::VerdictCache& cache, std::set<std::string>& r
     if (reported.insert(key).second) fresh.push_back(entry);
   }
   return fresh;
+}
+
+// A worker must not outlive its engine: a parent killed during a long
+// verification would otherwise leave it computing for nobody (the worker
+// notices a closed pipe only between candidates).
+void leaveWithParent() {
+  const pid_t parent = ::getppid();
+  std::thread([parent] {
+    while (::getppid() == parent) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    ::_exit(0);
+  }).detach();
 }
 
 int serve() {
@@ -114,6 +127,7 @@ int main(int argc, char** argv) {
       }
     }
   }
+  leaveWithParent();
   try {
     return serve();
   } catch (const std::exception& e) {

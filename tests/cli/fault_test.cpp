@@ -35,7 +35,8 @@ std::string slurp(const fs::path& path) {
 // loom-evolve running in the background, its output in files.
 class BackgroundRun {
  public:
-  BackgroundRun(const TempDir& dir, std::vector<std::string> args, rlim_t file_size_limit = RLIM_INFINITY)
+  BackgroundRun(const TempDir& dir, std::vector<std::string> args,
+                rlim_t file_size_limit = RLIM_INFINITY)
       : out_(dir / "stdout.txt"), err_(dir / "stderr.txt") {
     args.insert(args.begin(), LOOM_EVOLVE_EXECUTABLE);
     pid_ = ::fork();
@@ -121,19 +122,30 @@ std::vector<pid_t> childrenOf(pid_t parent) {
   return pids;
 }
 
-std::vector<std::string> searchArgs(const TempDir& dir, const fs::path& module, unsigned generations) {
-  return {module.string(),           "--generations", std::to_string(generations),
-          "-o",                      (dir / "out.wasm").string(),
-          "--report",                (dir / "report.json").string(),
-          "--checkpoint",            (dir / "checkpoint.json").string(),
-          "--checkpoint-every",      "1",
-          "--jobs",                  "2",
-          "--seed",                  "7",
+std::vector<std::string> searchArgs(const TempDir& dir, const fs::path& module,
+                                    unsigned generations) {
+  return {module.string(),
+          "--generations",
+          std::to_string(generations),
+          "-o",
+          (dir / "out.wasm").string(),
+          "--report",
+          (dir / "report.json").string(),
+          "--checkpoint",
+          (dir / "checkpoint.json").string(),
+          "--checkpoint-every",
+          "1",
+          "--jobs",
+          "2",
+          "--seed",
+          "7",
           "--quiet"};
 }
 
 int verifyExit(const fs::path& original, const fs::path& optimized) {
-  return runCommand({LOOM_EVOLVE_EXECUTABLE, "verify", original.string(), optimized.string(), "--json"}).exit_code;
+  return runCommand(
+             {LOOM_EVOLVE_EXECUTABLE, "verify", original.string(), optimized.string(), "--json"})
+      .exit_code;
 }
 
 class Signals : public ::testing::TestWithParam<int> {};
@@ -168,7 +180,10 @@ TEST_P(Signals, EndTheRunWithAVerifiedResultAndACheckpointThatResumes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Faults, Signals, ::testing::Values(SIGINT, SIGTERM),
-                         [](const auto& signal_info) { return signal_info.param == SIGINT ? std::string("SIGINT") : std::string("SIGTERM"); });
+                         [](const auto& signal_info) {
+                           return signal_info.param == SIGINT ? std::string("SIGINT")
+                                                              : std::string("SIGTERM");
+                         });
 
 TEST(Faults, WorkersKilledAtRandomMomentsCostOnlyTheirCandidates) {
   TempDir dir;
@@ -190,7 +205,8 @@ TEST(Faults, WorkersKilledAtRandomMomentsCostOnlyTheirCandidates) {
   EXPECT_TRUE(report.at("best").at("verified").get<bool>());
   // Every kill is seen as a crashed candidate (or an idle worker replaced).
   const auto& workers = report.at("engine").at("workers");
-  EXPECT_GE(workers.at("crashes").get<std::uint64_t>() + workers.at("restarts").get<std::uint64_t>(), 1u)
+  EXPECT_GE(
+      workers.at("crashes").get<std::uint64_t>() + workers.at("restarts").get<std::uint64_t>(), 1u)
       << workers.dump();
 }
 

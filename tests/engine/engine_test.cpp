@@ -2,8 +2,14 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
+#include <thread>
 
 #include "loom/engine/evaluator.hpp"
 #include "loom/pipeline/apply.hpp"
@@ -54,6 +60,64 @@ class FaultInjection : public ::testing::Test {
   void SetUp() override { ::setenv("LOOM_TEST_PHASES", "1", 1); }
   void TearDown() override { ::unsetenv("LOOM_TEST_PHASES"); }
 };
+
+// The workers of `parent` that have not exited, from /proc.
+std::vector<pid_t> runningChildrenOf(pid_t parent) {
+  std::vector<pid_t> pids;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto close = line.rfind(')');  // comm may hold spaces
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state = 0;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == parent && state != 'Z') pids.push_back(static_cast<pid_t>(std::stoi(name)));
+  }
+  return pids;
+}
+
+bool isRunning(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  const auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+}
+
+// An engine killed while its worker is inside a candidate (here one that never
+// ends): the worker leaves too instead of computing for nobody.
+TEST_F(FaultInjection, WorkersLeaveWhenTheirEngineIsKilled) {
+  using namespace std::chrono_literals;
+  const auto source = wasm::probeModuleFile(test::fixturePath("helpers"));
+  const pid_t engine_process = ::fork();
+  ASSERT_GE(engine_process, 0);
+  if (engine_process == 0) {
+    EngineOptions options = smallEngine(1);
+    options.candidate_timeout = 600s;
+    Engine engine(source, options);
+    engine.evaluate(phases({"test-hang"}));
+    ::_exit(0);
+  }
+  std::vector<pid_t> workers;
+  for (int i = 0; i < 100 && workers.empty(); ++i) {
+    std::this_thread::sleep_for(100ms);
+    workers = runningChildrenOf(engine_process);
+  }
+  ASSERT_EQ(workers.size(), 1u);
+  std::this_thread::sleep_for(1s);  // the worker is in the hanging candidate by now
+  ::kill(engine_process, SIGKILL);
+  ::waitpid(engine_process, nullptr, 0);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (isRunning(workers[0]) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(isRunning(workers[0]));
+  if (isRunning(workers[0])) ::kill(workers[0], SIGKILL);
+}
 
 TEST_F(FaultInjection, CrashHangAndOutOfMemoryFailOnlyTheirCandidate) {
   const auto source = wasm::probeModuleFile(test::fixturePath("helpers"));
