@@ -1,13 +1,13 @@
 #include <fmt/format.h>
-
-#include <cstdio>
 #include <stdlib.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <exception>
 #include <vector>
 
 #include "commands.hpp"
+#include "loom/driver/driver.hpp"
 
 namespace {
 
@@ -30,8 +30,9 @@ int main(int argc, char** argv) {
   CLI::App app{"loom-evolve: evolve verified WebAssembly optimization pipelines"};
   app.require_subcommand(0, 1);
   std::vector<loom::cli::Command> commands = {
-      loom::cli::addBaselinesCommand(app), loom::cli::addApplyCommand(app), loom::cli::addVerifyCommand(app),
-      loom::cli::addPlotCommand(app),      loom::cli::addTuneCommand(app),   loom::cli::addEvolveCommand(app),
+      loom::cli::addBaselinesCommand(app), loom::cli::addApplyCommand(app),
+      loom::cli::addVerifyCommand(app),    loom::cli::addPlotCommand(app),
+      loom::cli::addTuneCommand(app),      loom::cli::addEvolveCommand(app),
       loom::cli::addLearnCommand(app),
   };
   try {
@@ -53,6 +54,9 @@ int main(int argc, char** argv) {
     }
     fmt::print("{}", app.help());
     return 2;
+  } catch (const loom::driver::InterruptedDuringSetup& e) {
+    printError(e.what());
+    return 130;
   } catch (const std::exception& e) {
     printError(e.what());
     return 2;

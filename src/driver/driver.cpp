@@ -37,6 +37,10 @@ bool stopRequested() {
 const std::atomic<bool>& stopFlag() {
   return g_stop;
 }
+void checkStopDuringSetup() {
+  if (stopRequested()) throw InterruptedDuringSetup();
+}
+
 void clearStop() {
   g_stop.store(false);
   g_signals.store(0);

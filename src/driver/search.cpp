@@ -80,6 +80,7 @@ engine::EngineOptions engineOptions(const RunOptions& o) {
 
 RunOutcome runSearch(const RunOptions& options) {
   const auto started = Clock::now();
+  clearStop();  // a signal from here on stops this run (during set-up: InterruptedDuringSetup)
   Progress progress(Progress::detect(options.quiet, options.progress_lines));
 
   // Everything that can fail on bad input fails here, before any work.
@@ -194,6 +195,8 @@ RunOutcome runSearch(const RunOptions& options) {
       oz_bytes = b.result.metrics.total_bytes;
   }
 
+  checkStopDuringSetup();
+
   if (options.resume) {
     try {
       islands->restore(checkpoint.at("islands"), checkpoint.at("migrations"));
@@ -263,7 +266,7 @@ RunOutcome runSearch(const RunOptions& options) {
     return p;
   };
 
-  clearStop();
+  checkStopDuringSetup();
   const auto deadline =
       options.time_budget_seconds > 0
           ? started + std::chrono::duration_cast<Clock::duration>(

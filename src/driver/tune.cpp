@@ -167,6 +167,7 @@ std::vector<CorpusModule> readCorpus(const fs::path& directory) {
 
 RunOutcome runTune(const RunOptions& options) {
   const auto started = Clock::now();
+  clearStop();  // a signal from here on stops this run (during set-up: InterruptedDuringSetup)
   Progress progress(Progress::detect(options.quiet, options.progress_lines));
   if (options.output) support::checkWritable(*options.output);
   if (options.report) support::checkWritable(*options.report);
@@ -258,6 +259,8 @@ RunOutcome runTune(const RunOptions& options) {
     }
   }
 
+  checkStopDuringSetup();
+
   if (options.resume) {
     islands->restore(checkpoint.at("islands"), checkpoint.at("migrations"));
     archive.restore(checkpoint.at("archive"));
@@ -292,7 +295,7 @@ RunOutcome runTune(const RunOptions& options) {
     }
   };
 
-  clearStop();
+  checkStopDuringSetup();
   const auto deadline =
       options.time_budget_seconds > 0
           ? started + std::chrono::duration_cast<Clock::duration>(

@@ -185,6 +185,23 @@ INSTANTIATE_TEST_SUITE_P(Faults, Signals, ::testing::Values(SIGINT, SIGTERM),
                                                               : std::string("SIGTERM");
                          });
 
+// A signal while the run still measures its input and verifies the baselines
+// (seconds on the bundled example): nothing to keep yet, so it ends with one
+// line, exit 130, and no output, report or checkpoint.
+TEST(Faults, ASignalDuringSetUpEndsTheRunWithNothingWritten) {
+  TempDir dir;
+  const fs::path module = sourceDir() / "examples" / "example.wasm";
+  BackgroundRun run(dir, searchArgs(dir, module, 5));
+  std::this_thread::sleep_for(1500ms);
+  ASSERT_TRUE(run.running()) << run.err();
+  ::kill(run.pid(), SIGTERM);
+  EXPECT_EQ(run.wait(), 130) << run.err();
+  EXPECT_NE(run.err().find("interrupted during set-up"), std::string::npos) << run.err();
+  EXPECT_FALSE(fs::exists(dir / "out.wasm"));
+  EXPECT_FALSE(fs::exists(dir / "report.json"));
+  EXPECT_FALSE(fs::exists(dir / "checkpoint.json"));
+}
+
 TEST(Faults, WorkersKilledAtRandomMomentsCostOnlyTheirCandidates) {
   TempDir dir;
   const fs::path module = fixtureBinary("arith");

@@ -14,19 +14,31 @@
 
 #include <atomic>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "loom/driver/run_options.hpp"
 
 namespace loom::driver {
 
 struct RunOutcome {
-  int exit_code = 0;         // 0 done, 130 interrupted (results of the completed generations written)
+  int exit_code = 0;  // 0 done, 130 interrupted (results of the completed generations written)
   bool interrupted = false;
   nlohmann::json report;
 };
 
 // Runs a search; throws (one-line messages) for problems found before it starts.
 RunOutcome runSearch(const RunOptions& options);
+
+// A stop requested while a run was still setting up (measuring the input and
+// verifying the baselines): nothing was checkpointed, nothing is written.
+class InterruptedDuringSetup : public std::runtime_error {
+ public:
+  InterruptedDuringSetup()
+      : std::runtime_error(
+            "interrupted during set-up, before the search started: nothing was written") {}
+};
+// Throws InterruptedDuringSetup if a stop was requested.
+void checkStopDuringSetup();
 
 // Ctrl-C and SIGTERM end the run after the current generation, keeping what
 // the checkpoint holds; a second signal ends the process at once.
