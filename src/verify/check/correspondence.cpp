@@ -142,36 +142,86 @@ bool Correspondence::checkedAsPair(const std::string& original,
   return retargeted_.count({original, optimized}) > 0;
 }
 
+namespace {
+
+// Binaryen names a global it read without a name by its position:
+// "global$<index>" from a binary, "<index>" from text. Such a name says where
+// the global was, not which one it is.
+bool positionalName(const std::string& name) {
+  constexpr std::string_view prefix = "global$";
+  const std::size_t digits = name.compare(0, prefix.size(), prefix) == 0 ? prefix.size() : 0;
+  return name.size() > digits && name.find_first_not_of("0123456789", digits) == std::string::npos;
+}
+
+// Whether optimized global `p` can be original global `o`: what the module
+// checks then demand (same type and import, same initial value), with
+// mutability dropped only from a private global that is never changed.
+bool couldBe(const sem::GlobalInfo& o, const sem::GlobalInfo& p) {
+  if (o.type != p.type || o.imported != p.imported || o.import_module != p.import_module ||
+      o.import_base != p.import_base) {
+    return false;
+  }
+  if (o.is_mutable != p.is_mutable && !Correspondence::globalsChangeMutability(o, p)) return false;
+  if (!o.imported &&
+      (o.init_bits != p.init_bits || o.init_global.has_value() != p.init_global.has_value()))
+    return false;
+  if (!positionalName(o.name) && !positionalName(p.name) && o.name != p.name) return false;
+  return true;
+}
+
+}  // namespace
+
+bool Correspondence::globalsChangeMutability(const sem::GlobalInfo& o, const sem::GlobalInfo& p) {
+  return o.is_mutable && !p.is_mutable && o.effectively_constant && !o.exported && !o.imported;
+}
+
 void Correspondence::pairGlobals() {
   const auto& og = original_.globalOrder();
   const auto& pg = optimized_.globalOrder();
   const bool names_correspond = std::all_of(pg.begin(), pg.end(), [&](const std::string& name) {
-    return original_.global(name) != nullptr;
+    return !positionalName(name) && original_.global(name) != nullptr;
   });
-  if (names_correspond || og.size() != pg.size()) return;
-  for (std::size_t i = 0; i < og.size(); ++i) {
-    const sem::GlobalInfo& o = *original_.global(og[i]);
-    const sem::GlobalInfo& p = *optimized_.global(pg[i]);
-    if (o.type != p.type || o.is_mutable != p.is_mutable || o.imported != p.imported ||
-        o.import_module != p.import_module || o.import_base != p.import_base) {
-      return;
+  if (names_correspond) return;
+  // Passes remove globals and never reorder them: the pairing is the longest
+  // common subsequence of the two lists under couldBe. Any pairing is sound
+  // (initial values are checked, and every function is verified under it);
+  // this one makes the most of them correspond.
+  const std::size_t n = og.size(), m = pg.size();
+  std::vector<std::vector<unsigned>> best(n + 1, std::vector<unsigned>(m + 1, 0));
+  for (std::size_t i = n; i-- > 0;) {
+    for (std::size_t j = m; j-- > 0;) {
+      best[i][j] = std::max(best[i + 1][j], best[i][j + 1]);
+      if (couldBe(*original_.global(og[i]), *optimized_.global(pg[j])))
+        best[i][j] = std::max(best[i][j], best[i + 1][j + 1] + 1);
     }
   }
-  for (std::size_t i = 0; i < og.size(); ++i) {
-    if (og[i] == pg[i]) continue;
-    global_to_optimized_[og[i]] = pg[i];
-    global_to_original_[pg[i]] = og[i];
+  aligned_globals_ = true;
+  std::size_t i = 0, j = 0;
+  while (i < n && j < m) {
+    if (couldBe(*original_.global(og[i]), *optimized_.global(pg[j])) &&
+        best[i][j] == best[i + 1][j + 1] + 1) {
+      global_to_optimized_[og[i]] = pg[j];
+      global_to_original_[pg[j]] = og[i];
+      ++i;
+      ++j;
+    } else if (best[i + 1][j] >= best[i][j + 1]) {
+      ++i;
+    } else {
+      ++j;
+    }
   }
 }
 
 std::string Correspondence::optimizedGlobal(const std::string& original_name) const {
+  if (!aligned_globals_) return original_name;
   auto it = global_to_optimized_.find(original_name);
-  return it == global_to_optimized_.end() ? original_name : it->second;
+  return it == global_to_optimized_.end() ? std::string() : it->second;
 }
 
 std::string Correspondence::originalGlobal(const std::string& optimized_name) const {
+  if (!aligned_globals_) return optimized_name;
   auto it = global_to_original_.find(optimized_name);
-  return it == global_to_original_.end() ? optimized_name : it->second;
+  return it == global_to_original_.end() ? std::string() : it->second;
 }
 
 void Correspondence::buildLayout() {
@@ -182,8 +232,10 @@ void Correspondence::buildLayout() {
       unsigned slot = 0;
       auto existing =
           layout_.slot(Side::Original, side == Side::Optimized ? originalGlobal(name) : name);
+      const bool frozen = existing && layout_.globals[*existing].is_mutable &&
+                          layout_.globals[*existing].constant && !g.is_mutable;
       if (side == Side::Optimized && existing && layout_.globals[*existing].type == *g.type &&
-          layout_.globals[*existing].is_mutable == g.is_mutable) {
+          (layout_.globals[*existing].is_mutable == g.is_mutable || frozen)) {
         slot = *existing;
       } else {
         slot = static_cast<unsigned>(layout_.globals.size());

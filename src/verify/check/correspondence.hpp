@@ -65,12 +65,16 @@ class Correspondence {
   // one more pair, labelled `export "NAME"`, and the export is judged by it.
   bool checkedAsPair(const std::string& original, const std::string& optimized) const;
 
-  // Globals correspond by name; when the optimized module's names are not the
-  // original's (a binary without a names section against a text module), by
-  // position, provided every position agrees in type, mutability and import.
-  // Initial values are compared by the module checks either way.
+  // Globals correspond by name. When names do not say which global is which
+  // (a binary without global names, where Binaryen calls them "global$N" by
+  // position, and passes remove some), they are aligned in order: the longest
+  // common subsequence of globals that agree in type, import and initial
+  // value. Empty: no counterpart.
   std::string optimizedGlobal(const std::string& original_name) const;
   std::string originalGlobal(const std::string& optimized_name) const;
+  // A private mutable global nobody changes may become immutable (simplify-globals).
+  static bool globalsChangeMutability(const sem::GlobalInfo& original,
+                                      const sem::GlobalInfo& optimized);
 
   const sem::StateLayout& layout() const { return layout_; }
   // Table slots that hold equivalent functions on both sides: only then may
@@ -95,6 +99,7 @@ class Correspondence {
   std::set<std::pair<std::string, std::string>> retargeted_;
   // Only globals whose names differ (see optimizedGlobal).
   std::map<std::string, std::string> global_to_optimized_, global_to_original_;
+  bool aligned_globals_ = false;
   bool tables_correspond_ = false;
 };
 

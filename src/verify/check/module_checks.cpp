@@ -205,7 +205,8 @@ void checkGlobals(const Correspondence& c, ModuleProblems& out) {
       }
       continue;  // a private global nobody reads in the optimized module
     }
-    if (g.type != q->type || g.is_mutable != q->is_mutable) {
+    if (g.type != q->type ||
+        (g.is_mutable != q->is_mutable && !Correspondence::globalsChangeMutability(g, *q))) {
       out.add(fmt::format("global {} changed its type or mutability", name),
               g.exported || q->exported);
       continue;

@@ -74,6 +74,13 @@ struct Verifier::Impl {
     const sem::FunctionInfo& o = *c.original().function(pair.original);
     const sem::FunctionInfo& p = *c.optimized().function(pair.optimized);
     if (o.hash.opaque || p.hash.opaque || o.hash.hash != p.hash.hash) return false;
+    // The same body names globals; each name must stand for the same global
+    // on both sides (names shift when unnamed globals are removed).
+    for (const auto& g : o.globals_used) {
+      const auto os = c.layout().slot(sem::Side::Original, g);
+      const auto ps = c.layout().slot(sem::Side::Optimized, g);
+      if (!os || !ps || *os != *ps) return false;
+    }
     // The same body calls functions by name; each callee must be the same
     // import, or a function verified on its own (same name and signature).
     for (const auto& callee : o.direct_callees) {

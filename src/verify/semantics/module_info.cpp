@@ -252,6 +252,10 @@ void ModuleInfo::readFunctions() {
             break;
           case wasm::ExprKind::GlobalSet:
             info.local_effects.globals_written.insert(BinaryenGlobalSetGetName(e));
+            info.globals_used.insert(BinaryenGlobalSetGetName(e));
+            break;
+          case wasm::ExprKind::GlobalGet:
+            info.globals_used.insert(BinaryenGlobalGetGetName(e));
             break;
           default:
             if (!wasm::isTransparent(wasm::kindOf(e))) {

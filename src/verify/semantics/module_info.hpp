@@ -44,6 +44,7 @@ struct FunctionInfo {
   std::vector<ValType> locals;  // params first, then vars
   wasm::FunctionHash hash;
   std::vector<std::string> direct_callees;
+  std::set<std::string> globals_used;  // read or written by this body
   bool calls_indirect = false;
   EffectSummary local_effects;  // of this body alone
 
