@@ -1,6 +1,7 @@
 // Small pieces both kinds of run (one module, a corpus) need.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "archipelago.hpp"
@@ -16,8 +17,10 @@ std::string verifyFingerprint(const RunOptions& options);
 engine::EngineOptions engineOptions(const RunOptions& options);
 
 // Evaluates -Oz (with repair) and keeps the functions its repair reverted
-// original in every later candidate (Engine::keepOriginal).
-void keepWhatOzCannotVerify(engine::Engine& engine, const RunOptions& options);
+// original in every later candidate (Engine::keepOriginal). Returns that
+// evaluation (nullopt when repair is off).
+std::optional<engine::EvalResult> keepWhatOzCannotVerify(engine::Engine& engine,
+                                                         const RunOptions& options);
 ArchipelagoSettings archipelagoSettings(const RunOptions& options);
 
 // The objective above which candidates are measured but not verified: the

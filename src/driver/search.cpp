@@ -60,10 +60,12 @@ double verifyThreshold(const Archive& archive, const RunOptions& o) {
   return f + std::abs(f) * o.screen_margin;
 }
 
-void keepWhatOzCannotVerify(engine::Engine& engine, const RunOptions& options) {
-  if (!options.repair) return;
-  const engine::EvalResult oz = engine.evaluateRetryingCrashes(*pipeline::builtinConfig("Oz"));
+std::optional<engine::EvalResult> keepWhatOzCannotVerify(engine::Engine& engine,
+                                                         const RunOptions& options) {
+  if (!options.repair) return std::nullopt;
+  engine::EvalResult oz = engine.evaluateRetryingCrashes(*pipeline::builtinConfig("Oz"));
   if (oz.verified(options.fitness.allow_bounded)) engine.keepOriginal(oz.repaired);
+  return oz;
 }
 
 engine::EngineOptions engineOptions(const RunOptions& o) {
@@ -155,7 +157,6 @@ RunOutcome runSearch(const RunOptions& options) {
     throw SearchError(
         fmt::format("{}: cannot measure the input: {}", options.module.string(), input.reason));
   }
-  keepWhatOzCannotVerify(*engine, options);
   auto evaluator =
       std::make_shared<problems::ModuleEvaluator>(engine, input.metrics, options.fitness);
   context->evaluator = evaluator;
@@ -167,6 +168,9 @@ RunOutcome runSearch(const RunOptions& options) {
     if (!log || result.memo_hit || log_failed) return;
     log->record(run_id, module_sha, config, result, island, static_cast<int>(generation));
   };
+  if (const auto oz = keepWhatOzCannotVerify(*engine, options)) {
+    logRecord(*pipeline::builtinConfig("Oz"), *oz, -1, 0);
+  }
   context->on_evaluated = [&](const problems::EvaluatedCandidate& c) {
     if (!c.result.memo_hit) islands->countEvaluation(c.island);
     archive.offer(

@@ -222,6 +222,7 @@ TEST(LearnedModel, RanksHeldOutRowsOfARealSearchBetterThanChance) {
   o.quiet = true;
   o.max_phases = 64;
   o.fitness.objective = problems::Objective::Size;
+  o.screen_margin = -1;  // verify every candidate: the model learns from verified rows only
   ASSERT_EQ(driver::runSearch(o).exit_code, 0);
 
   const Dataset data = loadLog(dir / "runs.db");
