@@ -1,6 +1,7 @@
 // Small pieces both kinds of run (one module, a corpus) need.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -15,6 +16,10 @@ namespace loom::driver {
 std::string verifyFingerprint(const RunOptions& options);
 
 engine::EngineOptions engineOptions(const RunOptions& options);
+
+// When a run that started at `started` must stop (--time-budget; max(): never).
+std::chrono::steady_clock::time_point deadlineOf(std::chrono::steady_clock::time_point started,
+                                                 const RunOptions& options);
 
 // Evaluates -Oz (with repair) and keeps the functions its repair reverted
 // original in every later candidate (Engine::keepOriginal). Returns that

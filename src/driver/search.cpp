@@ -68,6 +68,13 @@ std::optional<engine::EvalResult> keepWhatOzCannotVerify(engine::Engine& engine,
   return oz;
 }
 
+std::chrono::steady_clock::time_point deadlineOf(std::chrono::steady_clock::time_point started,
+                                                 const RunOptions& options) {
+  if (options.time_budget_seconds <= 0) return std::chrono::steady_clock::time_point::max();
+  return started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                       std::chrono::duration<double>(options.time_budget_seconds));
+}
+
 engine::EngineOptions engineOptions(const RunOptions& o) {
   engine::EngineOptions e;
   e.workers = o.jobs;
@@ -271,11 +278,7 @@ RunOutcome runSearch(const RunOptions& options) {
   };
 
   checkStopDuringSetup();
-  const auto deadline =
-      options.time_budget_seconds > 0
-          ? started + std::chrono::duration_cast<Clock::duration>(
-                          std::chrono::duration<double>(options.time_budget_seconds))
-          : Clock::time_point::max();
+  const auto deadline = deadlineOf(started, options);
   unsigned last_generation = first_generation - 1;
   const bool interrupted =
       islands->evolve(first_generation, options.generations, stopFlag(), deadline, [&](unsigned g) {

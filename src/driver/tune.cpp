@@ -296,11 +296,7 @@ RunOutcome runTune(const RunOptions& options) {
   };
 
   checkStopDuringSetup();
-  const auto deadline =
-      options.time_budget_seconds > 0
-          ? started + std::chrono::duration_cast<Clock::duration>(
-                          std::chrono::duration<double>(options.time_budget_seconds))
-          : Clock::time_point::max();
+  const auto deadline = deadlineOf(started, options);
   unsigned last_generation = first_generation - 1;
   const bool interrupted =
       islands->evolve(first_generation, options.generations, stopFlag(), deadline, [&](unsigned g) {

@@ -230,39 +230,37 @@ EvalResult Evaluator::evaluate(const pipeline::PipelineConfig& config, bool veri
     const auto measure_start = Clock::now();
     wasm::Bytes binary = module.writeBinary();
     const wasm::Module shipped = decodeWritten(module);
-    result.metrics = cost::measure(shipped, binary);
-    result.times.measuring = secondsSince(measure_start);
-
-    // Kept original in a measurement too: it then predicts the verified size.
-    const auto verify_start = Clock::now();
+    // Functions kept original in a measurement too: it then predicts the verified size.
     const wasm::Module* checked = &shipped;
     std::optional<wasm::Module> kept;
+    std::vector<std::string> kept_names;
     if (options_.repair && !keep_original.empty()) {
       Repair pre = revertFunctions(original_, shipped, presentIn(shipped, keep_original));
       if (pre.module) {
         kept = std::move(pre.module);
-        result.repaired = std::move(pre.reverted);
+        kept_names = std::move(pre.reverted);
         checked = &*kept;
         binary = kept->writeBinary();
-        result.metrics = cost::measure(*kept, binary);
       }
     }
+    result.metrics = cost::measure(*checked, binary);
+    result.times.measuring = secondsSince(measure_start);
+
     if (verify) {
-      const std::vector<std::string> kept_names = std::move(result.repaired);
-      result.repaired.clear();
+      const auto verify_start = Clock::now();
       const verify::ModuleVerdict verdict = verifier_->verify(*checked);
       result.verification = summarize(verdict);
       if (options_.repair && !acceptable(verdict) && verdict.module_problems.empty()) {
         repairInto(result, binary, *checked, verdict);
       }
-      if (!kept_names.empty()) {
-        result.repaired.insert(result.repaired.end(), kept_names.begin(), kept_names.end());
-        std::sort(result.repaired.begin(), result.repaired.end());
-        result.repaired.erase(std::unique(result.repaired.begin(), result.repaired.end()),
-                              result.repaired.end());
-      }
+      result.times.verification = secondsSince(verify_start);
     }
-    result.times.verification = secondsSince(verify_start);
+    if (!kept_names.empty()) {
+      result.repaired.insert(result.repaired.end(), kept_names.begin(), kept_names.end());
+      std::sort(result.repaired.begin(), result.repaired.end());
+      result.repaired.erase(std::unique(result.repaired.begin(), result.repaired.end()),
+                            result.repaired.end());
+    }
     if (want_module) result.module = std::move(binary);
     result.status = EvalStatus::Ok;
   } catch (const std::bad_alloc&) {
