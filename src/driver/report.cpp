@@ -94,6 +94,7 @@ nlohmann::json buildReport(const ReportInputs& in) {
   for (const auto& b : in.baselines) {
     nlohmann::json d = describeCandidate(b.config, b.result, features);
     d["objectives"] = b.score.objectives;
+    d["screened"] = b.result.status == engine::EvalStatus::Ok && !b.result.verification;
     r["baselines"][b.name] = d;
   }
   if (in.best) {

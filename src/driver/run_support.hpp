@@ -4,11 +4,13 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "archipelago.hpp"
 #include "loom/driver/archive.hpp"
 #include "loom/driver/run_options.hpp"
 #include "loom/engine/engine.hpp"
+#include "problems/candidate_evaluator.hpp"
 
 namespace loom::driver {
 
@@ -33,5 +35,13 @@ ArchipelagoSettings archipelagoSettings(const RunOptions& options);
 // generations only, so that results do not depend on the order in which
 // parallel islands finish.
 double verifyThreshold(const Archive& archive, const RunOptions& options);
+
+// Scores the built-in pipelines like candidates: -Oz (verified first; with
+// repair it already is) sets the screening threshold, and only the baselines
+// measured at or below it are verified. Verifying all six on a large module
+// took longer than many searches' whole budget.
+std::vector<problems::ScoredCandidate> scoreBaselines(
+    problems::CandidateEvaluator& evaluator, const std::vector<pipeline::PipelineConfig>& configs,
+    const RunOptions& options);
 
 }  // namespace loom::driver

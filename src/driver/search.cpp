@@ -60,6 +60,16 @@ double verifyThreshold(const Archive& archive, const RunOptions& o) {
   return f + std::abs(f) * o.screen_margin;
 }
 
+std::vector<problems::ScoredCandidate> scoreBaselines(
+    problems::CandidateEvaluator& evaluator, const std::vector<pipeline::PipelineConfig>& configs,
+    const RunOptions& options) {
+  Archive reference;
+  const pipeline::PipelineConfig oz = *pipeline::builtinConfig("Oz");
+  const problems::ScoredCandidate scored_oz = evaluator.evaluate({oz}).front();
+  reference.offer(ArchivedCandidate{oz, scored_oz.result, scored_oz.score, -1, 0});
+  return evaluator.evaluate(configs, verifyThreshold(reference, options));
+}
+
 std::optional<engine::EvalResult> keepWhatOzCannotVerify(engine::Engine& engine,
                                                          const RunOptions& options) {
   if (!options.repair) return std::nullopt;
@@ -185,13 +195,14 @@ RunOutcome runSearch(const RunOptions& options) {
     logRecord(c.config, c.result, static_cast<int>(c.island), c.generation);
   };
 
-  // Baselines: the input itself and every built-in pipeline, verified like any
-  // candidate, so the answer is never worse than the best of them.
+  // Baselines: the input itself and every built-in pipeline, screened and
+  // verified like any candidate, so the answer is never worse than the best
+  // verified of them.
   std::vector<Baseline> baselines;
   {
     std::vector<pipeline::PipelineConfig> configs = {pipeline::PipelineConfig{}};
     for (const auto& b : pipeline::builtinConfigs()) configs.push_back(b.config);
-    const auto scored = evaluator->evaluate(configs);
+    const auto scored = scoreBaselines(*evaluator, configs, options);
     for (std::size_t i = 0; i < configs.size(); ++i) {
       const std::string name =
           i == 0 ? "input" : std::string(pipeline::builtinConfigs()[i - 1].name);

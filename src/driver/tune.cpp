@@ -251,7 +251,7 @@ RunOutcome runTune(const RunOptions& options) {
   {
     std::vector<pipeline::PipelineConfig> configs;
     for (const auto& b : pipeline::builtinConfigs()) configs.push_back(b.config);
-    const auto scored = evaluator->evaluate(configs);
+    const auto scored = scoreBaselines(*evaluator, configs, options);
     for (std::size_t i = 0; i < configs.size(); ++i) {
       archive.offer(ArchivedCandidate{configs[i], scored[i].result, scored[i].score, -1, 0});
       baselines.push_back({std::string(pipeline::builtinConfigs()[i].name), configs[i],

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -20,6 +22,7 @@ double EngineCounters::prefixReuseRate() const {
 nlohmann::json EngineCounters::toJson() const {
   return {{"requests", requests},
           {"memo_hits", memo_hits},
+          {"output_hits", output_hits},
           {"memo_hit_rate", memoHitRate()},
           {"evaluations", evaluations},
           {"verified", verified},
@@ -76,6 +79,8 @@ struct Engine::Impl {
       std::unordered_map<wasm::Hash128, std::shared_future<EvalResult>, wasm::Hash128Hasher>;
   Memo memo;           // verified results (or every result when verification is off)
   Memo measured_memo;  // Check::MeasureOnly results
+  // Verified results by the hash of the module they verified.
+  std::unordered_map<std::string, EvalResult> verified_outputs;
   EngineCounters counters;
   Listener listener;
   std::uint64_t next_id = 0;
@@ -175,6 +180,11 @@ struct Engine::Impl {
         c.functions_unchanged += v.unchanged;
       }
       if (result.verified(true)) ++c.verified;
+      if (result.status == EvalStatus::Ok && result.verification && !result.output_hash.empty()) {
+        EvalResult kept = result;
+        kept.module.clear();
+        verified_outputs.emplace(result.output_hash, std::move(kept));
+      }
       if (result.status == EvalStatus::Ok && !result.verification && options.verify)
         ++c.measured_only;
       c.phases_reused += result.phases_reused;
@@ -202,6 +212,18 @@ struct Engine::Impl {
       started = false;
       return it->second;
     }
+    if (verifies(check)) {
+      if (auto known = verifiedSameOutput(key)) {
+        ++counters.memo_hits;
+        ++counters.output_hits;
+        started = false;
+        std::promise<EvalResult> answered;
+        answered.set_value(std::move(*known));
+        auto future = answered.get_future().share();
+        memo.emplace(key, future);
+        return future;
+      }
+    }
     Memo& own = verifies(check) ? memo : measured_memo;
     if (auto it = own.find(key); it != own.end()) {
       ++counters.memo_hits;
@@ -212,6 +234,23 @@ struct Engine::Impl {
     auto future = promise.get_future().share();
     own.emplace(key, future);
     return future;
+  }
+
+  // A candidate measured before (screening measures first) whose bytes were
+  // already verified under another pipeline. Caller holds the mutex.
+  std::optional<EvalResult> verifiedSameOutput(const wasm::Hash128& key) const {
+    const auto measured = measured_memo.find(key);
+    if (measured == measured_memo.end()) return std::nullopt;
+    if (measured->second.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+      return std::nullopt;
+    const EvalResult& m = measured->second.get();
+    if (m.status != EvalStatus::Ok || m.output_hash.empty()) return std::nullopt;
+    const auto verified = verified_outputs.find(m.output_hash);
+    if (verified == verified_outputs.end()) return std::nullopt;
+    EvalResult answer = verified->second;
+    answer.phases_reused = m.phases_reused;
+    answer.times = m.times;
+    return answer;
   }
 
   EvalResult withoutModule(EvalResult r, bool memo_hit) {

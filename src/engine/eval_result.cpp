@@ -59,6 +59,7 @@ nlohmann::json EvalResult::toJson(bool with_times) const {
                          {"first_problem", v.first_problem}};
   }
   if (!repaired.empty()) j["repaired"] = repaired;
+  if (!output_hash.empty()) j["output_hash"] = output_hash;
   if (with_times) {
     j["seconds"] = {{"passes", times.passes},
                     {"validation", times.validation},
@@ -101,6 +102,7 @@ EvalResult EvalResult::fromJson(const nlohmann::json& j) {
   }
   if (j.contains("repaired")) r.repaired = j.at("repaired").get<std::vector<std::string>>();
   r.phases_reused = j.value("phases_reused", 0u);
+  r.output_hash = j.value("output_hash", "");
   return r;
 }
 

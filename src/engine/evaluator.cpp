@@ -244,6 +244,7 @@ EvalResult Evaluator::evaluate(const pipeline::PipelineConfig& config, bool veri
       }
     }
     result.metrics = cost::measure(*checked, binary);
+    result.output_hash = wasm::hashBytes(binary).hex();
     result.times.measuring = secondsSince(measure_start);
 
     if (verify) {

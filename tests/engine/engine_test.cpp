@@ -182,6 +182,34 @@ TEST(Engine, BatchKeepsOrderAndEvaluatesDuplicatesOnce) {
   EXPECT_EQ(engine.counters().evaluations, 3u);
 }
 
+// Different pipelines often make the same bytes; their verification is the
+// same, so it runs once. Only a measured candidate can be matched by its bytes.
+TEST(Engine, VerifiesTheSameOutputBytesOnce) {
+  const auto source = wasm::probeModuleFile(test::fixturePath("strings"));
+  Engine engine(source, smallEngine(2));
+  const auto once = phases({"dce"});
+  const auto twice = phases({"dce", "dce"});
+  const auto oz = *pipeline::builtinConfig("Oz");
+  const auto measured = engine.evaluateBatch({once, twice, oz}, Check::MeasureOnly);
+  ASSERT_FALSE(measured[0].output_hash.empty());
+  ASSERT_EQ(measured[0].output_hash, measured[1].output_hash);
+  ASSERT_NE(measured[0].output_hash, measured[2].output_hash);
+
+  const EvalResult first = engine.evaluate(once);
+  ASSERT_TRUE(first.verification.has_value());
+  const auto runs = engine.counters().evaluations;
+  const EvalResult second = engine.evaluate(twice);
+  EXPECT_TRUE(second.memo_hit);
+  EXPECT_TRUE(sameOutcome(first, second));
+  EXPECT_EQ(engine.counters().evaluations, runs);
+  EXPECT_EQ(engine.counters().output_hits, 1u);
+
+  const EvalResult other = engine.evaluate(oz);  // other bytes: verified on its own
+  EXPECT_FALSE(other.memo_hit);
+  EXPECT_EQ(engine.counters().evaluations, runs + 1);
+  EXPECT_EQ(engine.counters().output_hits, 1u);
+}
+
 TEST(Engine, ResultsDoNotDependOnTheNumberOfWorkers) {
   const auto source = wasm::probeModuleFile(test::fixturePath("sort"));
   const auto configs = randomConfigs(10, 11);
@@ -275,8 +303,10 @@ TEST(EvalResult, JsonRoundTrip) {
   v.bounded = 1;
   v.first_problem = "f: bounded";
   r.verification = v;
+  r.output_hash = "00112233445566778899aabbccddeeff";
   const EvalResult back = EvalResult::fromJson(r.toJson());
   EXPECT_TRUE(sameOutcome(r, back));
+  EXPECT_EQ(back.output_hash, r.output_hash);
   EXPECT_TRUE(back.verified(true));
   EXPECT_FALSE(back.verified(false));
 }

@@ -81,6 +81,32 @@ TEST(Search, EndToEndGivesAVerifiedModuleNoWorseThanAnyBaseline) {
   EXPECT_EQ(nlohmann::json::parse(support::readTextFile(dir / "report.json")), report);
 }
 
+// Baselines are screened like candidates: only those measured no larger than
+// the verified -Oz are verified, and the answer is still no larger than any.
+TEST(Search, BaselinesMeasuredAboveOzAreNotVerified) {
+  test::TempDir dir;
+  const RunOutcome outcome = runSearch(smallRun(test::fixtureBinary("helpers"), dir, 0));
+  ASSERT_EQ(outcome.exit_code, 0);
+  const auto& baselines = outcome.report["baselines"];
+  ASSERT_TRUE(baselines["Oz"]["verified"].get<bool>());
+  const auto oz_bytes = baselines["Oz"]["total_bytes"].get<std::uint64_t>();
+  unsigned screened = 0;
+  for (const auto& [name, b] : baselines.items()) {
+    if (name == "input") continue;  // measured before the screen, as every ratio's denominator
+    const auto bytes = b["total_bytes"].get<std::uint64_t>();
+    if (b["screened"].get<bool>()) {
+      ++screened;
+      EXPECT_GT(bytes, oz_bytes) << name;
+      EXPECT_TRUE(b["verification"].is_null()) << name;
+      EXPECT_FALSE(b["verified"].get<bool>()) << name;
+    } else {
+      EXPECT_TRUE(b["verification"].is_object()) << name;
+    }
+    EXPECT_LE(outcome.report["best"]["total_bytes"].get<std::uint64_t>(), bytes) << name;
+  }
+  EXPECT_GT(screened, 0u);
+}
+
 // Evolution, not just seeding: on `floats` it finds a verified module smaller
 // than every built-in pipeline's (every built-in writes 793 bytes there;
 // bench/evolve-table records what 50 generations reach).

@@ -39,6 +39,8 @@ enum class Check {
 struct EngineCounters {
   std::uint64_t requests = 0;       // evaluate() calls, batch members included
   std::uint64_t memo_hits = 0;      // answered from the memo (same decoded pipeline)
+  std::uint64_t output_hits = 0;    // of those, verifications answered by an earlier
+                                    // verification of the same output bytes
   std::uint64_t evaluations = 0;    // candidates a worker actually ran
   std::uint64_t verified = 0;       // of those, verified (proved, or bounded if allowed)
   std::uint64_t measured_only = 0;  // of those, measured without verification (Check::MeasureOnly)

@@ -48,6 +48,9 @@ struct EvalResult {
   std::vector<std::string> repaired;  // functions that kept their original body (see repair.hpp)
   std::uint32_t phases_reused = 0;    // phases skipped thanks to the prefix cache
   bool memo_hit = false;              // answered from the engine's memo, no work done
+  // The measured module's hash (before any repair): a verification of the same
+  // bytes says the same, whatever pipeline made them.
+  std::string output_hash;
   wasm::Bytes module;                 // only when asked for
 
   // Whether this candidate may win: it ran, and its output is verified.
