@@ -3,7 +3,6 @@
 #pragma once
 
 #include <pagmo/algorithm.hpp>
-
 #include <random>
 #include <string>
 #include <string_view>
@@ -36,7 +35,8 @@ std::vector<IslandStrategy> planIslands(unsigned count, problems::Objective obje
                                         const std::vector<std::string>& algorithms);
 
 // Whether the algorithm takes pagmo constraints or needs the penalty form.
-problems::ConstraintHandling constraintHandlingFor(const std::string& algorithm, problems::Objective objective);
+problems::ConstraintHandling constraintHandlingFor(const std::string& algorithm,
+                                                   problems::Objective objective);
 
 // The algorithm for one generation of one island, seeded, with batch
 // evaluation where pagmo supports it for that algorithm.
@@ -47,7 +47,8 @@ unsigned adjustPopulation(const std::string& algorithm, unsigned population);
 
 // The first generation of an island: every built-in configuration that fits
 // the genome, then pipelines drawn according to the bias until `size`.
-std::vector<pipeline::PipelineConfig> seedPopulation(const std::string& bias, std::size_t size, std::size_t max_phases,
+std::vector<pipeline::PipelineConfig> seedPopulation(const std::string& bias, std::size_t size,
+                                                     std::size_t max_phases,
                                                      std::mt19937_64& random);
 
 }  // namespace loom::algorithms

@@ -1,8 +1,7 @@
 #include "algorithms/random_search.hpp"
 
-#include <pagmo/problem.hpp>
-
 #include <algorithm>
+#include <pagmo/problem.hpp>
 #include <random>
 #include <stdexcept>
 
@@ -21,7 +20,8 @@ pagmo::population random_search::evolve(pagmo::population pop) const {
   std::mt19937_64 random(seed_);
   // "none" bias without the built-ins: they are in the first generation already.
   const std::size_t builtins = pipeline::builtinConfigs().size();
-  std::vector<pipeline::PipelineConfig> drawn = seedPopulation("none", size + builtins, udp->layout().maxPhases(), random);
+  std::vector<pipeline::PipelineConfig> drawn =
+      seedPopulation("none", size + builtins, udp->layout().maxPhases(), random);
   drawn.erase(drawn.begin(), drawn.begin() + static_cast<std::ptrdiff_t>(builtins));
   std::vector<pagmo::vector_double> xs;
   for (const auto& c : drawn) xs.push_back(udp->layout().encode(c));
@@ -36,10 +36,13 @@ pagmo::population random_search::evolve(pagmo::population pop) const {
   std::vector<std::pair<pagmo::vector_double, pagmo::vector_double>> all;
   for (std::size_t i = 0; i < size; ++i) all.emplace_back(pop.get_x()[i], pop.get_f()[i]);
   for (std::size_t i = 0; i < xs.size(); ++i) {
-    all.emplace_back(xs[i], pagmo::vector_double(f.begin() + static_cast<std::ptrdiff_t>(i * width),
-                                                 f.begin() + static_cast<std::ptrdiff_t>((i + 1) * width)));
+    all.emplace_back(
+        xs[i], pagmo::vector_double(f.begin() + static_cast<std::ptrdiff_t>(i * width),
+                                    f.begin() + static_cast<std::ptrdiff_t>((i + 1) * width)));
   }
-  std::stable_sort(all.begin(), all.end(), [&](const auto& a, const auto& b) { return betterThan(a.second, b.second, nic); });
+  std::stable_sort(all.begin(), all.end(), [&](const auto& a, const auto& b) {
+    return betterThan(a.second, b.second, nic);
+  });
   for (std::size_t i = 0; i < size; ++i) pop.set_xf(i, all[i].first, all[i].second);
   return pop;
 }

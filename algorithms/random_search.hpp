@@ -3,12 +3,11 @@
 // (the same distribution the islands are seeded from) and keeps the best.
 #pragma once
 
+#include <optional>
 #include <pagmo/bfe.hpp>
 #include <pagmo/population.hpp>
 #include <pagmo/rng.hpp>
 #include <pagmo/threading.hpp>
-
-#include <optional>
 #include <string>
 
 namespace loom::algorithms {

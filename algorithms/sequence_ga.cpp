@@ -1,13 +1,13 @@
 #include "algorithms/sequence_ga.hpp"
 
 #include <fmt/format.h>
-#include <pagmo/algorithm.hpp>
-#include <pagmo/problem.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <pagmo/algorithm.hpp>
+#include <pagmo/problem.hpp>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -39,7 +39,8 @@ Sequence splice(const Sequence& a, const Sequence& b, pagmo::detail::random_engi
 // Order crossover for sequences with repeats: a segment of `a` stays in place;
 // the other positions take b's phases in b's order, each occurrence of the
 // segment's phases used up once (a multiset difference).
-Sequence orderCrossover(const Sequence& a, const Sequence& b, pagmo::detail::random_engine_type& random) {
+Sequence orderCrossover(const Sequence& a, const Sequence& b,
+                        pagmo::detail::random_engine_type& random) {
   if (a.empty()) return b;
   std::size_t lo = uniformIndex(a.size(), random), hi = uniformIndex(a.size(), random);
   if (lo > hi) std::swap(lo, hi);
@@ -56,12 +57,14 @@ Sequence orderCrossover(const Sequence& a, const Sequence& b, pagmo::detail::ran
   Sequence child;
   std::size_t next = 0;
   for (std::size_t i = 0; i < lo && next < filler.size(); ++i) child.push_back(filler[next++]);
-  child.insert(child.end(), a.begin() + static_cast<std::ptrdiff_t>(lo), a.begin() + static_cast<std::ptrdiff_t>(hi + 1));
+  child.insert(child.end(), a.begin() + static_cast<std::ptrdiff_t>(lo),
+               a.begin() + static_cast<std::ptrdiff_t>(hi + 1));
   while (next < filler.size() && child.size() < a.size()) child.push_back(filler[next++]);
   return child;
 }
 
-void mutate(Sequence& s, int alphabet, std::size_t max_length, pagmo::detail::random_engine_type& random) {
+void mutate(Sequence& s, int alphabet, std::size_t max_length,
+            pagmo::detail::random_engine_type& random) {
   std::uniform_int_distribution<int> phase(1, alphabet);
   const int op = std::uniform_int_distribution<int>(0, 5)(random);
   const std::size_t n = s.size();
@@ -70,7 +73,9 @@ void mutate(Sequence& s, int alphabet, std::size_t max_length, pagmo::detail::ra
       if (n >= 2) std::swap(s[uniformIndex(n, random)], s[uniformIndex(n, random)]);
       break;
     case 1:  // insert a step
-      if (n < max_length) s.insert(s.begin() + static_cast<std::ptrdiff_t>(uniformIndex(n + 1, random)), phase(random));
+      if (n < max_length)
+        s.insert(s.begin() + static_cast<std::ptrdiff_t>(uniformIndex(n + 1, random)),
+                 phase(random));
       break;
     case 2:  // delete a step
       if (n > 1) s.erase(s.begin() + static_cast<std::ptrdiff_t>(uniformIndex(n, random)));
@@ -82,17 +87,22 @@ void mutate(Sequence& s, int alphabet, std::size_t max_length, pagmo::detail::ra
       if (n < 3) break;
       std::size_t lo = uniformIndex(n, random), hi = uniformIndex(n, random);
       if (lo > hi) std::swap(lo, hi);
-      Sequence segment(s.begin() + static_cast<std::ptrdiff_t>(lo), s.begin() + static_cast<std::ptrdiff_t>(hi + 1));
-      s.erase(s.begin() + static_cast<std::ptrdiff_t>(lo), s.begin() + static_cast<std::ptrdiff_t>(hi + 1));
-      s.insert(s.begin() + static_cast<std::ptrdiff_t>(uniformIndex(s.size() + 1, random)), segment.begin(), segment.end());
+      Sequence segment(s.begin() + static_cast<std::ptrdiff_t>(lo),
+                       s.begin() + static_cast<std::ptrdiff_t>(hi + 1));
+      s.erase(s.begin() + static_cast<std::ptrdiff_t>(lo),
+              s.begin() + static_cast<std::ptrdiff_t>(hi + 1));
+      s.insert(s.begin() + static_cast<std::ptrdiff_t>(uniformIndex(s.size() + 1, random)),
+               segment.begin(), segment.end());
       break;
     }
     case 5: {  // duplicate a short segment: the best pipelines repeat cleanup runs
       if (n == 0) break;
       const std::size_t lo = uniformIndex(n, random);
-      const std::size_t len = std::min<std::size_t>({1 + uniformIndex(6, random), n - lo, max_length - std::min(max_length, n)});
+      const std::size_t len = std::min<std::size_t>(
+          {1 + uniformIndex(6, random), n - lo, max_length - std::min(max_length, n)});
       if (len == 0) break;
-      Sequence segment(s.begin() + static_cast<std::ptrdiff_t>(lo), s.begin() + static_cast<std::ptrdiff_t>(lo + len));
+      Sequence segment(s.begin() + static_cast<std::ptrdiff_t>(lo),
+                       s.begin() + static_cast<std::ptrdiff_t>(lo + len));
       s.insert(s.begin() + static_cast<std::ptrdiff_t>(lo + len), segment.begin(), segment.end());
       break;
     }
@@ -111,8 +121,8 @@ bool betterThan(const pagmo::vector_double& a, const pagmo::vector_double& b, st
   return a[0] < b[0];
 }
 
-sequence_ga::sequence_ga(unsigned generations, double crossover_rate, double mutation_rate, unsigned tournament_size,
-                         unsigned seed)
+sequence_ga::sequence_ga(unsigned generations, double crossover_rate, double mutation_rate,
+                         unsigned tournament_size, unsigned seed)
     : generations_(generations),
       crossover_rate_(crossover_rate),
       mutation_rate_(mutation_rate),
@@ -130,15 +140,18 @@ void sequence_ga::set_seed(unsigned seed) {
 }
 
 std::string sequence_ga::get_extra_info() const {
-  return fmt::format("\tGenerations: {}\n\tCrossover rate: {}\n\tMutation rate: {}\n\tTournament size: {}\n\tSeed: {}\n",
-                     generations_, crossover_rate_, mutation_rate_, tournament_size_, seed_);
+  return fmt::format(
+      "\tGenerations: {}\n\tCrossover rate: {}\n\tMutation rate: {}\n\tTournament size: "
+      "{}\n\tSeed: {}\n",
+      generations_, crossover_rate_, mutation_rate_, tournament_size_, seed_);
 }
 
 pagmo::population sequence_ga::evolve(pagmo::population pop) const {
   const pagmo::problem& prob = pop.get_problem();
   const auto* udp = prob.extract<problems::pass_ordering_problem>();
   if (!udp) throw std::invalid_argument("sequence_ga only solves loom's pass ordering problem");
-  if (prob.get_nobj() != 1) throw std::invalid_argument("sequence_ga is single-objective; use nsga2 for Pareto runs");
+  if (prob.get_nobj() != 1)
+    throw std::invalid_argument("sequence_ga is single-objective; use nsga2 for Pareto runs");
   const std::size_t size = pop.size();
   if (size < 2) throw std::invalid_argument("sequence_ga needs a population of at least 2");
   const std::size_t nic = prob.get_nic();
@@ -175,7 +188,8 @@ pagmo::population sequence_ga::evolve(pagmo::population pop) const {
       const auto& b = xs[tournament(fs)];
       operators::Sequence child = sequenceOf(a);
       pagmo::vector_double x(dim, 0.0);
-      std::copy(a.begin() + static_cast<std::ptrdiff_t>(slots), a.end(), x.begin() + static_cast<std::ptrdiff_t>(slots));
+      std::copy(a.begin() + static_cast<std::ptrdiff_t>(slots), a.end(),
+                x.begin() + static_cast<std::ptrdiff_t>(slots));
       if (unit(random_) < crossover_rate_) {
         child = unit(random_) < 0.5 ? operators::splice(child, sequenceOf(b), random_)
                                     : operators::orderCrossover(child, sequenceOf(b), random_);
@@ -190,7 +204,8 @@ pagmo::population sequence_ga::evolve(pagmo::population pop) const {
       }
       if (unit(random_) < 0.2) {
         const std::size_t g = slots + operators::uniformIndex(dim - slots, random_);
-        x[g] = static_cast<double>(std::uniform_int_distribution<long>(std::lround(lo[g]), std::lround(hi[g]))(random_));
+        x[g] = static_cast<double>(
+            std::uniform_int_distribution<long>(std::lround(lo[g]), std::lround(hi[g]))(random_));
       }
       if (child.empty()) child.push_back(std::uniform_int_distribution<int>(1, alphabet)(random_));
       for (std::size_t i = 0; i < child.size() && i < slots; ++i) x[i] = child[i];
@@ -217,8 +232,11 @@ pagmo::population sequence_ga::evolve(pagmo::population pop) const {
     // (mu + lambda): the best `size` of parents and offspring survive.
     std::vector<std::pair<pagmo::vector_double, pagmo::vector_double>> all;
     for (std::size_t i = 0; i < size; ++i) all.emplace_back(xs[i], fs[i]);
-    for (std::size_t i = 0; i < offspring.size(); ++i) all.emplace_back(offspring[i], offspring_f[i]);
-    std::stable_sort(all.begin(), all.end(), [&](const auto& p, const auto& q) { return betterThan(p.second, q.second, nic); });
+    for (std::size_t i = 0; i < offspring.size(); ++i)
+      all.emplace_back(offspring[i], offspring_f[i]);
+    std::stable_sort(all.begin(), all.end(), [&](const auto& p, const auto& q) {
+      return betterThan(p.second, q.second, nic);
+    });
     for (std::size_t i = 0; i < size; ++i) pop.set_xf(i, all[i].first, all[i].second);
   }
   return pop;

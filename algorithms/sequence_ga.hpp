@@ -6,20 +6,20 @@
 // selection with Deb's feasibility rules, and (mu + lambda) survival.
 #pragma once
 
+#include <optional>
 #include <pagmo/bfe.hpp>
 #include <pagmo/population.hpp>
 #include <pagmo/rng.hpp>
 #include <pagmo/threading.hpp>
-
-#include <optional>
 #include <string>
 
 namespace loom::algorithms {
 
 class sequence_ga {
  public:
-  explicit sequence_ga(unsigned generations = 1, double crossover_rate = 0.9, double mutation_rate = 0.9,
-                       unsigned tournament_size = 3, unsigned seed = pagmo::random_device::next());
+  explicit sequence_ga(unsigned generations = 1, double crossover_rate = 0.9,
+                       double mutation_rate = 0.9, unsigned tournament_size = 3,
+                       unsigned seed = pagmo::random_device::next());
 
   pagmo::population evolve(pagmo::population pop) const;
 
@@ -52,8 +52,10 @@ bool betterThan(const pagmo::vector_double& a, const pagmo::vector_double& b, st
 namespace operators {
 using Sequence = std::vector<int>;
 Sequence splice(const Sequence& a, const Sequence& b, pagmo::detail::random_engine_type& random);
-Sequence orderCrossover(const Sequence& a, const Sequence& b, pagmo::detail::random_engine_type& random);
-void mutate(Sequence& s, int alphabet, std::size_t max_length, pagmo::detail::random_engine_type& random);
+Sequence orderCrossover(const Sequence& a, const Sequence& b,
+                        pagmo::detail::random_engine_type& random);
+void mutate(Sequence& s, int alphabet, std::size_t max_length,
+            pagmo::detail::random_engine_type& random);
 }  // namespace operators
 
 }  // namespace loom::algorithms

@@ -45,10 +45,12 @@ std::vector<PipelineConfig> candidateStream(std::size_t count) {
     PipelineConfig c = oz;
     const int edits = 1 + static_cast<int>(random() % 3);
     for (int e = 0; e < edits; ++e) {
-      const std::size_t at = 10 + random() % (c.phases.size() - 10);  // late edits: long shared prefixes
+      const std::size_t at =
+          10 + random() % (c.phases.size() - 10);  // late edits: long shared prefixes
       switch (random() % 3) {
         case 0:
-          c.phases.insert(c.phases.begin() + static_cast<std::ptrdiff_t>(at), names[random() % names.size()]);
+          c.phases.insert(c.phases.begin() + static_cast<std::ptrdiff_t>(at),
+                          names[random() % names.size()]);
           break;
         case 1:
           c.phases.erase(c.phases.begin() + static_cast<std::ptrdiff_t>(at));
@@ -66,7 +68,8 @@ fs::path fixtureWasm() {
   // The fixture as a binary, the form users pass.
   static const fs::path path = [] {
     const fs::path out = fs::temp_directory_path() / "loom-engine-bench-matmul.wasm";
-    const std::string command = std::string("wasm-opt ") + LOOM_SOURCE_DIR + "/tests/fixtures/matmul.wat -o " + out.string();
+    const std::string command = std::string("wasm-opt ") + LOOM_SOURCE_DIR +
+                                "/tests/fixtures/matmul.wat -o " + out.string();
     if (std::system(command.c_str()) != 0) std::abort();
     return out;
   }();
@@ -111,7 +114,8 @@ void engineRun(benchmark::State& state, const fs::path& module, unsigned workers
 void plainWasmOpt(benchmark::State& state, const fs::path& module) {
   const auto source = loom::wasm::probeModuleFile(module);
   const auto stream = candidateStream(kCandidates);
-  const fs::path out = fs::temp_directory_path() / ("loom-bench-plain-" + std::to_string(::getpid()) + ".wasm");
+  const fs::path out =
+      fs::temp_directory_path() / ("loom-bench-plain-" + std::to_string(::getpid()) + ".wasm");
   for (auto _ : state) {
     for (const auto& config : stream) {
       std::vector<std::string> args = {"wasm-opt", module.string()};
@@ -140,16 +144,24 @@ void registerAll() {
   for (const auto& module : modules()) {
     const std::string name = module.stem().string();
     benchmark::RegisterBenchmark(("plain_wasm_opt/" + name).c_str(), plainWasmOpt, module)
-        ->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(1)
+        ->UseRealTime();
     for (unsigned workers : {1u, 2u}) {
-      benchmark::RegisterBenchmark(("engine/" + name + "/workers:" + std::to_string(workers)).c_str(), engineRun,
-                                   module, workers, false)
-          ->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+      benchmark::RegisterBenchmark(
+          ("engine/" + name + "/workers:" + std::to_string(workers)).c_str(), engineRun, module,
+          workers, false)
+          ->Unit(benchmark::kMillisecond)
+          ->Iterations(1)
+          ->UseRealTime();
     }
     for (unsigned workers : {1u, 2u}) {
-      benchmark::RegisterBenchmark(("engine_verified/" + name + "/workers:" + std::to_string(workers)).c_str(),
-                                   engineRun, module, workers, true)
-          ->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+      benchmark::RegisterBenchmark(
+          ("engine_verified/" + name + "/workers:" + std::to_string(workers)).c_str(), engineRun,
+          module, workers, true)
+          ->Unit(benchmark::kMillisecond)
+          ->Iterations(1)
+          ->UseRealTime();
     }
   }
 }

@@ -29,8 +29,8 @@ namespace {
 using loom::wasm::Bytes;
 
 [[noreturn]] void fail(std::string_view what, std::string_view detail) {
-  std::fprintf(stderr, "load_module_fuzzer: %.*s: %.*s\n", static_cast<int>(what.size()), what.data(),
-               static_cast<int>(detail.size()), detail.data());
+  std::fprintf(stderr, "load_module_fuzzer: %.*s: %.*s\n", static_cast<int>(what.size()),
+               what.data(), static_cast<int>(detail.size()), detail.data());
   std::abort();
 }
 
@@ -45,8 +45,8 @@ void checkMessage(std::string_view where, const std::string& message) {
   // ASan its first line is ASan's report of that signal. Any other sanitizer
   // report is a bug in our code.
   std::string_view rest;
-  for (std::string_view prefix : {"cannot read WebAssembly binary: ", "cannot read WebAssembly text: ",
-                                  "module does not validate: "}) {
+  for (std::string_view prefix : {"cannot read WebAssembly binary: ",
+                                  "cannot read WebAssembly text: ", "module does not validate: "}) {
     if (const auto at = message.find(prefix); at != std::string::npos) {
       rest = std::string_view(message).substr(at + prefix.size());
       break;
@@ -56,10 +56,11 @@ void checkMessage(std::string_view where, const std::string& message) {
   const bool sanitizer = rest.starts_with("==") || rest.starts_with("AddressSanitizer") ||
                          rest.starts_with("UndefinedBehaviorSanitizer") ||
                          std::regex_search(rest.begin(), rest.end(), ubsan);
-  const bool deadly_signal = rest.starts_with("AddressSanitizer:DEADLYSIGNAL") ||
-                             rest.find("AddressSanitizer: SEGV") != std::string_view::npos ||
-                             rest.find("AddressSanitizer: BUS") != std::string_view::npos ||
-                             rest.find("AddressSanitizer: stack-overflow") != std::string_view::npos;
+  const bool deadly_signal =
+      rest.starts_with("AddressSanitizer:DEADLYSIGNAL") ||
+      rest.find("AddressSanitizer: SEGV") != std::string_view::npos ||
+      rest.find("AddressSanitizer: BUS") != std::string_view::npos ||
+      rest.find("AddressSanitizer: stack-overflow") != std::string_view::npos;
   if (sanitizer && !deadly_signal) fail(where, "sanitizer report in a child: " + message);
 }
 
@@ -106,7 +107,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     loom::wasm::Module module = loom::wasm::instantiate(source);
     if (!module) fail("instantiate", "no module");
-    if (module.features() != source.features) fail("instantiate", "features differ from the probe's");
+    if (module.features() != source.features)
+      fail("instantiate", "features differ from the probe's");
     const Bytes written = module.writeBinary();
     checkLayout(written, loom::wasm::readBinaryLayout(written));
   } catch (const std::exception& e) {

@@ -20,10 +20,9 @@
 // The solver budget is small (LOOM_FUZZ_TIMEOUT_MS, default 300 ms; a
 // deterministic Z3 resource limit), and verdicts are shared through one
 // cache across inputs, so repeated functions cost nothing.
-#include <fuzzer/FuzzedDataProvider.h>
-
 #include <binaryen-c.h>
 #include <fmt/format.h>
+#include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -79,7 +78,8 @@ void printStats() {
                "mutant functions: %s; pipeline functions: %s; counterexamples replayed %lu "
                "(difference shown %lu); proofs checked in Node %lu\n",
                g_stats.inputs, g_stats.mutated, g_stats.mutations, v(g_stats.mutant).c_str(),
-               v(g_stats.pipeline).c_str(), g_stats.replays, g_stats.replays_differ, g_stats.node_proof_checks);
+               v(g_stats.pipeline).c_str(), g_stats.replays, g_stats.replays_differ,
+               g_stats.node_proof_checks);
 }
 
 [[noreturn]] void fail(const std::string& what) {
@@ -90,7 +90,8 @@ void printStats() {
 verify::VerifyOptions options() {
   verify::VerifyOptions o;
   unsigned ms = 300;
-  if (const char* v = std::getenv("LOOM_FUZZ_TIMEOUT_MS"); v && *v) ms = static_cast<unsigned>(std::atoi(v));
+  if (const char* v = std::getenv("LOOM_FUZZ_TIMEOUT_MS"); v && *v)
+    ms = static_cast<unsigned>(std::atoi(v));
   o.function_timeout = std::chrono::milliseconds(ms);
   return o;
 }
@@ -98,12 +99,14 @@ verify::VerifyOptions options() {
 // As the evaluator does: write (with names, which the verifier matches by)
 // and decode, so that the verifier sees the code that would be shipped.
 wasm::Module decodeWritten(const wasm::Module& module) {
-  wasm::Module decoded = wasm::Module::parseBinaryTrusted(module.writeBinary({.names_section = true}));
+  wasm::Module decoded =
+      wasm::Module::parseBinaryTrusted(module.writeBinary({.names_section = true}));
   decoded.setFeatures(module.features());
   return decoded;
 }
 
-const verify::FunctionVerdict* verdictOf(const verify::ModuleVerdict& v, const std::string& function) {
+const verify::FunctionVerdict* verdictOf(const verify::ModuleVerdict& v,
+                                         const std::string& function) {
   for (const auto& fv : v.functions) {
     if (fv.function == function) return &fv;
   }
@@ -112,16 +115,20 @@ const verify::FunctionVerdict* verdictOf(const verify::ModuleVerdict& v, const s
 
 // Refutations must be real: replay every counterexample in Node.
 void checkRefutations(const wasm::Module& original, const wasm::Module& other,
-                      const verify::ModuleVerdict& verdict, const char* what, bool must_not_refute) {
+                      const verify::ModuleVerdict& verdict, const char* what,
+                      bool must_not_refute) {
   for (const auto& fv : verdict.functions) {
     if (fv.verdict != Verdict::Refuted) continue;
-    if (!fv.counterexample) fail(fmt::format("{}: ${} refuted without a counterexample: {}", what, fv.function, fv.reason));
+    if (!fv.counterexample)
+      fail(fmt::format("{}: ${} refuted without a counterexample: {}", what, fv.function,
+                       fv.reason));
     const test::ReplayResult r = test::replayCounterexample(original, other, *fv.counterexample);
     ++g_stats.replays;
     if (r.replayed && r.differs) ++g_stats.replays_differ;
-    const std::string detail = fmt::format("{}: ${} refuted ({}); replay of {}: {}{}", what, fv.function,
-                                           fv.reason, r.call.describe(), r.description,
-                                           r.notes.empty() ? "" : fmt::format(" [notes: {}]", fmt::join(r.notes, "; ")));
+    const std::string detail =
+        fmt::format("{}: ${} refuted ({}); replay of {}: {}{}", what, fv.function, fv.reason,
+                    r.call.describe(), r.description,
+                    r.notes.empty() ? "" : fmt::format(" [notes: {}]", fmt::join(r.notes, "; ")));
     if (std::getenv("LOOM_FUZZ_VERBOSE")) {
       std::fprintf(stderr, "verdict: %s\n", fv.toJson().dump().c_str());
       test::writeBytes("fuzz-original.wasm", original.writeBinary({.names_section = true}));
@@ -130,14 +137,16 @@ void checkRefutations(const wasm::Module& original, const wasm::Module& other,
     // A counterexample Node could not set up exactly (notes) or not run is
     // evidence neither way: only a refutation of a correct change fails then.
     if (!r.replayed || !r.notes.empty()) {
-      if (must_not_refute) fail("a correct transformation was refuted (no exact replay): " + detail);
+      if (must_not_refute)
+        fail("a correct transformation was refuted (no exact replay): " + detail);
       continue;
     }
     if (r.differs) {
       if (must_not_refute) fail("Node CONFIRMS a difference (Binaryen miscompiled?): " + detail);
       continue;  // a real difference, as expected of a mutant
     }
-    fail(fmt::format("spurious counterexample{}: {}", must_not_refute ? " of a correct transformation" : "", detail));
+    fail(fmt::format("spurious counterexample{}: {}",
+                     must_not_refute ? " of a correct transformation" : "", detail));
   }
 }
 
@@ -149,7 +158,8 @@ void checkProof(const Fixture& f, const wasm::Module& mutant, const verify::Func
       BinaryenFunctionGetResults(a) != BinaryenFunctionGetResults(b)) {
     return;
   }
-  const std::vector<test::CallSpec> calls = test::differentialCalls(f.module, fv.function, f.tests, 32);
+  const std::vector<test::CallSpec> calls =
+      test::differentialCalls(f.module, fv.function, f.tests, 32);
   if (calls.empty()) return;
   const auto pa = *g_dir / "original.wasm";
   const auto pb = *g_dir / "mutant.wasm";
@@ -157,20 +167,24 @@ void checkProof(const Fixture& f, const wasm::Module& mutant, const verify::Func
   test::writeBytes(pb, test::makeRunnable(mutant).writeBinary());
   const auto outcomes = test::runBatch({{pa, calls}, {pb, calls}});
   ++g_stats.node_proof_checks;
-  const test::Differential d = test::compareRuns(calls, outcomes.at(0), outcomes.at(1), &f.observable_globals);
+  const test::Differential d =
+      test::compareRuns(calls, outcomes.at(0), outcomes.at(1), &f.observable_globals);
   if (d.differing == 0) return;
   if (fv.verdict == Verdict::Proved) {
-    fail(fmt::format("mutant: ${} proved, but Node shows a difference: {}", fv.function, d.first_difference));
+    fail(fmt::format("mutant: ${} proved, but Node shows a difference: {}", fv.function,
+                     d.first_difference));
   }
   if (fv.verdict == Verdict::Bounded && !d.only_nontermination && d.min_loop_iterations_to_differ &&
       *d.min_loop_iterations_to_differ <= fv.bound) {
-    fail(fmt::format("mutant: ${} bounded ({}), but Node shows a difference within {} iterations: {}",
-                     fv.function, fv.bound, *d.min_loop_iterations_to_differ, d.first_difference));
+    fail(fmt::format(
+        "mutant: ${} bounded ({}), but Node shows a difference within {} iterations: {}",
+        fv.function, fv.bound, *d.min_loop_iterations_to_differ, d.first_difference));
   }
 }
 
 void runOne(FuzzedDataProvider& in) {
-  const Fixture& f = (*g_fixtures)[in.ConsumeIntegralInRange<std::size_t>(0, g_fixtures->size() - 1)];
+  const Fixture& f =
+      (*g_fixtures)[in.ConsumeIntegralInRange<std::size_t>(0, g_fixtures->size() - 1)];
   g_context = f.name;
   ++g_stats.inputs;
 
@@ -203,7 +217,8 @@ void runOne(FuzzedDataProvider& in) {
   {
     verify::Verifier verifier(current, options(), g_cache);
     const verify::ModuleVerdict same = verifier.verify(current.copy());
-    if (same.overall() != Verdict::Proved || !same.functions.empty() || !same.module_problems.empty()) {
+    if (same.overall() != Verdict::Proved || !same.functions.empty() ||
+        !same.module_problems.empty()) {
       fail("identity not proved: " + same.toJson().dump());
     }
     // Both sides decoded: `current` is a Module::copy(), whose globals lose
@@ -215,7 +230,8 @@ void runOne(FuzzedDataProvider& in) {
     const wasm::Module reread = decodeWritten(copy_side ? current : decoded);
     verify::Verifier decoded_verifier(decoded, options(), g_cache);
     const verify::ModuleVerdict round_trip = decoded_verifier.verify(reread);
-    if (round_trip.module_problems_refute) fail("write/read round trip refuted: " + round_trip.toJson().dump());
+    if (round_trip.module_problems_refute)
+      fail("write/read round trip refuted: " + round_trip.toJson().dump());
     checkRefutations(decoded, reread, round_trip, "write/read round trip", true);
   }
 
@@ -228,7 +244,8 @@ void runOne(FuzzedDataProvider& in) {
     checkRefutations(f.module, current, v, "mutant", false);
     for (const std::string& function : mutated) {
       const verify::FunctionVerdict* fv = verdictOf(v, function);
-      if (fv && (fv->verdict == Verdict::Proved || fv->verdict == Verdict::Bounded)) checkProof(f, current, *fv);
+      if (fv && (fv->verdict == Verdict::Proved || fv->verdict == Verdict::Bounded))
+        checkProof(f, current, *fv);
     }
   }
 
@@ -253,7 +270,8 @@ void initialize() {
     Fixture f;
     f.name = name;
     f.module = wasm::loadModuleFile(test::fixturePath(name)).module;
-    for (BinaryenFunctionRef fn : wasm::definedFunctions(f.module.get())) f.functions.push_back(BinaryenFunctionGetName(fn));
+    for (BinaryenFunctionRef fn : wasm::definedFunctions(f.module.get()))
+      f.functions.push_back(BinaryenFunctionGetName(fn));
     f.tests = test::parseFixtureTests(test::fixturePath(name));
     f.observable_globals = test::observableGlobals(f.module);
     if (!f.functions.empty()) g_fixtures->push_back(std::move(f));

@@ -30,7 +30,9 @@ Score score(const engine::EvalResult& result, const cost::Metrics& input, const 
     s.objectives.assign(spec.objectiveCount(), kFailedObjective);
     return s;
   }
-  s.size_ratio = input.total_bytes ? static_cast<double>(result.metrics.total_bytes) / static_cast<double>(input.total_bytes) : 1.0;
+  s.size_ratio = input.total_bytes ? static_cast<double>(result.metrics.total_bytes) /
+                                         static_cast<double>(input.total_bytes)
+                                   : 1.0;
   s.cycles_ratio = input.cycles > 0 ? result.metrics.cycles / input.cycles : 1.0;
   // Ties on the main objective go to the other one, by a margin too small to
   // trade against a real difference.
@@ -52,7 +54,9 @@ Score score(const engine::EvalResult& result, const cost::Metrics& input, const 
   if (!result.verified(spec.allow_bounded)) {
     const auto& v = result.verification;
     s.violation = 1;
-    if (v) s.violation += v->refuted + v->unknown + v->module_problems + (spec.allow_bounded ? 0 : v->bounded);
+    if (v)
+      s.violation +=
+          v->refuted + v->unknown + v->module_problems + (spec.allow_bounded ? 0 : v->bounded);
   }
   return s;
 }

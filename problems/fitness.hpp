@@ -3,9 +3,8 @@
 // that is violated by anything not verified.
 #pragma once
 
-#include <pagmo/types.hpp>
-
 #include <optional>
+#include <pagmo/types.hpp>
 #include <string>
 #include <string_view>
 

@@ -11,10 +11,9 @@
 //                       factor (index), unroll body limit (index).
 #pragma once
 
-#include <pagmo/types.hpp>
-
 #include <cstddef>
 #include <cstdint>
+#include <pagmo/types.hpp>
 #include <span>
 #include <utility>
 #include <vector>

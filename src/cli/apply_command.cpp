@@ -28,7 +28,8 @@ pipeline::PipelineConfig loadConfig(const std::string& spec) {
   std::error_code ec;
   if (!std::filesystem::exists(spec, ec)) {
     if (auto builtin = pipeline::builtinConfig(spec)) return *builtin;
-    throw support::FileError(fmt::format("cannot read {}: no such file, and not a built-in configuration", spec));
+    throw support::FileError(
+        fmt::format("cannot read {}: no such file, and not a built-in configuration", spec));
   }
   const std::string text = support::readTextFile(spec);
   nlohmann::json j;
@@ -37,7 +38,8 @@ pipeline::PipelineConfig loadConfig(const std::string& spec) {
   } catch (const nlohmann::json::parse_error& e) {
     throw pipeline::ConfigError(fmt::format("{}: not valid JSON: {}", spec, e.what()));
   }
-  if (j.is_object() && j.contains("best") && j["best"].is_object() && j["best"].contains("config")) {
+  if (j.is_object() && j.contains("best") && j["best"].is_object() &&
+      j["best"].contains("config")) {
     j = j["best"]["config"];
   }
   try {
@@ -55,10 +57,11 @@ int runApply(const ApplyOptions& options) {
   const wasm::ModuleSource source = wasm::probeModuleFile(options.module, load);
   const auto timeout = std::chrono::milliseconds(static_cast<long>(options.timeout_seconds * 1000));
   const IsolatedRun run = runIsolated(source, config, timeout);
-  if (!run.ok) throw wasm::Error(fmt::format("{}: the pipeline failed: {}", options.module, run.error));
+  if (!run.ok)
+    throw wasm::Error(fmt::format("{}: the pipeline failed: {}", options.module, run.error));
   support::writeFileAtomic(options.output, run.binary);
-  fmt::print(stderr, "wrote {} ({} bytes, code {} bytes)\n", options.output, run.metrics.total_bytes,
-             run.metrics.code_bytes);
+  fmt::print(stderr, "wrote {} ({} bytes, code {} bytes)\n", options.output,
+             run.metrics.total_bytes, run.metrics.code_bytes);
   return 0;
 }
 
@@ -68,12 +71,16 @@ Command addApplyCommand(CLI::App& app) {
   auto options = std::make_shared<ApplyOptions>();
   CLI::App* cmd = app.add_subcommand("apply", "Apply a pipeline configuration to a module");
   cmd->add_option("config", options->config,
-                  "Configuration JSON, a report (its best configuration), or a built-in name (loom, O, Os, Oz, O3, O4)")
+                  "Configuration JSON, a report (its best configuration), or a built-in name "
+                  "(loom, O, Os, Oz, O3, O4)")
       ->required();
   cmd->add_option("module", options->module, "WebAssembly module (.wasm or .wat)")->required();
-  cmd->add_option("-o,--output", options->output, "Where to write the optimized module")->required();
-  cmd->add_flag("--strip-debug", options->strip_debug, "Strip debug info first, like wasm-opt --strip-debug");
-  cmd->add_option("--timeout", options->timeout_seconds, "Seconds allowed")->check(CLI::PositiveNumber);
+  cmd->add_option("-o,--output", options->output, "Where to write the optimized module")
+      ->required();
+  cmd->add_flag("--strip-debug", options->strip_debug,
+                "Strip debug info first, like wasm-opt --strip-debug");
+  cmd->add_option("--timeout", options->timeout_seconds, "Seconds allowed")
+      ->check(CLI::PositiveNumber);
   return [cmd, options]() -> int {
     if (!*cmd) return -1;
     return runApply(*options);

@@ -23,8 +23,11 @@ struct BaselinesOptions {
 };
 
 nlohmann::json metricsJson(const cost::Metrics& m) {
-  return {{"total_bytes", m.total_bytes}, {"code_bytes", m.code_bytes},
-          {"instructions", m.instructions}, {"cycles", m.cycles}, {"functions", m.functions}};
+  return {{"total_bytes", m.total_bytes},
+          {"code_bytes", m.code_bytes},
+          {"instructions", m.instructions},
+          {"cycles", m.cycles},
+          {"functions", m.functions}};
 }
 
 int runBaselines(const BaselinesOptions& options) {
@@ -62,16 +65,19 @@ int runBaselines(const BaselinesOptions& options) {
   const double input_total = static_cast<double>(input.metrics.total_bytes);
   fmt::print("{}  ({} bytes in, features: {})\n\n", options.module, source.bytes.size(),
              wasm::describeFeatures(source.features));
-  fmt::print("{:<8} {:>12} {:>8} {:>12} {:>13} {:>16}\n", "config", "total bytes", "ratio", "code bytes",
-             "instructions", "est. cycles");
+  fmt::print("{:<8} {:>12} {:>8} {:>12} {:>13} {:>16}\n", "config", "total bytes", "ratio",
+             "code bytes", "instructions", "est. cycles");
   auto line = [&](const std::string& name, const cost::Metrics& m) {
     fmt::print("{:<8} {:>12} {:>8.4f} {:>12} {:>13} {:>16.0f}\n", name, m.total_bytes,
-               static_cast<double>(m.total_bytes) / input_total, m.code_bytes, m.instructions, m.cycles);
+               static_cast<double>(m.total_bytes) / input_total, m.code_bytes, m.instructions,
+               m.cycles);
   };
   line("input", input.metrics);
   for (const Row& row : rows) {
-    if (row.run.ok) line(row.name, row.run.metrics);
-    else fmt::print("{:<8} failed: {}\n", row.name, row.run.error);
+    if (row.run.ok)
+      line(row.name, row.run.metrics);
+    else
+      fmt::print("{:<8} failed: {}\n", row.name, row.run.error);
   }
   return 0;
 }
@@ -81,10 +87,12 @@ int runBaselines(const BaselinesOptions& options) {
 Command addBaselinesCommand(CLI::App& app) {
   auto options = std::make_shared<BaselinesOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "baselines", "Size, instructions and estimated cycles of the input and of each built-in pipeline");
+      "baselines",
+      "Size, instructions and estimated cycles of the input and of each built-in pipeline");
   cmd->add_option("module", options->module, "WebAssembly module (.wasm or .wat)")->required();
   cmd->add_flag("--json", options->json, "Print JSON (the default when stdout is not a terminal)");
-  cmd->add_flag("--strip-debug", options->strip_debug, "Strip debug info first, like wasm-opt --strip-debug");
+  cmd->add_flag("--strip-debug", options->strip_debug,
+                "Strip debug info first, like wasm-opt --strip-debug");
   cmd->add_option("--timeout", options->timeout_seconds, "Seconds allowed per pipeline")
       ->check(CLI::PositiveNumber);
   return [cmd, options]() -> int {

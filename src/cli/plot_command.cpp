@@ -18,17 +18,22 @@ struct PlotOptions {
 
 int runPlot(const PlotOptions& options) {
   driver::PlotKind kind;
-  if (options.kind == "convergence") kind = driver::PlotKind::Convergence;
-  else if (options.kind == "pareto") kind = driver::PlotKind::Pareto;
-  else if (options.kind == "sizes") kind = driver::PlotKind::Sizes;
-  else throw CLI::ValidationError("--kind", "must be convergence, pareto or sizes");
+  if (options.kind == "convergence")
+    kind = driver::PlotKind::Convergence;
+  else if (options.kind == "pareto")
+    kind = driver::PlotKind::Pareto;
+  else if (options.kind == "sizes")
+    kind = driver::PlotKind::Sizes;
+  else
+    throw CLI::ValidationError("--kind", "must be convergence, pareto or sizes");
   nlohmann::json report;
   try {
     report = nlohmann::json::parse(support::readTextFile(options.report));
   } catch (const nlohmann::json::parse_error&) {
     throw driver::PlotError(fmt::format("{}: not valid JSON", options.report));
   }
-  const std::string output = options.output.empty() ? options.report + "." + options.kind + ".svg" : options.output;
+  const std::string output =
+      options.output.empty() ? options.report + "." + options.kind + ".svg" : options.output;
   driver::plotReport(report, kind, output);
   fmt::print(stderr, "wrote {}\n", output);
   return 0;
@@ -38,7 +43,8 @@ int runPlot(const PlotOptions& options) {
 
 Command addPlotCommand(CLI::App& app) {
   auto options = std::make_shared<PlotOptions>();
-  CLI::App* cmd = app.add_subcommand("plot", "Plot a run report: convergence per island, Pareto front, sizes");
+  CLI::App* cmd =
+      app.add_subcommand("plot", "Plot a run report: convergence per island, Pareto front, sizes");
   cmd->add_option("report", options->report, "Report JSON written by --report")->required();
   cmd->add_option("-o,--output", options->output, "PNG or SVG file (default: REPORT.KIND.svg)");
   cmd->add_option("--kind", options->kind, "convergence, pareto or sizes")->capture_default_str();

@@ -29,7 +29,9 @@ FunctionCost functionCost(BinaryenFunctionRef function) {
 
 }  // namespace
 
-double estimateCycles(BinaryenFunctionRef function) { return functionCost(function).cycles; }
+double estimateCycles(BinaryenFunctionRef function) {
+  return functionCost(function).cycles;
+}
 
 Metrics measure(const wasm::Module& module, std::span<const std::uint8_t> binary) {
   Metrics m;

@@ -69,13 +69,20 @@ const OperatorTable& binaryWeights() {
   static const OperatorTable table = [] {
     OperatorTable t;
     for (BinaryenOp op : {BinaryenMulInt32(), BinaryenMulInt64()}) t[op] = 3;
-    for (BinaryenOp op : {BinaryenDivSInt32(), BinaryenDivUInt32(), BinaryenRemSInt32(), BinaryenRemUInt32()}) t[op] = 26;
-    for (BinaryenOp op : {BinaryenDivSInt64(), BinaryenDivUInt64(), BinaryenRemSInt64(), BinaryenRemUInt64()}) t[op] = 40;
-    for (BinaryenOp op : {BinaryenAddFloat32(), BinaryenSubFloat32(), BinaryenMulFloat32(), BinaryenAddFloat64(),
-                          BinaryenSubFloat64(), BinaryenMulFloat64()}) t[op] = 4;
+    for (BinaryenOp op :
+         {BinaryenDivSInt32(), BinaryenDivUInt32(), BinaryenRemSInt32(), BinaryenRemUInt32()})
+      t[op] = 26;
+    for (BinaryenOp op :
+         {BinaryenDivSInt64(), BinaryenDivUInt64(), BinaryenRemSInt64(), BinaryenRemUInt64()})
+      t[op] = 40;
+    for (BinaryenOp op : {BinaryenAddFloat32(), BinaryenSubFloat32(), BinaryenMulFloat32(),
+                          BinaryenAddFloat64(), BinaryenSubFloat64(), BinaryenMulFloat64()})
+      t[op] = 4;
     for (BinaryenOp op : {BinaryenDivFloat32(), BinaryenDivFloat64()}) t[op] = 13;
     // wasm min/max need NaN and signed-zero fix-ups around minss/maxss.
-    for (BinaryenOp op : {BinaryenMinFloat32(), BinaryenMaxFloat32(), BinaryenMinFloat64(), BinaryenMaxFloat64()}) t[op] = 6;
+    for (BinaryenOp op :
+         {BinaryenMinFloat32(), BinaryenMaxFloat32(), BinaryenMinFloat64(), BinaryenMaxFloat64()})
+      t[op] = 6;
     return t;
   }();
   return table;
@@ -86,18 +93,25 @@ const OperatorTable& unaryWeights() {
   static const OperatorTable table = [] {
     OperatorTable t;
     for (BinaryenOp op : {BinaryenSqrtFloat32(), BinaryenSqrtFloat64()}) t[op] = 15;
-    for (BinaryenOp op : {BinaryenCeilFloat32(), BinaryenFloorFloat32(), BinaryenTruncFloat32(), BinaryenNearestFloat32(),
-                          BinaryenCeilFloat64(), BinaryenFloorFloat64(), BinaryenTruncFloat64(), BinaryenNearestFloat64()}) t[op] = 8;
+    for (BinaryenOp op : {BinaryenCeilFloat32(), BinaryenFloorFloat32(), BinaryenTruncFloat32(),
+                          BinaryenNearestFloat32(), BinaryenCeilFloat64(), BinaryenFloorFloat64(),
+                          BinaryenTruncFloat64(), BinaryenNearestFloat64()})
+      t[op] = 8;
     // Trapping float-to-int conversions check the range first.
-    for (BinaryenOp op : {BinaryenTruncSFloat32ToInt32(), BinaryenTruncUFloat32ToInt32(), BinaryenTruncSFloat64ToInt32(),
-                          BinaryenTruncUFloat64ToInt32(), BinaryenTruncSFloat32ToInt64(), BinaryenTruncUFloat32ToInt64(),
-                          BinaryenTruncSFloat64ToInt64(), BinaryenTruncUFloat64ToInt64()}) t[op] = 10;
-    for (BinaryenOp op : {BinaryenConvertSInt32ToFloat32(), BinaryenConvertUInt32ToFloat32(), BinaryenConvertSInt64ToFloat32(),
-                          BinaryenConvertUInt64ToFloat32(), BinaryenConvertSInt32ToFloat64(), BinaryenConvertUInt32ToFloat64(),
-                          BinaryenConvertSInt64ToFloat64(), BinaryenConvertUInt64ToFloat64(), BinaryenPromoteFloat32(),
-                          BinaryenDemoteFloat64()}) t[op] = 4;
-    for (BinaryenOp op : {BinaryenPopcntInt32(), BinaryenPopcntInt64(), BinaryenClzInt32(), BinaryenClzInt64(),
-                          BinaryenCtzInt32(), BinaryenCtzInt64()}) t[op] = 3;
+    for (BinaryenOp op : {BinaryenTruncSFloat32ToInt32(), BinaryenTruncUFloat32ToInt32(),
+                          BinaryenTruncSFloat64ToInt32(), BinaryenTruncUFloat64ToInt32(),
+                          BinaryenTruncSFloat32ToInt64(), BinaryenTruncUFloat32ToInt64(),
+                          BinaryenTruncSFloat64ToInt64(), BinaryenTruncUFloat64ToInt64()})
+      t[op] = 10;
+    for (BinaryenOp op : {BinaryenConvertSInt32ToFloat32(), BinaryenConvertUInt32ToFloat32(),
+                          BinaryenConvertSInt64ToFloat32(), BinaryenConvertUInt64ToFloat32(),
+                          BinaryenConvertSInt32ToFloat64(), BinaryenConvertUInt32ToFloat64(),
+                          BinaryenConvertSInt64ToFloat64(), BinaryenConvertUInt64ToFloat64(),
+                          BinaryenPromoteFloat32(), BinaryenDemoteFloat64()})
+      t[op] = 4;
+    for (BinaryenOp op : {BinaryenPopcntInt32(), BinaryenPopcntInt64(), BinaryenClzInt32(),
+                          BinaryenClzInt64(), BinaryenCtzInt32(), BinaryenCtzInt64()})
+      t[op] = 3;
     return t;
   }();
   return table;

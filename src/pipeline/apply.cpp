@@ -61,7 +61,8 @@ void runPhases(wasm::Module& module, const PipelineConfig& config, std::size_t f
                const PhaseObserver& observer) {
   for (std::size_t i = first_phase; i < config.phases.size(); ++i) {
     const Phase* phase = findPhase(config.phases[i]);
-    if (!phase) throw ConfigError(fmt::format("configuration: unknown phase '{}'", config.phases[i]));
+    if (!phase)
+      throw ConfigError(fmt::format("configuration: unknown phase '{}'", config.phases[i]));
     switch (phase->origin) {
       case PhaseOrigin::Test:
         if (!testPhasesEnabled()) {
@@ -76,7 +77,8 @@ void runPhases(wasm::Module& module, const PipelineConfig& config, std::size_t f
         for (auto pass : phase->passes) passes.push_back(pass.data());
         std::lock_guard lock(wasm::binaryenGlobalsMutex());
         setGlobalOptions(config);
-        BinaryenModuleRunPasses(module.get(), passes.data(), static_cast<BinaryenIndex>(passes.size()));
+        BinaryenModuleRunPasses(module.get(), passes.data(),
+                                static_cast<BinaryenIndex>(passes.size()));
         break;
       }
     }

@@ -44,7 +44,8 @@ std::vector<std::string> defaultPipeline(int optimize, int shrink) {
   if (o2_or_s2) p.push_back("pick-load-signs");
   p.push_back(o3_or_s2 ? "precompute-propagate" : "precompute");
   if (o2_or_s2) p.push_back("code-pushing");
-  p.insert(p.end(), {"simplify-locals-nostructure", "vacuum", "reorder-locals", "remove-unused-brs"});
+  p.insert(p.end(),
+           {"simplify-locals-nostructure", "vacuum", "reorder-locals", "remove-unused-brs"});
   if (o3_or_s2) p.push_back("merge-locals");
   p.push_back("coalesce-locals");
   if (o3_or_s1) p.push_back("local-cse");

@@ -48,9 +48,13 @@ json PipelineConfig::toJson() const {
   return j;
 }
 
-std::string PipelineConfig::canonicalText() const { return toJson().dump(); }
+std::string PipelineConfig::canonicalText() const {
+  return toJson().dump();
+}
 
-wasm::Hash128 PipelineConfig::key() const { return wasm::hashString(canonicalText()); }
+wasm::Hash128 PipelineConfig::key() const {
+  return wasm::hashString(canonicalText());
+}
 
 namespace {
 
@@ -68,8 +72,8 @@ T field(const json& object, const char* name, T fallback, const char* where) {
 
 PipelineConfig PipelineConfig::fromJson(const json& j) {
   if (!j.is_object()) throw ConfigError("configuration: expected a JSON object");
-  static const std::vector<std::string> kKnown = {"phases", "optimize_level", "shrink_level",
-                                                  "inlining", "unroll", "name", "description"};
+  static const std::vector<std::string> kKnown = {
+      "phases", "optimize_level", "shrink_level", "inlining", "unroll", "name", "description"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) {
       throw ConfigError(fmt::format("configuration: unknown field '{}'", key));
@@ -85,10 +89,14 @@ PipelineConfig PipelineConfig::fromJson(const json& j) {
     const json& in = j.at("inlining");
     if (!in.is_object()) throw ConfigError("configuration: 'inlining' must be an object");
     auto& s = config.inlining;
-    s.always_inline_max_size = field<std::uint32_t>(in, "always_inline_max_size", s.always_inline_max_size, "inlining.");
-    s.flexible_inline_max_size = field<std::uint32_t>(in, "flexible_inline_max_size", s.flexible_inline_max_size, "inlining.");
-    s.one_caller_inline_max_size = field<std::uint32_t>(in, "one_caller_inline_max_size", s.one_caller_inline_max_size, "inlining.");
-    s.allow_functions_with_loops = field<bool>(in, "allow_functions_with_loops", s.allow_functions_with_loops, "inlining.");
+    s.always_inline_max_size =
+        field<std::uint32_t>(in, "always_inline_max_size", s.always_inline_max_size, "inlining.");
+    s.flexible_inline_max_size = field<std::uint32_t>(in, "flexible_inline_max_size",
+                                                      s.flexible_inline_max_size, "inlining.");
+    s.one_caller_inline_max_size = field<std::uint32_t>(in, "one_caller_inline_max_size",
+                                                        s.one_caller_inline_max_size, "inlining.");
+    s.allow_functions_with_loops =
+        field<bool>(in, "allow_functions_with_loops", s.allow_functions_with_loops, "inlining.");
   }
   if (j.contains("unroll")) {
     const json& un = j.at("unroll");
@@ -96,11 +104,13 @@ PipelineConfig PipelineConfig::fromJson(const json& j) {
     const auto strategy = field<std::string>(un, "strategy", "none", "unroll.");
     auto parsed = parseUnrollStrategy(strategy);
     if (!parsed) {
-      throw ConfigError(fmt::format("configuration: unknown unroll strategy '{}' (none, innermost, all)", strategy));
+      throw ConfigError(fmt::format(
+          "configuration: unknown unroll strategy '{}' (none, innermost, all)", strategy));
     }
     config.unroll.strategy = *parsed;
     config.unroll.factor = field<std::uint32_t>(un, "factor", config.unroll.factor, "unroll.");
-    config.unroll.max_body_size = field<std::uint32_t>(un, "max_body_size", config.unroll.max_body_size, "unroll.");
+    config.unroll.max_body_size =
+        field<std::uint32_t>(un, "max_body_size", config.unroll.max_body_size, "unroll.");
   }
   validate(config);
   return config;
@@ -111,17 +121,21 @@ void validate(const PipelineConfig& config) {
     if (!findPhase(name)) throw ConfigError(fmt::format("configuration: unknown phase '{}'", name));
   }
   if (config.optimize_level < 0 || config.optimize_level > 4) {
-    throw ConfigError(fmt::format("configuration: optimize_level {} is out of range 0..4", config.optimize_level));
+    throw ConfigError(fmt::format("configuration: optimize_level {} is out of range 0..4",
+                                  config.optimize_level));
   }
   if (config.shrink_level < 0 || config.shrink_level > 2) {
-    throw ConfigError(fmt::format("configuration: shrink_level {} is out of range 0..2", config.shrink_level));
+    throw ConfigError(
+        fmt::format("configuration: shrink_level {} is out of range 0..2", config.shrink_level));
   }
   const auto f = config.unroll.factor;
   if (f != 1 && f != 2 && f != 4 && f != 8) {
     throw ConfigError(fmt::format("configuration: unroll factor {} is not one of 1, 2, 4, 8", f));
   }
   if (config.unroll.max_body_size == 0 || config.unroll.max_body_size > 100000) {
-    throw ConfigError(fmt::format("configuration: unroll max_body_size {} is out of range 1..100000", config.unroll.max_body_size));
+    throw ConfigError(
+        fmt::format("configuration: unroll max_body_size {} is out of range 1..100000",
+                    config.unroll.max_body_size));
   }
 }
 
@@ -143,17 +157,18 @@ std::vector<std::string> PipelineConfig::passNames() const {
   return out;
 }
 
-std::optional<std::vector<std::string>> PipelineConfig::wasmOptArgs(BinaryenFeatures features) const {
+std::optional<std::vector<std::string>> PipelineConfig::wasmOptArgs(
+    BinaryenFeatures features) const {
   std::vector<std::string> args = wasm::wasmOptFeatureFlags(features);
-  args.insert(args.end(), {"--optimize-level", std::to_string(optimize_level), "--shrink-level",
-                           std::to_string(shrink_level), "--always-inline-max-function-size",
-                           std::to_string(inlining.always_inline_max_size),
-                           "--flexible-inline-max-function-size",
-                           std::to_string(inlining.flexible_inline_max_size),
-                           "--one-caller-inline-max-function-size",
-                           inlining.one_caller_inline_max_size == UINT32_MAX
-                               ? std::string("-1")
-                               : std::to_string(inlining.one_caller_inline_max_size)});
+  args.insert(
+      args.end(),
+      {"--optimize-level", std::to_string(optimize_level), "--shrink-level",
+       std::to_string(shrink_level), "--always-inline-max-function-size",
+       std::to_string(inlining.always_inline_max_size), "--flexible-inline-max-function-size",
+       std::to_string(inlining.flexible_inline_max_size), "--one-caller-inline-max-function-size",
+       inlining.one_caller_inline_max_size == UINT32_MAX
+           ? std::string("-1")
+           : std::to_string(inlining.one_caller_inline_max_size)});
   if (inlining.allow_functions_with_loops) args.emplace_back("--inline-functions-with-loops");
   for (const auto& name : phases) {
     const Phase* phase = findPhase(name);

@@ -1,5 +1,4 @@
 #include "loom/support/child_process.hpp"
-#include "loom/support/sanitizers.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -12,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+
+#include "loom/support/sanitizers.hpp"
 
 namespace loom::support {
 
@@ -98,7 +99,8 @@ ChildOutcome runInChild(const std::function<int(int result_fd)>& work, const Chi
       const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
       if (n > 0) {
         // Keep error text bounded: Binaryen's validator can print megabytes.
-        if (i == 0 || sinks[i]->size() < (1u << 20)) sinks[i]->append(buffer, static_cast<std::size_t>(n));
+        if (i == 0 || sinks[i]->size() < (1u << 20))
+          sinks[i]->append(buffer, static_cast<std::size_t>(n));
       } else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
         ::close(fds[i].fd);
         fds[i].fd = -1;

@@ -18,16 +18,20 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string quoted(const fs::path& path) { return path.string(); }
+std::string quoted(const fs::path& path) {
+  return path.string();
+}
 
 int openForReading(const fs::path& path) {
   // O_NONBLOCK: opening a FIFO nobody writes to must not hang us.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) throw FileError(fmt::format("cannot read {}: {}", quoted(path), std::strerror(errno)));
+  if (fd < 0)
+    throw FileError(fmt::format("cannot read {}: {}", quoted(path), std::strerror(errno)));
   struct stat st {};
   if (::fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
     ::close(fd);
-    throw FileError(fmt::format("cannot read {}: {}", quoted(path), S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file"));
+    throw FileError(fmt::format("cannot read {}: {}", quoted(path),
+                                S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file"));
   }
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   return fd;
@@ -65,7 +69,8 @@ void writeFileAtomic(const fs::path& path, std::span<const std::uint8_t> data) {
   const fs::path temp =
       dir / fmt::format(".{}.tmp-{}-{:x}", path.filename().string(), ::getpid(), random());
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) throw FileError(fmt::format("cannot write {}: {}", quoted(path), std::strerror(errno)));
+  if (fd < 0)
+    throw FileError(fmt::format("cannot write {}: {}", quoted(path), std::strerror(errno)));
   auto fail = [&](int err) {
     ::close(fd);
     ::unlink(temp.c_str());
@@ -96,7 +101,8 @@ void checkWritable(const fs::path& path) {
   }
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   if (!fs::is_directory(dir, ec)) {
-    throw FileError(fmt::format("cannot write {}: directory {} does not exist", quoted(path), quoted(dir)));
+    throw FileError(
+        fmt::format("cannot write {}: directory {} does not exist", quoted(path), quoted(dir)));
   }
   if (::access(dir.c_str(), W_OK) != 0) {
     throw FileError(fmt::format("cannot write {}: {}", quoted(path), std::strerror(errno)));

@@ -201,7 +201,8 @@ const Section* BinaryLayout::customSection(std::string_view name) const {
 bool BinaryLayout::hasDebugSections() const {
   for (const Section& s : sections) {
     if (s.id != 0) continue;
-    if (s.name == "name" || s.name == "sourceMappingURL" || s.name.starts_with(".debug_")) return true;
+    if (s.name == "name" || s.name == "sourceMappingURL" || s.name.starts_with(".debug_"))
+      return true;
   }
   return false;
 }

@@ -34,7 +34,9 @@ constexpr std::array<FeatureName, 15> kFeatureNames = {{
     {BinaryenFeatureExtendedConst, "extended-const"},
 }};
 
-bool isVector(BinaryenType type) { return type == BinaryenTypeVec128(); }
+bool isVector(BinaryenType type) {
+  return type == BinaryenTypeVec128();
+}
 
 bool isReference(BinaryenType type) {
   return type == BinaryenTypeFuncref() || type == BinaryenTypeExternref() ||
@@ -183,7 +185,8 @@ BinaryenFeatures detectUsedFeatures(BinaryenModuleRef module) {
     if (g && BinaryenGlobalIsMutable(g)) detector.features |= BinaryenFeatureMutableGlobals();
   }
   for (std::uint32_t i = 0, n = BinaryenGetNumMemorySegments(module); i < n; ++i) {
-    if (BinaryenGetMemorySegmentPassive(module, i)) detector.features |= BinaryenFeatureBulkMemory();
+    if (BinaryenGetMemorySegmentPassive(module, i))
+      detector.features |= BinaryenFeatureBulkMemory();
   }
   if (BinaryenGetNumTables(module) > 1) detector.features |= BinaryenFeatureReferenceTypes();
   return detector.features;

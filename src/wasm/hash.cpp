@@ -14,7 +14,9 @@
 
 namespace loom::wasm {
 
-std::string Hash128::hex() const { return fmt::format("{:016x}{:016x}", high, low); }
+std::string Hash128::hex() const {
+  return fmt::format("{:016x}{:016x}", high, low);
+}
 
 Hash128 Hash128::fromHex(std::string_view hex) {
   if (hex.size() != 32) throw Error(fmt::format("bad hash '{}': expected 32 hex digits", hex));
@@ -22,9 +24,12 @@ Hash128 Hash128::fromHex(std::string_view hex) {
     std::uint64_t v = 0;
     for (char c : digits) {
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= static_cast<std::uint64_t>(c - '0');
-      else if (c >= 'a' && c <= 'f') v |= static_cast<std::uint64_t>(c - 'a' + 10);
-      else throw Error(fmt::format("bad hash '{}': not hexadecimal", hex));
+      if (c >= '0' && c <= '9')
+        v |= static_cast<std::uint64_t>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        v |= static_cast<std::uint64_t>(c - 'a' + 10);
+      else
+        throw Error(fmt::format("bad hash '{}': not hexadecimal", hex));
     }
     return v;
   };
@@ -285,7 +290,9 @@ class FunctionHasher {
 
 }  // namespace
 
-FunctionHash hashFunction(BinaryenFunctionRef function) { return FunctionHasher().run(function); }
+FunctionHash hashFunction(BinaryenFunctionRef function) {
+  return FunctionHasher().run(function);
+}
 
 std::unordered_map<std::string, FunctionHash> hashFunctions(BinaryenModuleRef module) {
   std::unordered_map<std::string, FunctionHash> out;

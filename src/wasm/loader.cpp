@@ -1,13 +1,13 @@
 #include "loom/wasm/loader.hpp"
 
 #include <fmt/format.h>
+#include <stdlib.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <mutex>
-#include <stdlib.h>
 
 #include "loom/support/child_process.hpp"
 #include "loom/support/files.hpp"
@@ -98,7 +98,8 @@ ModuleSource probeModule(std::string name, Bytes bytes, const LoadOptions& optio
           const char* strip[] = {"strip-debug"};
           BinaryenModuleRunPasses(module.get(), strip, 1);
         }
-        BinaryenModuleAllocateAndWriteResult written = BinaryenModuleAllocateAndWrite(module.get(), nullptr);
+        BinaryenModuleAllocateAndWriteResult written =
+            BinaryenModuleAllocateAndWrite(module.get(), nullptr);
         std::free(written.binary);
         std::free(written.sourceMap);
         const std::string reply = fmt::format("{}", features);

@@ -142,11 +142,14 @@ Module Module::parseTextTrusted(std::string_view text) {
   return Module(BinaryenModuleParse(input.c_str()));
 }
 
-BinaryenFeatures Module::features() const { return BinaryenModuleGetFeatures(ref_); }
+BinaryenFeatures Module::features() const {
+  return BinaryenModuleGetFeatures(ref_);
+}
 
 void Module::setFeatures(BinaryenFeatures features) {
   BinaryenModuleSetFeatures(ref_, features);
-  if (features_section_) features_section_ = std::make_shared<const Bytes>(featuresSectionFor(features));
+  if (features_section_)
+    features_section_ = std::make_shared<const Bytes>(featuresSectionFor(features));
 }
 
 Module Module::copy() const {
@@ -164,7 +167,8 @@ Module Module::copy() const {
 
 Bytes Module::writeBinary(const WriteOptions& options) const {
   Bytes bytes = writeWith(ref_, options.names_section);
-  if (features_section_) bytes.insert(bytes.end(), features_section_->begin(), features_section_->end());
+  if (features_section_)
+    bytes.insert(bytes.end(), features_section_->begin(), features_section_->end());
   return bytes;
 }
 
@@ -175,6 +179,8 @@ std::string Module::writeText() const {
   return out;
 }
 
-bool Module::validate() const { return BinaryenModuleValidate(ref_); }
+bool Module::validate() const {
+  return BinaryenModuleValidate(ref_);
+}
 
 }  // namespace loom::wasm

@@ -1,6 +1,7 @@
+#include "loom/cost/cost_model.hpp"
+
 #include <gtest/gtest.h>
 
-#include "loom/cost/cost_model.hpp"
 #include "loom/wasm/binary_layout.hpp"
 #include "loom/wasm/ir.hpp"
 #include "loom/wasm/loader.hpp"
@@ -23,13 +24,15 @@ TEST(CostModel, DivisionCostsMoreThanAdditionAndShift) {
   EXPECT_EQ(add, shl);
   EXPECT_LT(shl, mul);
   EXPECT_LT(mul, div);
-  EXPECT_LT(cyclesOf("(i32.load (local.get 0))"), cyclesOf("(call $f (local.get 0) (local.get 1))"));
+  EXPECT_LT(cyclesOf("(i32.load (local.get 0))"),
+            cyclesOf("(call $f (local.get 0) (local.get 1))"));
 }
 
 TEST(CostModel, LoopNestingMultipliesCost) {
   const double flat = cyclesOf("(i32.div_u (local.get 0) (local.get 1))");
   const double in_loop = cyclesOf("(loop $l (result i32) (i32.div_u (local.get 0) (local.get 1)))");
-  const double nested = cyclesOf("(loop $a (result i32) (loop $b (result i32) (i32.div_u (local.get 0) (local.get 1))))");
+  const double nested = cyclesOf(
+      "(loop $a (result i32) (loop $b (result i32) (i32.div_u (local.get 0) (local.get 1))))");
   EXPECT_NEAR(in_loop / flat, 10.0, 1e-9);
   EXPECT_NEAR(nested / in_loop, 10.0, 1e-9);
 }

@@ -1,10 +1,11 @@
+#include "loom/pipeline/builtins.hpp"
+
 #include <gtest/gtest.h>
 
 #include <random>
 #include <set>
 
 #include "loom/pipeline/apply.hpp"
-#include "loom/pipeline/builtins.hpp"
 #include "loom/pipeline/phase.hpp"
 #include "loom/support/child_process.hpp"
 #include "loom/support/files.hpp"
@@ -28,7 +29,8 @@ TEST_P(BuiltinParity, SameBytesAsWasmOptOnEveryFixture) {
     const wasm::Bytes ours = applyPipeline(loaded.module, config).writeBinary();
     std::vector<std::string> args = wasm::wasmOptFeatureFlags(loaded.source.features);
     args.push_back("-" + level);
-    EXPECT_EQ(ours, test::runWasmOpt(path, args)) << "pipeline " << level << " differs from wasm-opt -" << level;
+    EXPECT_EQ(ours, test::runWasmOpt(path, args))
+        << "pipeline " << level << " differs from wasm-opt -" << level;
   }
 }
 
@@ -79,16 +81,19 @@ TEST(WasmOptArgs, ReproduceRandomPipelinesExactly) {
     const Phase& p = allPhases()[i];
     if (!p.passes.empty()) vocabulary.emplace_back(p.name);
   }
-  const std::vector<std::string> fixtures = {"arith", "helpers", "loops", "strings", "globals", "indirect"};
+  const std::vector<std::string> fixtures = {"arith",   "helpers", "loops",
+                                             "strings", "globals", "indirect"};
   for (int trial = 0; trial < 12; ++trial) {
     PipelineConfig config;
     const int length = 5 + static_cast<int>(random() % 30);
-    for (int k = 0; k < length; ++k) config.phases.push_back(vocabulary[random() % vocabulary.size()]);
+    for (int k = 0; k < length; ++k)
+      config.phases.push_back(vocabulary[random() % vocabulary.size()]);
     config.optimize_level = static_cast<int>(random() % 5);
     config.shrink_level = static_cast<int>(random() % 3);
     config.inlining.always_inline_max_size = static_cast<std::uint32_t>(random() % 12);
     config.inlining.flexible_inline_max_size = static_cast<std::uint32_t>(random() % 60);
-    config.inlining.one_caller_inline_max_size = random() % 2 ? UINT32_MAX : static_cast<std::uint32_t>(random() % 100);
+    config.inlining.one_caller_inline_max_size =
+        random() % 2 ? UINT32_MAX : static_cast<std::uint32_t>(random() % 100);
     config.inlining.allow_functions_with_loops = random() % 2;
     const std::string& fixture = fixtures[static_cast<std::size_t>(trial) % fixtures.size()];
     SCOPED_TRACE(fixture + ": " + config.canonicalText());
@@ -121,7 +126,8 @@ TEST(WasmOptArgs, AbsentWhenThePipelineUnrolls) {
   PipelineConfig config = *builtinConfig("Oz");
   EXPECT_TRUE(config.wasmOptArgs(0).has_value());
   config.phases.insert(config.phases.begin(), "unroll");
-  EXPECT_TRUE(config.wasmOptArgs(0).has_value()) << "an unroll phase with strategy none does nothing";
+  EXPECT_TRUE(config.wasmOptArgs(0).has_value())
+      << "an unroll phase with strategy none does nothing";
   config.unroll = {UnrollStrategy::All, 4, 64};
   EXPECT_FALSE(config.wasmOptArgs(0).has_value());
 }
@@ -156,8 +162,10 @@ TEST(Phases, VocabularyIsConsistent) {
   }
   EXPECT_EQ(loom, 12u);
   for (auto name : loomPhaseOrder()) EXPECT_EQ(findPhase(name)->origin, PhaseOrigin::Loom) << name;
-  for (std::size_t i : searchablePhaseIndices()) EXPECT_NE(allPhases()[i].origin, PhaseOrigin::Test);
-  EXPECT_EQ(phaseIndex("dce").value(), static_cast<std::size_t>(findPhase("dce") - allPhases().data()));
+  for (std::size_t i : searchablePhaseIndices())
+    EXPECT_NE(allPhases()[i].origin, PhaseOrigin::Test);
+  EXPECT_EQ(phaseIndex("dce").value(),
+            static_cast<std::size_t>(findPhase("dce") - allPhases().data()));
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
+#include "loom/pipeline/config.hpp"
+
 #include <gtest/gtest.h>
 
 #include "loom/pipeline/builtins.hpp"
-#include "loom/pipeline/config.hpp"
 
 namespace loom::pipeline {
 namespace {
@@ -20,7 +21,8 @@ TEST(Config, JsonRoundTripIsCanonical) {
 }
 
 TEST(Config, DefaultsFillMissingFields) {
-  const auto c = PipelineConfig::fromJson(nlohmann::json::parse(R"({"phases": ["dce", "vacuum"]})"));
+  const auto c =
+      PipelineConfig::fromJson(nlohmann::json::parse(R"({"phases": ["dce", "vacuum"]})"));
   EXPECT_EQ(c.phases, (std::vector<std::string>{"dce", "vacuum"}));
   EXPECT_EQ(c.optimize_level, 2);
   EXPECT_EQ(c.inlining, InliningSettings{});
@@ -44,7 +46,8 @@ TEST(Config, RejectsBadConfigurationsNamingTheField) {
   reject(R"({"phases": [], "unroll": {"strategy": "sometimes"}})", "sometimes");
   reject(R"({"phases": "dce"})", "phases");
   reject(R"({"phases": [], "colour": "blue"})", "colour");
-  reject(R"({"phases": [], "inlining": {"always_inline_max_size": "big"}})", "always_inline_max_size");
+  reject(R"({"phases": [], "inlining": {"always_inline_max_size": "big"}})",
+         "always_inline_max_size");
 }
 
 TEST(Config, WasmOptArgsSpellEverySetting) {
@@ -54,14 +57,25 @@ TEST(Config, WasmOptArgsSpellEverySetting) {
   c.shrink_level = 0;
   c.inlining.allow_functions_with_loops = true;
   const auto args = *c.wasmOptArgs(BinaryenFeatureSignExt());
-  const std::vector<std::string> expected = {
-      "--enable-sign-ext", "--optimize-level", "3", "--shrink-level", "0",
-      "--always-inline-max-function-size", "2", "--flexible-inline-max-function-size", "20",
-      "--one-caller-inline-max-function-size", "-1", "--inline-functions-with-loops",
-      "--simplify-locals", "--precompute-propagate", "--optimize-instructions", "--dce"};
+  const std::vector<std::string> expected = {"--enable-sign-ext",
+                                             "--optimize-level",
+                                             "3",
+                                             "--shrink-level",
+                                             "0",
+                                             "--always-inline-max-function-size",
+                                             "2",
+                                             "--flexible-inline-max-function-size",
+                                             "20",
+                                             "--one-caller-inline-max-function-size",
+                                             "-1",
+                                             "--inline-functions-with-loops",
+                                             "--simplify-locals",
+                                             "--precompute-propagate",
+                                             "--optimize-instructions",
+                                             "--dce"};
   EXPECT_EQ(args, expected);
   EXPECT_EQ(c.passNames(), (std::vector<std::string>{"simplify-locals", "precompute-propagate",
-                                                      "optimize-instructions", "dce"}));
+                                                     "optimize-instructions", "dce"}));
 }
 
 }  // namespace

@@ -1,3 +1,5 @@
+#include "problems/genome.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -5,7 +7,6 @@
 #include "loom/pipeline/builtins.hpp"
 #include "loom/pipeline/phase.hpp"
 #include "problems/fitness.hpp"
-#include "problems/genome.hpp"
 
 namespace loom::problems {
 namespace {
@@ -34,18 +35,18 @@ TEST(Genome, EveryBuiltinRoundTrips) {
 TEST(Genome, DecodesEverySettingGene) {
   const GenomeLayout layout(4);
   pagmo::vector_double x(layout.dimension(), 0.0);
-  x[0] = 1;  // first searchable phase
+  x[0] = 1;                                                       // first searchable phase
   x[2] = static_cast<double>(GenomeLayout::vocabulary().size());  // last one
   const std::size_t s = layout.maxPhases();
-  x[s + 0] = 3;    // optimize level
-  x[s + 1] = 2;    // shrink level
-  x[s + 2] = 7;    // always-inline size
-  x[s + 3] = 4;    // flexible-inline index -> 40
-  x[s + 4] = 8;    // one-caller index -> unlimited
-  x[s + 5] = 1;    // inline functions with loops
-  x[s + 6] = 1;    // unroll innermost
-  x[s + 7] = 2;    // factor index -> 4
-  x[s + 8] = 3;    // body index -> 128
+  x[s + 0] = 3;  // optimize level
+  x[s + 1] = 2;  // shrink level
+  x[s + 2] = 7;  // always-inline size
+  x[s + 3] = 4;  // flexible-inline index -> 40
+  x[s + 4] = 8;  // one-caller index -> unlimited
+  x[s + 5] = 1;  // inline functions with loops
+  x[s + 6] = 1;  // unroll innermost
+  x[s + 7] = 2;  // factor index -> 4
+  x[s + 8] = 3;  // body index -> 128
   const auto c = layout.decode(x);
   const auto vocab = GenomeLayout::vocabulary();
   ASSERT_EQ(c.phases.size(), 2u);
@@ -65,9 +66,9 @@ TEST(Genome, DecodesEverySettingGene) {
 TEST(Genome, RoundsAndClampsWhatContinuousAlgorithmsSend) {
   const GenomeLayout layout(3);
   pagmo::vector_double x(layout.dimension(), 0.0);
-  x[0] = 0.4;     // rounds to 0: skipped
-  x[1] = 1.6;     // rounds to 2
-  x[2] = 1e9;     // clamps to the last phase
+  x[0] = 0.4;                    // rounds to 0: skipped
+  x[1] = 1.6;                    // rounds to 2
+  x[2] = 1e9;                    // clamps to the last phase
   x[layout.maxPhases()] = -7.2;  // optimize level clamps to 0
   x[layout.maxPhases() + 1] = NAN;
   const auto c = layout.decode(x);

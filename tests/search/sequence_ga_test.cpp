@@ -1,3 +1,5 @@
+#include "algorithms/sequence_ga.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -5,7 +7,6 @@
 #include <set>
 
 #include "algorithms/islands.hpp"
-#include "algorithms/sequence_ga.hpp"
 #include "loom/pipeline/builtins.hpp"
 #include "problems/genome.hpp"
 
@@ -18,8 +19,10 @@ TEST(SequenceOperators, KeepSequencesValid) {
   const std::size_t max_length = 30;
   for (int trial = 0; trial < 2000; ++trial) {
     operators::Sequence a, b;
-    for (std::size_t i = 0; i < 1 + random() % 25; ++i) a.push_back(1 + static_cast<int>(random() % alphabet));
-    for (std::size_t i = 0; i < 1 + random() % 25; ++i) b.push_back(1 + static_cast<int>(random() % alphabet));
+    for (std::size_t i = 0; i < 1 + random() % 25; ++i)
+      a.push_back(1 + static_cast<int>(random() % alphabet));
+    for (std::size_t i = 0; i < 1 + random() % 25; ++i)
+      b.push_back(1 + static_cast<int>(random() % alphabet));
     auto in_alphabet = [&](const operators::Sequence& s) {
       return std::all_of(s.begin(), s.end(), [&](int v) { return v >= 1 && v <= alphabet; });
     };
@@ -88,7 +91,8 @@ TEST(Islands, SeedPopulationsStartWithEveryBuiltinAndFitTheGenome) {
     const auto seeds = seedPopulation(bias, 20, 96, random);
     ASSERT_EQ(seeds.size(), 20u);
     for (const auto& b : pipeline::builtinConfigs()) {
-      EXPECT_NE(std::find(seeds.begin(), seeds.end(), b.config), seeds.end()) << bias << " lacks " << b.name;
+      EXPECT_NE(std::find(seeds.begin(), seeds.end(), b.config), seeds.end())
+          << bias << " lacks " << b.name;
     }
     for (const auto& s : seeds) EXPECT_EQ(layout.decode(layout.encode(s)), s);
   }

@@ -1,8 +1,9 @@
+#include "loom/driver/tune.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
-#include "loom/driver/tune.hpp"
 #include "loom/support/files.hpp"
 #include "support/test_support.hpp"
 
@@ -12,7 +13,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // A corpus of fixtures with a fixed train/test split, as fetch-corpus writes it.
-fs::path makeCorpus(const test::TempDir& dir, const std::vector<std::pair<std::string, std::string>>& modules) {
+fs::path makeCorpus(const test::TempDir& dir,
+                    const std::vector<std::pair<std::string, std::string>>& modules) {
   const fs::path corpus = dir / "corpus";
   fs::create_directories(corpus);
   std::string manifest = "name\tsplit\tbytes\tsha256\tpath\n";
@@ -42,7 +44,8 @@ RunOptions tuneRun(const fs::path& corpus, const test::TempDir& dir) {
 
 TEST(Tune, RecommendsAConfigurationAndChecksItOnHeldOutModules) {
   test::TempDir dir;
-  const auto corpus = makeCorpus(dir, {{"arith", "train"}, {"helpers", "train"}, {"strings", "test"}});
+  const auto corpus =
+      makeCorpus(dir, {{"arith", "train"}, {"helpers", "train"}, {"strings", "test"}});
   const RunOutcome outcome = runTune(tuneRun(corpus, dir));
   ASSERT_EQ(outcome.exit_code, 0);
   const auto& r = outcome.report;
@@ -68,14 +71,16 @@ TEST(Tune, RejectsEmptyAndBrokenCorpora) {
   EXPECT_THROW(runTune(tuneRun(dir / "missing", dir)), std::exception);
   const auto corpus = makeCorpus(dir, {{"arith", "train"}});
   test::writeBytes(corpus / "broken.wasm", {0x00, 0x61, 0x73, 0x6d, 0x01, 0, 0, 0, 0x01, 0x50});
-  support::writeFileAtomic(corpus / "manifest.tsv", std::string_view("name\tsplit\narith\ttrain\nbroken\ttrain\n"));
+  support::writeFileAtomic(corpus / "manifest.tsv",
+                           std::string_view("name\tsplit\narith\ttrain\nbroken\ttrain\n"));
   try {
     runTune(tuneRun(corpus, dir));
     FAIL() << "accepted a broken module";
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("broken.wasm"), std::string::npos) << e.what();
   }
-  support::writeFileAtomic(corpus / "manifest.tsv", std::string_view("name\tsplit\narith\tvalidation\n"));
+  support::writeFileAtomic(corpus / "manifest.tsv",
+                           std::string_view("name\tsplit\narith\tvalidation\n"));
   EXPECT_THROW(runTune(tuneRun(corpus, dir)), std::exception);
 }
 

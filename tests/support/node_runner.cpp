@@ -13,7 +13,8 @@ nlohmann::json runInNode(const nlohmann::json& request) {
   try {
     reply = nlohmann::json::parse(r.out);
   } catch (const nlohmann::json::exception&) {
-    throw std::runtime_error("wasm-run.mjs printed no JSON (exit " + std::to_string(r.exit_code) + "): " + r.err);
+    throw std::runtime_error("wasm-run.mjs printed no JSON (exit " + std::to_string(r.exit_code) +
+                             "): " + r.err);
   }
   if (r.exit_code != 0 || reply.contains("error")) {
     throw std::runtime_error("wasm-run.mjs: " + reply.value("error", r.err));
@@ -25,8 +26,8 @@ nlohmann::json listExports(const std::filesystem::path& module) {
   return runInNode({{"module", module.string()}, {"list_exports", true}}).at("exports");
 }
 
-nlohmann::json callAllExports(const std::filesystem::path& module, const std::vector<std::string>& values,
-                              int vectors_per_export) {
+nlohmann::json callAllExports(const std::filesystem::path& module,
+                              const std::vector<std::string>& values, int vectors_per_export) {
   nlohmann::json calls = nlohmann::json::array();
   std::size_t cursor = 0;
   for (const auto& e : listExports(module)) {

@@ -18,7 +18,7 @@ nlohmann::json listExports(const std::filesystem::path& module);
 
 // Calls every export of `module` with each argument vector that fits its
 // arity (arguments are cycled from `values`), one fresh instance per call.
-nlohmann::json callAllExports(const std::filesystem::path& module, const std::vector<std::string>& values,
-                              int vectors_per_export);
+nlohmann::json callAllExports(const std::filesystem::path& module,
+                              const std::vector<std::string>& values, int vectors_per_export);
 
 }  // namespace loom::test

@@ -19,8 +19,12 @@ namespace loom::test {
 
 namespace fs = std::filesystem;
 
-fs::path sourceDir() { return LOOM_SOURCE_DIR; }
-fs::path fixtureDir() { return sourceDir() / "tests" / "fixtures"; }
+fs::path sourceDir() {
+  return LOOM_SOURCE_DIR;
+}
+fs::path fixtureDir() {
+  return sourceDir() / "tests" / "fixtures";
+}
 
 fs::path fixturePath(const std::string& name) {
   fs::path p = fixtureDir() / name;
@@ -39,7 +43,8 @@ std::vector<std::string> fixtureNames() {
 
 TempDir::TempDir() {
   std::random_device random;
-  path_ = fs::temp_directory_path() / ("loom-test-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
+  path_ = fs::temp_directory_path() /
+          ("loom-test-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
   fs::create_directories(path_);
 }
 
@@ -118,13 +123,17 @@ fs::path fixtureBinary(const std::string& name) {
   if (!fs::exists(out)) {
     // Some fixtures use sign-extension ops and exported mutable globals, which
     // Binaryen 108 only accepts when enabled.
-    const CommandResult r = runCommand({LOOM_WASM_OPT, fixturePath(name).string(), "--enable-sign-ext",
-                                        "--enable-mutable-globals", "-o", out.string()});
-    if (r.exit_code != 0) throw std::runtime_error("wasm-opt could not convert fixture " + name + ": " + r.err);
+    const CommandResult r =
+        runCommand({LOOM_WASM_OPT, fixturePath(name).string(), "--enable-sign-ext",
+                    "--enable-mutable-globals", "-o", out.string()});
+    if (r.exit_code != 0)
+      throw std::runtime_error("wasm-opt could not convert fixture " + name + ": " + r.err);
   }
   return out;
 }
 
-void writeBytes(const fs::path& path, const wasm::Bytes& bytes) { support::writeFileAtomic(path, bytes); }
+void writeBytes(const fs::path& path, const wasm::Bytes& bytes) {
+  support::writeFileAtomic(path, bytes);
+}
 
 }  // namespace loom::test

@@ -12,7 +12,7 @@ namespace loom::test {
 std::filesystem::path sourceDir();
 std::filesystem::path fixtureDir();
 std::filesystem::path fixturePath(const std::string& name);  // "crc32" or "crc32.wat"
-std::vector<std::string> fixtureNames();                    // every tests/fixtures/*.wat, sorted
+std::vector<std::string> fixtureNames();                     // every tests/fixtures/*.wat, sorted
 
 // A directory removed when the object goes away.
 class TempDir {

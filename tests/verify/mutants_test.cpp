@@ -131,8 +131,8 @@ TEST(Runnable, WorksOnOptimizedModules) {
   TempDir dir;
   writeBytes(dir / "a.wasm", makeRunnable(original).writeBinary());
   writeBytes(dir / "b.wasm", makeRunnable(optimized).writeBinary());
-  const auto out = runBatch({{dir / "a.wasm", {call("sext8", {"200"})}},
-                             {dir / "b.wasm", {call("sext8", {"200"})}}});
+  const auto out = runBatch(
+      {{dir / "a.wasm", {call("sext8", {"200"})}}, {dir / "b.wasm", {call("sext8", {"200"})}}});
   EXPECT_EQ(out[0][0].values, std::vector<std::string>{"-56"});
   EXPECT_EQ(difference(out[0][0], out[1][0]), "");
 }

@@ -70,7 +70,9 @@ TEST(FuzzRegression, LoaderInputsGiveAModuleOrOneLine) {
   }
 }
 
-Bytes header() { return {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00}; }
+Bytes header() {
+  return {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
+}
 
 // A memory section with one memory of the given flags whose initial size is
 // the given LEB128 bytes.
@@ -102,15 +104,20 @@ TEST(FuzzRegression, LebLongerThanItsWidthIsMalformed) {
   Bytes eleven_bytes = eleven;
   eleven_bytes.push_back(0x00);
   expectLayoutError(withMemory(0x04, eleven_bytes), "LEB128 value too long");
-  expectLayoutError(support::readFile(test::sourceDir() / "tests/fuzz_regressions/loader/memory64-leb-11-bytes.wasm"),
+  expectLayoutError(support::readFile(test::sourceDir() /
+                                      "tests/fuzz_regressions/loader/memory64-leb-11-bytes.wasm"),
                     "LEB128 value too long");
   // 32-bit limits: at most 5 bytes, and the fifth holds only 4 bits.
-  expectLayoutError(withMemory(0x00, {0x80, 0x80, 0x80, 0x80, 0x80, 0x00}), "LEB128 value too long");
+  expectLayoutError(withMemory(0x00, {0x80, 0x80, 0x80, 0x80, 0x80, 0x00}),
+                    "LEB128 value too long");
   expectLayoutError(withMemory(0x00, {0xff, 0xff, 0xff, 0xff, 0x1f}), "LEB128 value too large");
 
   // The widest valid encodings are still read.
-  EXPECT_EQ(readBinaryLayout(withMemory(0x00, {0xff, 0xff, 0xff, 0xff, 0x0f})).memory->initial_pages, 0xffffffffu);
-  EXPECT_EQ(readBinaryLayout(withMemory(0x00, {0x81, 0x80, 0x80, 0x80, 0x00})).memory->initial_pages, 1u);
+  EXPECT_EQ(
+      readBinaryLayout(withMemory(0x00, {0xff, 0xff, 0xff, 0xff, 0x0f})).memory->initial_pages,
+      0xffffffffu);
+  EXPECT_EQ(
+      readBinaryLayout(withMemory(0x00, {0x81, 0x80, 0x80, 0x80, 0x00})).memory->initial_pages, 1u);
   Bytes max64(9, 0xff);
   max64.push_back(0x01);
   const BinaryLayout wide = readBinaryLayout(withMemory(0x04, max64));
@@ -134,8 +141,9 @@ TEST(FuzzRegression, LebLongerThanItsWidthIsMalformed) {
 // the message is checked. With strip_debug, which the probe applies before
 // writing, the module loads and writes whatever the garbage.
 TEST(FuzzRegression, ModuleBinaryenCannotWriteGivesOneLineOrLoadsStripped) {
-  const Bytes bytes = support::readFile(test::sourceDir() /
-                                        "tests/fuzz_regressions/loader/crc32-bad-debug-section-crashes-writer.wasm");
+  const Bytes bytes = support::readFile(
+      test::sourceDir() /
+      "tests/fuzz_regressions/loader/crc32-bad-debug-section-crashes-writer.wasm");
   try {
     probeModule("bad-debug.wasm", bytes);
   } catch (const Error& e) {

@@ -30,17 +30,20 @@ TEST(Loader, EveryFixtureLoadsAndValidates) {
 
 TEST(Loader, DetectsTheFeaturesTheCodeUses) {
   EXPECT_TRUE(loadModuleFile(fixturePath("arith")).source.features & BinaryenFeatureSignExt());
-  EXPECT_TRUE(loadModuleFile(fixturePath("globals")).source.features & BinaryenFeatureMutableGlobals());
+  EXPECT_TRUE(loadModuleFile(fixturePath("globals")).source.features &
+              BinaryenFeatureMutableGlobals());
   EXPECT_EQ(loadModuleFile(fixturePath("crc32")).source.features, BinaryenFeatureMVP());
   EXPECT_EQ(describeFeatures(BinaryenFeatureMVP()), "mvp");
-  EXPECT_EQ(describeFeatures(BinaryenFeatureSignExt() | BinaryenFeatureBulkMemory()), "bulk-memory,sign-ext");
+  EXPECT_EQ(describeFeatures(BinaryenFeatureSignExt() | BinaryenFeatureBulkMemory()),
+            "bulk-memory,sign-ext");
 }
 
 TEST(Loader, KeepsTheTargetFeaturesSectionOfABinary) {
   test::TempDir dir;
   const auto with_section = dir / "f.wasm";
-  const auto r = test::runCommand({LOOM_WASM_OPT, fixturePath("arith").string(), "--enable-sign-ext",
-                                   "--enable-bulk-memory", "--emit-target-features", "-o", with_section.string()});
+  const auto r = test::runCommand({LOOM_WASM_OPT, fixturePath("arith").string(),
+                                   "--enable-sign-ext", "--enable-bulk-memory",
+                                   "--emit-target-features", "-o", with_section.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   LoadedModule loaded = loadModuleFile(with_section);
   EXPECT_TRUE(loaded.source.features & BinaryenFeatureBulkMemory());
@@ -48,7 +51,9 @@ TEST(Loader, KeepsTheTargetFeaturesSectionOfABinary) {
   EXPECT_NE(readBinaryLayout(written).customSection("target_features"), nullptr);
 }
 
-Bytes bytesOf(const std::string& text) { return Bytes(text.begin(), text.end()); }
+Bytes bytesOf(const std::string& text) {
+  return Bytes(text.begin(), text.end());
+}
 
 void expectOneLineError(const std::string& name, Bytes bytes, const std::string& must_contain) {
   SCOPED_TRACE(name);
@@ -67,9 +72,12 @@ TEST(Loader, RejectsBadInputWithOneLine) {
   expectOneLineError("empty.wasm", {}, "empty");
   expectOneLineError("garbage.wasm", {0xde, 0xad, 0xbe, 0xef, 1, 2, 3}, "not a WebAssembly module");
   expectOneLineError("header.wasm", {0x00, 0x61, 0x73, 0x6d, 0x02, 0, 0, 0}, "version");
-  expectOneLineError("syntax.wat", bytesOf("(module (func $f (result i32) (i32.add (i32.const 1)"), "cannot read");
-  expectOneLineError("illtyped.wat", bytesOf("(module (func $f (result i32) (i64.const 1)))"), "does not validate");
-  expectOneLineError("unknown-op.wat", bytesOf("(module (func $f (i32.frobnicate)))"), "cannot read");
+  expectOneLineError("syntax.wat", bytesOf("(module (func $f (result i32) (i32.add (i32.const 1)"),
+                     "cannot read");
+  expectOneLineError("illtyped.wat", bytesOf("(module (func $f (result i32) (i64.const 1)))"),
+                     "does not validate");
+  expectOneLineError("unknown-op.wat", bytesOf("(module (func $f (i32.frobnicate)))"),
+                     "cannot read");
 }
 
 TEST(Loader, SurvivesTruncationAtEveryOffset) {
@@ -77,7 +85,8 @@ TEST(Loader, SurvivesTruncationAtEveryOffset) {
   // Every prefix up to 64 bytes, then a spread of offsets through the rest.
   std::vector<std::size_t> offsets;
   for (std::size_t i = 1; i < std::min<std::size_t>(64, full.size()); ++i) offsets.push_back(i);
-  for (std::size_t i = 64; i < full.size(); i += std::max<std::size_t>(1, full.size() / 40)) offsets.push_back(i);
+  for (std::size_t i = 64; i < full.size(); i += std::max<std::size_t>(1, full.size() / 40))
+    offsets.push_back(i);
   for (std::size_t cut : offsets) {
     Bytes prefix(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(cut));
     try {
@@ -116,16 +125,16 @@ TEST(Loader, ReportsFileProblems) {
 
 TEST(Loader, RejectsFeaturesBinaryenCannotRead) {
   // Two memories (the multi-memory proposal, which Binaryen 108 predates).
-  expectOneLineError("multi-memory.wasm",
-                     {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x05, 0x05, 0x02, 0x00, 0x01, 0x00, 0x01},
-                     "multi-memory.wasm");
+  expectOneLineError(
+      "multi-memory.wasm",
+      {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x05, 0x05, 0x02, 0x00, 0x01, 0x00, 0x01},
+      "multi-memory.wasm");
   // A function whose body uses try_table (opcode 0x1f, the final exception
   // handling proposal) — unknown to Binaryen 108.
-  expectOneLineError("try-table.wasm",
-                     {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,  // header
-                      0x01, 0x04, 0x01, 0x60, 0x00, 0x00,              // type () -> ()
-                      0x03, 0x02, 0x01, 0x00,                          // one function
-                      0x0a, 0x08, 0x01, 0x06, 0x00, 0x1f, 0x40, 0x00, 0x0b, 0x0b},
+  expectOneLineError("try-table.wasm", {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,  // header
+                                        0x01, 0x04, 0x01, 0x60, 0x00, 0x00,  // type () -> ()
+                                        0x03, 0x02, 0x01, 0x00,              // one function
+                                        0x0a, 0x08, 0x01, 0x06, 0x00, 0x1f, 0x40, 0x00, 0x0b, 0x0b},
                      "try-table.wasm");
 }
 
@@ -143,7 +152,9 @@ TEST(Module, CopyKeepsTheTargetFeaturesSection) {
   test::TempDir dir;
   const auto path = dir / "f.wasm";
   ASSERT_EQ(test::runCommand({LOOM_WASM_OPT, fixturePath("arith").string(), "--enable-sign-ext",
-                              "--emit-target-features", "-o", path.string()}).exit_code, 0);
+                              "--emit-target-features", "-o", path.string()})
+                .exit_code,
+            0);
   LoadedModule loaded = loadModuleFile(path);
   const Bytes original = loaded.module.writeBinary();
   ASSERT_NE(readBinaryLayout(original).customSection("target_features"), nullptr);
@@ -164,13 +175,18 @@ TEST(Module, CopyIsIndependentOfTheOriginal) {
 TEST(Module, NamesSectionOnlyWhenAsked) {
   LoadedModule loaded = loadModuleFile(fixturePath("helpers"));
   EXPECT_EQ(readBinaryLayout(loaded.module.writeBinary()).customSection("name"), nullptr);
-  EXPECT_NE(readBinaryLayout(loaded.module.writeBinary({.names_section = true})).customSection("name"), nullptr);
+  EXPECT_NE(
+      readBinaryLayout(loaded.module.writeBinary({.names_section = true})).customSection("name"),
+      nullptr);
 }
 
 TEST(Module, StripDebugMatchesWasmOpt) {
   test::TempDir dir;
   const auto named = dir / "named.wasm";
-  ASSERT_EQ(test::runCommand({LOOM_WASM_OPT, fixturePath("helpers").string(), "-g", "-o", named.string()}).exit_code, 0);
+  ASSERT_EQ(
+      test::runCommand({LOOM_WASM_OPT, fixturePath("helpers").string(), "-g", "-o", named.string()})
+          .exit_code,
+      0);
   LoadOptions options;
   options.strip_debug = true;
   LoadedModule loaded = loadModuleFile(named, options);
@@ -189,8 +205,9 @@ TEST(BinaryLayout, FindsSectionsImportsExportsAndMemory) {
   EXPECT_FALSE(layout.memory->imported);
   EXPECT_EQ(layout.memory->initial_pages, 1u);
   EXPECT_EQ(layout.memory->max_pages, std::optional<std::uint64_t>(4));
-  EXPECT_TRUE(std::any_of(layout.exports.begin(), layout.exports.end(),
-                          [](const Export& e) { return e.name == "memory" && e.kind == ExternalKind::Memory; }));
+  EXPECT_TRUE(std::any_of(layout.exports.begin(), layout.exports.end(), [](const Export& e) {
+    return e.name == "memory" && e.kind == ExternalKind::Memory;
+  }));
   std::size_t total = 8;
   for (const Section& s : layout.sections) total += s.size;
   EXPECT_EQ(total, bytes.size());
@@ -209,10 +226,18 @@ TEST(Hash, EqualForEqualBodiesAndIgnoresLabelNames) {
     Module m = Module::parseTextTrusted(text);
     return hashFunction(BinaryenGetFunction(m.get(), "f"));
   };
-  const auto a = load("(module (func $f (param i32) (result i32) (block $a (result i32) (drop (br_if $a (local.get 0) (local.get 0))) (i32.const 1))))");
-  const auto b = load("(module (func $f (param i32) (result i32) (block $zz (result i32) (drop (br_if $zz (local.get 0) (local.get 0))) (i32.const 1))))");
-  const auto c = load("(module (func $f (param i32) (result i32) (block $a (result i32) (drop (br_if $a (local.get 0) (local.get 0))) (i32.const 2))))");
-  const auto d = load("(module (func $f (param i64) (result i32) (block $a (result i32) (drop (br_if $a (i32.const 0) (i32.const 0))) (i32.const 1))))");
+  const auto a = load(
+      "(module (func $f (param i32) (result i32) (block $a (result i32) (drop (br_if $a (local.get "
+      "0) (local.get 0))) (i32.const 1))))");
+  const auto b = load(
+      "(module (func $f (param i32) (result i32) (block $zz (result i32) (drop (br_if $zz "
+      "(local.get 0) (local.get 0))) (i32.const 1))))");
+  const auto c = load(
+      "(module (func $f (param i32) (result i32) (block $a (result i32) (drop (br_if $a (local.get "
+      "0) (local.get 0))) (i32.const 2))))");
+  const auto d = load(
+      "(module (func $f (param i64) (result i32) (block $a (result i32) (drop (br_if $a (i32.const "
+      "0) (i32.const 0))) (i32.const 1))))");
   EXPECT_EQ(a.hash, b.hash);
   EXPECT_NE(a.hash, c.hash);
   EXPECT_NE(a.hash, d.hash);
@@ -224,7 +249,8 @@ TEST(Hash, ChangesOnlyForFunctionsAPassChanged) {
   const auto before = hashFunctions(loaded.module.get());
   Module copy = loaded.module.copy();
   EXPECT_EQ(hashFunctions(copy.get()).size(), before.size());
-  for (const auto& [name, h] : hashFunctions(copy.get())) EXPECT_EQ(h.hash, before.at(name).hash) << name;
+  for (const auto& [name, h] : hashFunctions(copy.get()))
+    EXPECT_EQ(h.hash, before.at(name).hash) << name;
   const char* passes[] = {"optimize-instructions"};
   BinaryenModuleRunPasses(copy.get(), passes, 1);
   std::size_t changed = 0;
@@ -248,12 +274,13 @@ TEST(Ir, WalkSeesEveryExpressionWithLoopDepth) {
       " (local.get 1)))");
   unsigned max_depth = 0;
   std::size_t count = 0;
-  walk(BinaryenFunctionGetBody(BinaryenGetFunction(m.get(), "f")), [&](BinaryenExpressionRef e, unsigned depth) {
-    ++count;
-    if (kindOf(e) == ExprKind::Binary) max_depth = std::max(max_depth, depth);
-    EXPECT_NE(kindOf(e), ExprKind::Invalid);
-    return true;
-  });
+  walk(BinaryenFunctionGetBody(BinaryenGetFunction(m.get(), "f")),
+       [&](BinaryenExpressionRef e, unsigned depth) {
+         ++count;
+         if (kindOf(e) == ExprKind::Binary) max_depth = std::max(max_depth, depth);
+         EXPECT_NE(kindOf(e), ExprKind::Invalid);
+         return true;
+       });
   EXPECT_EQ(max_depth, 2u);
   EXPECT_EQ(count, 13u);
 }

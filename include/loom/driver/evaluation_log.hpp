@@ -31,20 +31,24 @@ class EvaluationLog {
   EvaluationLog(const EvaluationLog&) = delete;
   EvaluationLog& operator=(const EvaluationLog&) = delete;
 
-  std::int64_t startRun(const std::string& command, const std::string& module_path, const std::string& module_sha256,
-                        const nlohmann::json& options);
+  std::int64_t startRun(const std::string& command, const std::string& module_path,
+                        const std::string& module_sha256, const nlohmann::json& options);
 
   // Rows are buffered and written in one transaction by flush().
-  void record(std::int64_t run_id, const std::string& module_sha256, const pipeline::PipelineConfig& config,
-              const engine::EvalResult& result, int island, int generation);
+  void record(std::int64_t run_id, const std::string& module_sha256,
+              const pipeline::PipelineConfig& config, const engine::EvalResult& result, int island,
+              int generation);
   void flush();
 
   // Every stored result for this module whose verification options match,
   // most recent first per configuration: what a resumed run already knows.
-  void forEachKnown(const std::string& module_sha256, const std::string& verify_fingerprint,
-                    const std::function<void(const pipeline::PipelineConfig&, const engine::EvalResult&)>& visit);
+  void forEachKnown(
+      const std::string& module_sha256, const std::string& verify_fingerprint,
+      const std::function<void(const pipeline::PipelineConfig&, const engine::EvalResult&)>& visit);
 
-  void setVerifyFingerprint(std::string fingerprint) { verify_fingerprint_ = std::move(fingerprint); }
+  void setVerifyFingerprint(std::string fingerprint) {
+    verify_fingerprint_ = std::move(fingerprint);
+  }
 
  private:
   void exec(const char* sql);

@@ -9,20 +9,20 @@
 namespace loom::driver {
 
 struct IslandStatus {
-  std::string name;             // "0 pga/inline-first"
-  double best_objective = 0;    // of verified candidates; NaN if none yet
+  std::string name;              // "0 pga/inline-first"
+  double best_objective = 0;     // of verified candidates; NaN if none yet
   std::uint64_t best_bytes = 0;  // 0 if none yet
 };
 
 struct ProgressSnapshot {
   unsigned generation = 0, generations = 0;
   std::vector<IslandStatus> islands;
-  std::uint64_t best_bytes = 0;        // best verified overall
-  std::uint64_t oz_bytes = 0;          // wasm-opt -Oz, for comparison (0 if unknown)
+  std::uint64_t best_bytes = 0;  // best verified overall
+  std::uint64_t oz_bytes = 0;    // wasm-opt -Oz, for comparison (0 if unknown)
   double evaluations_per_second = 0;
   std::uint64_t evaluations = 0;
   double elapsed_seconds = 0;
-  double remaining_seconds = -1;       // < 0: unknown
+  double remaining_seconds = -1;  // < 0: unknown
 };
 
 class Progress {

@@ -41,7 +41,7 @@ struct RunOptions {
   bool quiet = false;
   bool progress_lines = false;  // plain lines even on a terminal
 
-  unsigned jobs = 0;  // worker processes; 0: one per core
+  unsigned jobs = 0;                     // worker processes; 0: one per core
   double candidate_timeout_seconds = 0;  // 0: scaled to the module (engine::autoCandidateTimeout)
   std::uint64_t memory_limit_bytes = 4ull << 30;
   verify::VerifyOptions verify;

@@ -51,7 +51,7 @@ struct EvalResult {
   // The measured module's hash (before any repair): a verification of the same
   // bytes says the same, whatever pipeline made them.
   std::string output_hash;
-  wasm::Bytes module;                 // only when asked for
+  wasm::Bytes module;  // only when asked for
 
   // Whether this candidate may win: it ran, and its output is verified.
   bool verified(bool allow_bounded) const;

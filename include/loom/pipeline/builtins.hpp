@@ -11,7 +11,7 @@
 namespace loom::pipeline {
 
 struct BuiltinConfig {
-  std::string_view name;         // "loom", "O", "Os", "Oz", "O3", "O4"
+  std::string_view name;  // "loom", "O", "Os", "Oz", "O3", "O4"
   std::string_view description;
   PipelineConfig config;
 };

@@ -37,8 +37,8 @@ enum class UnrollStrategy {
 
 struct UnrollSettings {
   UnrollStrategy strategy = UnrollStrategy::None;
-  std::uint32_t factor = 1;           // 1, 2, 4 or 8 copies of the body per iteration
-  std::uint32_t max_body_size = 64;   // in expressions, per copy
+  std::uint32_t factor = 1;          // 1, 2, 4 or 8 copies of the body per iteration
+  std::uint32_t max_body_size = 64;  // in expressions, per copy
   friend bool operator==(const UnrollSettings&, const UnrollSettings&) = default;
 };
 

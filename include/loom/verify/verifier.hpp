@@ -33,9 +33,10 @@ std::optional<Verdict> parseVerdict(std::string_view name);
 
 struct VerifyOptions {
   std::chrono::milliseconds function_timeout{5000};  // solver budget per function
-  unsigned loop_bound = 8;     // iterations per loop entry when falling back to bounded unrolling
-  unsigned inline_depth = 3;   // how deep calls to module functions are executed symbolically
-  std::uint64_t max_terms = 2'000'000;  // give up (unknown) on functions whose encoding grows past this
+  unsigned loop_bound = 8;    // iterations per loop entry when falling back to bounded unrolling
+  unsigned inline_depth = 3;  // how deep calls to module functions are executed symbolically
+  std::uint64_t max_terms =
+      2'000'000;  // give up (unknown) on functions whose encoding grows past this
   // Modules read from two separate binaries without a names section have
   // index-based function names that need not correspond: then only exported
   // functions are matched, by export name, and the rest are internal.
@@ -55,13 +56,13 @@ struct TypedValue {
 // Inputs that make the two versions of a function behave differently, in a
 // form an independent engine can replay (scripts/wasm-run.mjs).
 struct Counterexample {
-  std::string function;                 // name in the original module
+  std::string function;  // name in the original module
   std::vector<TypedValue> arguments;
-  std::uint64_t memory_pages = 0;       // memory size at the call (0 if no memory)
-  std::map<std::uint32_t, std::uint8_t> memory;  // initial bytes that matter
-  std::map<std::string, TypedValue> globals;     // initial values of the globals read
+  std::uint64_t memory_pages = 0;                       // memory size at the call (0 if no memory)
+  std::map<std::uint32_t, std::uint8_t> memory;         // initial bytes that matter
+  std::map<std::string, TypedValue> globals;            // initial values of the globals read
   std::vector<std::vector<TypedValue>> import_results;  // results of the i-th call to an import
-  std::string original_outcome;   // e.g. "returns i32 7", "traps", "calls env.log(3) first"
+  std::string original_outcome;  // e.g. "returns i32 7", "traps", "calls env.log(3) first"
   std::string optimized_outcome;
   nlohmann::json toJson() const;
   static Counterexample fromJson(const nlohmann::json& json);
@@ -70,8 +71,8 @@ struct Counterexample {
 struct FunctionVerdict {
   std::string function;  // name in the original module
   Verdict verdict = Verdict::Unknown;
-  std::string reason;    // why unknown; what differs when refuted; what was bounded
-  unsigned bound = 0;    // the loop bound of a Bounded verdict
+  std::string reason;  // why unknown; what differs when refuted; what was bounded
+  unsigned bound = 0;  // the loop bound of a Bounded verdict
   std::optional<Counterexample> counterexample;  // when Refuted
   double solver_seconds = 0;
   bool cached = false;

@@ -14,9 +14,9 @@ enum class ExternalKind : std::uint8_t { Function = 0, Table = 1, Memory = 2, Gl
 
 struct Section {
   std::uint8_t id = 0;
-  std::string name;           // custom sections only
-  std::size_t offset = 0;     // of the section id byte
-  std::size_t size = 0;       // whole section: id, size field and payload
+  std::string name;        // custom sections only
+  std::size_t offset = 0;  // of the section id byte
+  std::size_t size = 0;    // whole section: id, size field and payload
   std::size_t payload_offset = 0;
   std::size_t payload_size = 0;
 };

@@ -22,7 +22,9 @@ struct Hash128 {
 };
 
 struct Hash128Hasher {
-  std::size_t operator()(const Hash128& h) const { return static_cast<std::size_t>(h.low ^ (h.high * 0x9e3779b97f4a7c15ULL)); }
+  std::size_t operator()(const Hash128& h) const {
+    return static_cast<std::size_t>(h.low ^ (h.high * 0x9e3779b97f4a7c15ULL));
+  }
 };
 
 struct FunctionHash {

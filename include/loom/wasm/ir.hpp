@@ -10,17 +10,19 @@
 
 namespace loom::wasm {
 
-#define LOOM_EXPRESSION_KINDS(X)                                                              \
-  X(Nop) X(Block) X(If) X(Loop) X(Break) X(Switch) X(Call) X(CallIndirect) X(LocalGet)        \
-  X(LocalSet) X(GlobalGet) X(GlobalSet) X(Load) X(Store) X(AtomicRMW) X(AtomicCmpxchg)        \
-  X(AtomicWait) X(AtomicNotify) X(AtomicFence) X(SIMDExtract) X(SIMDReplace) X(SIMDShuffle)   \
-  X(SIMDTernary) X(SIMDShift) X(SIMDLoad) X(SIMDLoadStoreLane) X(MemoryInit) X(DataDrop)      \
-  X(MemoryCopy) X(MemoryFill) X(Const) X(Unary) X(Binary) X(Select) X(Drop) X(Return)         \
-  X(MemorySize) X(MemoryGrow) X(Unreachable) X(Pop) X(RefNull) X(RefIs) X(RefFunc) X(RefEq)   \
-  X(TableGet) X(TableSet) X(TableSize) X(TableGrow) X(Try) X(Throw) X(Rethrow) X(TupleMake)   \
-  X(TupleExtract) X(I31New) X(I31Get) X(CallRef) X(RefTest) X(RefCast) X(BrOn) X(RttCanon)    \
-  X(RttSub) X(StructNew) X(StructGet) X(StructSet) X(ArrayNew) X(ArrayInit) X(ArrayGet)       \
+// clang-format off
+#define LOOM_EXPRESSION_KINDS(X)                                                             \
+  X(Nop) X(Block) X(If) X(Loop) X(Break) X(Switch) X(Call) X(CallIndirect) X(LocalGet)       \
+  X(LocalSet) X(GlobalGet) X(GlobalSet) X(Load) X(Store) X(AtomicRMW) X(AtomicCmpxchg)       \
+  X(AtomicWait) X(AtomicNotify) X(AtomicFence) X(SIMDExtract) X(SIMDReplace) X(SIMDShuffle)  \
+  X(SIMDTernary) X(SIMDShift) X(SIMDLoad) X(SIMDLoadStoreLane) X(MemoryInit) X(DataDrop)     \
+  X(MemoryCopy) X(MemoryFill) X(Const) X(Unary) X(Binary) X(Select) X(Drop) X(Return)        \
+  X(MemorySize) X(MemoryGrow) X(Unreachable) X(Pop) X(RefNull) X(RefIs) X(RefFunc) X(RefEq)  \
+  X(TableGet) X(TableSet) X(TableSize) X(TableGrow) X(Try) X(Throw) X(Rethrow) X(TupleMake)  \
+  X(TupleExtract) X(I31New) X(I31Get) X(CallRef) X(RefTest) X(RefCast) X(BrOn) X(RttCanon)   \
+  X(RttSub) X(StructNew) X(StructGet) X(StructSet) X(ArrayNew) X(ArrayInit) X(ArrayGet)      \
   X(ArraySet) X(ArrayLen) X(ArrayCopy) X(RefAs)
+// clang-format on
 
 enum class ExprKind : std::uint8_t {
 #define LOOM_ENUM(name) name,

@@ -11,43 +11,40 @@ namespace loom::verify::sem {
 
 namespace {
 
-#define LOOM_UNARY_OPS(X)                                                                          \
-  X(ClzInt32)                                                                                      \
-  X(CtzInt32) X(PopcntInt32) X(NegFloat32) X(AbsFloat32) X(CeilFloat32) X(FloorFloat32) X(         \
-      TruncFloat32) X(NearestFloat32) X(SqrtFloat32) X(EqZInt32) X(ClzInt64) X(CtzInt64)           \
-      X(PopcntInt64) X(NegFloat64) X(AbsFloat64) X(CeilFloat64) X(FloorFloat64) X(TruncFloat64) X( \
-          NearestFloat64) X(SqrtFloat64) X(EqZInt64) X(ExtendSInt32) X(ExtendUInt32) X(WrapInt64)  \
-          X(TruncSFloat32ToInt32) X(TruncSFloat32ToInt64) X(TruncUFloat32ToInt32) X(               \
-              TruncUFloat32ToInt64) X(TruncSFloat64ToInt32) X(TruncSFloat64ToInt64)                \
-              X(TruncUFloat64ToInt32) X(TruncUFloat64ToInt64) X(ReinterpretFloat32) X(             \
-                  ReinterpretFloat64) X(ConvertSInt32ToFloat32) X(ConvertSInt32ToFloat64)          \
-                  X(ConvertUInt32ToFloat32) X(ConvertUInt32ToFloat64) X(ConvertSInt64ToFloat32) X( \
-                      ConvertSInt64ToFloat64) X(ConvertUInt64ToFloat32) X(ConvertUInt64ToFloat64)  \
-                      X(PromoteFloat32) X(DemoteFloat64) X(ReinterpretInt32) X(ReinterpretInt64)   \
-                          X(ExtendS8Int32) X(ExtendS16Int32) X(ExtendS8Int64) X(ExtendS16Int64)    \
-                              X(ExtendS32Int64) X(TruncSatSFloat32ToInt32)                         \
-                                  X(TruncSatSFloat32ToInt64) X(TruncSatUFloat32ToInt32)            \
-                                      X(TruncSatUFloat32ToInt64) X(TruncSatSFloat64ToInt32)        \
-                                          X(TruncSatSFloat64ToInt64) X(TruncSatUFloat64ToInt32)    \
-                                              X(TruncSatUFloat64ToInt64)
+// clang-format off
+#define LOOM_UNARY_OPS(X)                                                                    \
+  X(ClzInt32) X(CtzInt32) X(PopcntInt32) X(NegFloat32) X(AbsFloat32) X(CeilFloat32)          \
+  X(FloorFloat32) X(TruncFloat32) X(NearestFloat32) X(SqrtFloat32) X(EqZInt32) X(ClzInt64)   \
+  X(CtzInt64) X(PopcntInt64) X(NegFloat64) X(AbsFloat64) X(CeilFloat64) X(FloorFloat64)      \
+  X(TruncFloat64) X(NearestFloat64) X(SqrtFloat64) X(EqZInt64) X(ExtendSInt32)               \
+  X(ExtendUInt32) X(WrapInt64) X(TruncSFloat32ToInt32) X(TruncSFloat32ToInt64)               \
+  X(TruncUFloat32ToInt32) X(TruncUFloat32ToInt64) X(TruncSFloat64ToInt32)                    \
+  X(TruncSFloat64ToInt64) X(TruncUFloat64ToInt32) X(TruncUFloat64ToInt64)                    \
+  X(ReinterpretFloat32) X(ReinterpretFloat64) X(ConvertSInt32ToFloat32)                      \
+  X(ConvertSInt32ToFloat64) X(ConvertUInt32ToFloat32) X(ConvertUInt32ToFloat64)              \
+  X(ConvertSInt64ToFloat32) X(ConvertSInt64ToFloat64) X(ConvertUInt64ToFloat32)              \
+  X(ConvertUInt64ToFloat64) X(PromoteFloat32) X(DemoteFloat64) X(ReinterpretInt32)           \
+  X(ReinterpretInt64) X(ExtendS8Int32) X(ExtendS16Int32) X(ExtendS8Int64) X(ExtendS16Int64)  \
+  X(ExtendS32Int64) X(TruncSatSFloat32ToInt32) X(TruncSatSFloat32ToInt64)                    \
+  X(TruncSatUFloat32ToInt32) X(TruncSatUFloat32ToInt64) X(TruncSatSFloat64ToInt32)           \
+  X(TruncSatSFloat64ToInt64) X(TruncSatUFloat64ToInt32) X(TruncSatUFloat64ToInt64)
+// clang-format on
 
-#define LOOM_BINARY_OPS(X)                                                                         \
-  X(AddInt32)                                                                                      \
-  X(SubInt32) X(MulInt32) X(DivSInt32) X(DivUInt32) X(RemSInt32) X(RemUInt32) X(AndInt32)          \
-      X(OrInt32) X(XorInt32) X(ShlInt32) X(ShrUInt32) X(ShrSInt32) X(RotLInt32) X(RotRInt32)       \
-          X(EqInt32) X(NeInt32) X(LtSInt32) X(LtUInt32) X(LeSInt32) X(LeUInt32) X(GtSInt32)        \
-              X(GtUInt32) X(GeSInt32) X(GeUInt32) X(AddInt64) X(SubInt64) X(MulInt64) X(DivSInt64) \
-                  X(DivUInt64) X(RemSInt64) X(RemUInt64) X(AndInt64) X(OrInt64) X(XorInt64)        \
-                      X(ShlInt64) X(ShrUInt64) X(ShrSInt64) X(RotLInt64) X(RotRInt64) X(EqInt64)   \
-                          X(NeInt64) X(LtSInt64) X(LtUInt64) X(LeSInt64) X(LeUInt64) X(GtSInt64)   \
-                              X(GtUInt64) X(GeSInt64) X(GeUInt64) X(AddFloat32) X(SubFloat32)      \
-                                  X(MulFloat32) X(DivFloat32) X(CopySignFloat32) X(MinFloat32)     \
-                                      X(MaxFloat32) X(EqFloat32) X(NeFloat32) X(LtFloat32)         \
-                                          X(LeFloat32) X(GtFloat32) X(GeFloat32) X(AddFloat64)     \
-                                              X(SubFloat64) X(MulFloat64) X(DivFloat64)            \
-                                                  X(CopySignFloat64) X(MinFloat64) X(MaxFloat64)   \
-                                                      X(EqFloat64) X(NeFloat64) X(LtFloat64)       \
-                                                          X(LeFloat64) X(GtFloat64) X(GeFloat64)
+// clang-format off
+#define LOOM_BINARY_OPS(X)                                                                 \
+  X(AddInt32) X(SubInt32) X(MulInt32) X(DivSInt32) X(DivUInt32) X(RemSInt32) X(RemUInt32)  \
+  X(AndInt32) X(OrInt32) X(XorInt32) X(ShlInt32) X(ShrUInt32) X(ShrSInt32) X(RotLInt32)    \
+  X(RotRInt32) X(EqInt32) X(NeInt32) X(LtSInt32) X(LtUInt32) X(LeSInt32) X(LeUInt32)       \
+  X(GtSInt32) X(GtUInt32) X(GeSInt32) X(GeUInt32) X(AddInt64) X(SubInt64) X(MulInt64)      \
+  X(DivSInt64) X(DivUInt64) X(RemSInt64) X(RemUInt64) X(AndInt64) X(OrInt64) X(XorInt64)   \
+  X(ShlInt64) X(ShrUInt64) X(ShrSInt64) X(RotLInt64) X(RotRInt64) X(EqInt64) X(NeInt64)    \
+  X(LtSInt64) X(LtUInt64) X(LeSInt64) X(LeUInt64) X(GtSInt64) X(GtUInt64) X(GeSInt64)      \
+  X(GeUInt64) X(AddFloat32) X(SubFloat32) X(MulFloat32) X(DivFloat32) X(CopySignFloat32)   \
+  X(MinFloat32) X(MaxFloat32) X(EqFloat32) X(NeFloat32) X(LtFloat32) X(LeFloat32)          \
+  X(GtFloat32) X(GeFloat32) X(AddFloat64) X(SubFloat64) X(MulFloat64) X(DivFloat64)        \
+  X(CopySignFloat64) X(MinFloat64) X(MaxFloat64) X(EqFloat64) X(NeFloat64) X(LtFloat64)    \
+  X(LeFloat64) X(GtFloat64) X(GeFloat64)
+// clang-format on
 
 enum class Un {
 #define LOOM_ENUM(name) name,
