@@ -61,6 +61,20 @@ Correspondence::Correspondence(const sem::ModuleInfo& original, const sem::Modul
         counterpart_[*ps] = *os;
       }
     }
+    // So do the functions in the same slots of tables placed alike: the
+    // host, or a call_indirect, reaches them by slot.
+    const sem::TableInfo& ot = original_.table();
+    const sem::TableInfo& pt = optimized_.table();
+    if (ot.present && pt.present && ot.exact && pt.exact && ot.base == pt.base) {
+      for (std::size_t i = 0; i < std::min(ot.slots.size(), pt.slots.size()); ++i) {
+        if (!ot.slots[i] || !pt.slots[i] || counterpart_.count(*pt.slots[i])) continue;
+        const sem::FunctionInfo* o = original_.function(*ot.slots[i]);
+        const sem::FunctionInfo* p = optimized_.function(*pt.slots[i]);
+        if (!o || !p || o->imported || p->imported || !o->sameSignature(*p)) continue;
+        pairs_.push_back(FunctionPair{fmt::format("table slot {}", i), *ot.slots[i], *pt.slots[i]});
+        counterpart_[*pt.slots[i]] = *ot.slots[i];
+      }
+    }
   }
   pairRetargetedExports();
   pairGlobals();
@@ -68,7 +82,8 @@ Correspondence::Correspondence(const sem::ModuleInfo& original, const sem::Modul
 
   const sem::TableInfo& ot = original_.table();
   const sem::TableInfo& pt = optimized_.table();
-  tables_correspond_ = ot.present == pt.present && ot.slots.size() == pt.slots.size();
+  tables_correspond_ =
+      ot.present == pt.present && ot.base == pt.base && ot.slots.size() == pt.slots.size();
   for (std::size_t i = 0; tables_correspond_ && i < ot.slots.size(); ++i) {
     if (ot.slots[i].has_value() != pt.slots[i].has_value())
       tables_correspond_ = false;

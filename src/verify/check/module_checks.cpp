@@ -129,13 +129,20 @@ void checkTable(const Correspondence& c, ModuleProblems& out) {
     out.add("tables with non-constant or passive element segments are not compared", false);
     return;
   }
+  if (ot.base != pt.base) {
+    out.add(fmt::format("element segments moved from base {} to {}",
+                        ot.base.empty() ? "0" : ot.base, pt.base.empty() ? "0" : pt.base),
+            false);
+    return;
+  }
   if (ot.initial != pt.initial || ot.max != pt.max) {
     out.add(fmt::format("table limits changed ({} -> {} initial slots)", ot.initial, pt.initial),
             true);
   }
-  for (std::size_t i = 0; i < std::min(ot.slots.size(), pt.slots.size()); ++i) {
-    const auto& a = ot.slots[i];
-    const auto& b = pt.slots[i];
+  // A relocatable table's segments may end at different lengths.
+  for (std::size_t i = 0; i < std::max(ot.slots.size(), pt.slots.size()); ++i) {
+    const auto a = i < ot.slots.size() ? ot.slots[i] : std::nullopt;
+    const auto b = i < pt.slots.size() ? pt.slots[i] : std::nullopt;
     if (a.has_value() != b.has_value()) {
       out.add(fmt::format("table slot {} changed from {} to {}", i, a.value_or("null"),
                           b.value_or("null")),
@@ -163,6 +170,13 @@ void checkMemory(const Correspondence& c, ModuleProblems& out) {
   }
   if (!om.segments_exact || !pm.segments_exact || om.passive_segments || pm.passive_segments) {
     out.add("data segments with non-constant offsets or passive segments are not compared", false);
+    return;
+  }
+  if (om.segment_base != pm.segment_base) {
+    out.add(fmt::format("data segments moved from base {} to {}",
+                        om.segment_base.empty() ? "0" : om.segment_base,
+                        pm.segment_base.empty() ? "0" : pm.segment_base),
+            false);
     return;
   }
   if (om.imported) {

@@ -830,7 +830,8 @@ struct Executor::Impl {
     const TableInfo& table = module.table();
     if (!table.present) unsupported("call_indirect without a table");
 
-    const bool static_table = table.exact && !table.imported && !table.exported;
+    const bool static_table =
+        table.exact && table.base.empty() && !table.imported && !table.exported;
     std::vector<std::pair<std::uint32_t, const FunctionInfo*>> candidates;
     if (static_table) {
       for (std::uint32_t slot = 0; slot < table.slots.size(); ++slot) {

@@ -108,27 +108,33 @@ class ByteReader {
 };
 
 // Returns the constant of an offset expression, or nullopt (global.get, ...).
-std::optional<std::uint64_t> readOffsetExpr(ByteReader& r) {
-  std::optional<std::uint64_t> value;
+struct OffsetExpr {
+  std::optional<std::uint64_t> value;   // the offset, relative to `global` if set
+  std::optional<std::uint64_t> global;  // global.get of this global index
+};
+
+OffsetExpr readOffsetExpr(ByteReader& r) {
+  OffsetExpr offset;
   const std::uint8_t op = r.byte();
   if (op == 0x41) {
-    value = static_cast<std::uint32_t>(r.sleb());
+    offset.value = static_cast<std::uint32_t>(r.sleb());
   } else if (op == 0x42) {
-    value = static_cast<std::uint64_t>(r.sleb());
+    offset.value = static_cast<std::uint64_t>(r.sleb());
   } else if (op == 0x23) {
-    r.uleb();
+    offset.global = r.uleb();
+    offset.value = 0;
   } else {
     // Extended constant expressions: skip to the end marker.
     while (r.ok() && r.byte() != 0x0b) {
     }
-    return std::nullopt;
+    return {};
   }
   if (r.byte() != 0x0b) {
     while (r.ok() && r.byte() != 0x0b) {
     }
-    return std::nullopt;
+    return {};
   }
-  return value;
+  return offset;
 }
 
 std::optional<std::uint64_t> constBits(BinaryenExpressionRef e) {
@@ -360,8 +366,12 @@ void ModuleInfo::readLayout(const wasm::Bytes& binary) {
         memory_.passive_segments = true;
       } else {
         if (flags == 2) r.uleb();
-        offset = readOffsetExpr(r);
-        if (!offset) memory_.segments_exact = false;
+        const OffsetExpr at = readOffsetExpr(r);
+        offset = at.value;
+        const std::string base = at.global ? importedConstantName(*at.global) : std::string();
+        if (s == 0) memory_.segment_base = base;
+        if (!offset || base != memory_.segment_base || (at.global && base.empty()))
+          memory_.segments_exact = false;
       }
       const std::uint64_t size = r.uleb();
       const std::size_t data = r.position();
@@ -378,6 +388,22 @@ void ModuleInfo::readLayout(const wasm::Bytes& binary) {
     }
     if (!r.ok()) memory_.segments_exact = false;
   }
+}
+
+std::string ModuleInfo::importedConstantName(const std::string& global) const {
+  const auto it = globals_.find(global);
+  if (it == globals_.end() || !it->second.imported || it->second.is_mutable) return "";
+  return it->second.import_module + "." + it->second.import_base;
+}
+
+std::string ModuleInfo::importedConstantName(std::uint64_t global_index) const {
+  // The binary's index space: imported globals first, as Binaryen writes them.
+  std::uint64_t index = 0;
+  for (const auto& name : global_order_) {
+    if (!globals_.at(name).imported) continue;
+    if (index++ == global_index) return importedConstantName(name);
+  }
+  return "";
 }
 
 void ModuleInfo::readTable() {
@@ -397,12 +423,21 @@ void ModuleInfo::readTable() {
       table_.exact = false;
       continue;
     }
-    auto offset = constBits(BinaryenElementSegmentGetOffset(seg));
+    BinaryenExpressionRef at = BinaryenElementSegmentGetOffset(seg);
+    std::optional<std::uint64_t> offset = constBits(at);
+    std::string base;
+    if (!offset && at && wasm::kindOf(at) == wasm::ExprKind::GlobalGet) {
+      base = importedConstantName(BinaryenGlobalGetGetName(at));
+      if (!base.empty()) offset = 0;
+    }
+    if (i == 0) table_.base = base;
     const BinaryenIndex length = BinaryenElementSegmentGetLength(seg);
-    if (!offset || *offset + length > table_.initial) {
+    if (!offset || base != table_.base || (base.empty() && *offset + length > table_.initial)) {
       table_.exact = false;
       continue;
     }
+    // Relative slots of a relocatable table: the host grows it to fit.
+    if (*offset + length > table_.slots.size()) table_.slots.resize(*offset + length);
     for (BinaryenIndex k = 0; k < length; ++k) {
       const char* name = BinaryenElementSegmentGetData(seg, k);
       table_.slots[*offset + k] = name ? std::optional<std::string>(name) : std::nullopt;
@@ -473,6 +508,7 @@ void ModuleInfo::computeContextHash() {
   s += fmt::format("mem {} {} {} {} {} {} {}|", memory_.present, memory_.imported, memory_.exported,
                    memory_.initial_pages, memory_.max_pages, memory_.segments_exact,
                    memory_.passive_segments);
+  s += "base " + memory_.segment_base + " " + table_.base + "|";
   for (const auto& [addr, byte] : memory_.segment_bytes) s += fmt::format("{}:{},", addr, byte);
   s += fmt::format("|table {} {} {} {} {} {}|", table_.present, table_.imported, table_.exported,
                    table_.initial, table_.max.value_or(0), table_.exact);

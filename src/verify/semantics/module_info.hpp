@@ -80,6 +80,10 @@ struct MemoryInfo {
   // Bytes written by active segments at instantiation, later segments
   // overriding earlier ones; exact only when every offset is a constant.
   std::map<std::uint32_t, std::uint8_t> segment_bytes;
+  // Relocatable modules (Emscripten side modules, tree-sitter grammars) place
+  // every segment at an imported immutable global (`env.__memory_base`):
+  // then addresses above are relative to it, and this names the import.
+  std::string segment_base;
   bool segments_exact = true;
   bool passive_segments = false;
   std::size_t segment_count = 0;
@@ -93,7 +97,9 @@ struct TableInfo {
   std::uint32_t initial = 0;
   std::optional<std::uint32_t> max;
   std::vector<std::optional<std::string>> slots;  // function names, from active segments
-  bool exact = true;  // one table, constant in-range offsets, no passive segments
+  // As MemoryInfo::segment_base: slots relative to an imported global.
+  std::string base;
+  bool exact = true;  // one table, one kind of offset (in range if constant), no passive segments
   std::size_t table_count = 0;
 };
 
@@ -141,6 +147,10 @@ class ModuleInfo {
   void readExports();
   void readLayout(const wasm::Bytes& binary);
   void readTable();
+  // "module.field" of an imported immutable global ("" for any other global):
+  // what a relocatable segment's offset names.
+  std::string importedConstantName(const std::string& global) const;
+  std::string importedConstantName(std::uint64_t global_index) const;
   void computeConstantGlobals();
   void computeEffects();
   void computeContextHash();
