@@ -1,6 +1,7 @@
 #include "loom/driver/driver.hpp"
 
 #include <signal.h>
+#include <unistd.h>
 
 namespace loom::driver {
 
@@ -8,9 +9,22 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 std::atomic<int> g_signals{0};
+std::atomic<bool> g_in_setup{false};
+
+constexpr char kSetupMessage[] =
+    "loom-evolve: error: interrupted during set-up, before the search started: nothing was "
+    "written\n";
 
 void onSignal(int) {
   g_stop.store(true);
+  if (g_in_setup.load()) {
+    // Nothing is written before the search starts, and a set-up step (verifying
+    // -Oz on a large module) can take many minutes: leave now. The workers
+    // leave when they see their parent gone.
+    const ssize_t ignored = ::write(STDERR_FILENO, kSetupMessage, sizeof kSetupMessage - 1);
+    (void)ignored;
+    ::_exit(130);
+  }
   if (g_signals.fetch_add(1) >= 1) {
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGTERM, SIG_DFL);
@@ -44,6 +58,16 @@ void checkStopDuringSetup() {
 void clearStop() {
   g_stop.store(false);
   g_signals.store(0);
+}
+
+void beginSetup() {
+  clearStop();
+  g_in_setup.store(true);
+}
+
+void endSetup() {
+  g_in_setup.store(false);
+  checkStopDuringSetup();
 }
 
 unsigned deriveSeed(std::uint64_t seed, std::uint64_t island, std::uint64_t generation) {

@@ -99,7 +99,7 @@ engine::EngineOptions engineOptions(const RunOptions& o) {
 
 RunOutcome runSearch(const RunOptions& options) {
   const auto started = Clock::now();
-  clearStop();  // a signal from here on stops this run (during set-up: InterruptedDuringSetup)
+  beginSetup();  // a signal from here on stops this run (during set-up: at once)
   Progress progress(Progress::detect(options.quiet, options.progress_lines));
 
   // Everything that can fail on bad input fails here, before any work.
@@ -288,7 +288,7 @@ RunOutcome runSearch(const RunOptions& options) {
     return p;
   };
 
-  checkStopDuringSetup();
+  endSetup();
   const auto deadline = deadlineOf(started, options);
   unsigned last_generation = first_generation - 1;
   const bool interrupted =

@@ -167,7 +167,7 @@ std::vector<CorpusModule> readCorpus(const fs::path& directory) {
 
 RunOutcome runTune(const RunOptions& options) {
   const auto started = Clock::now();
-  clearStop();  // a signal from here on stops this run (during set-up: InterruptedDuringSetup)
+  beginSetup();  // a signal from here on stops this run (during set-up: at once)
   Progress progress(Progress::detect(options.quiet, options.progress_lines));
   if (options.output) support::checkWritable(*options.output);
   if (options.report) support::checkWritable(*options.report);
@@ -295,7 +295,7 @@ RunOutcome runTune(const RunOptions& options) {
     }
   };
 
-  checkStopDuringSetup();
+  endSetup();
   const auto deadline = deadlineOf(started, options);
   unsigned last_generation = first_generation - 1;
   const bool interrupted =

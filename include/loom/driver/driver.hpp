@@ -39,6 +39,12 @@ class InterruptedDuringSetup : public std::runtime_error {
 };
 // Throws InterruptedDuringSetup if a stop was requested.
 void checkStopDuringSetup();
+// Between these, a signal (once the handlers are installed) ends the process
+// at once with exit code 130 and the InterruptedDuringSetup message: nothing
+// has been written yet, and one set-up step can take many minutes.
+// beginSetup() forgets earlier signals; endSetup() throws if one came.
+void beginSetup();
+void endSetup();
 
 // Ctrl-C and SIGTERM end the run after the current generation, keeping what
 // the checkpoint holds; a second signal ends the process at once.
