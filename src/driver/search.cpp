@@ -169,6 +169,9 @@ RunOutcome runSearch(const RunOptions& options) {
   }
 
   // The input as Binaryen writes it: the denominators of every ratio.
+  // Set-up steps can take minutes on a large module: say what is going on.
+  progress.message(fmt::format("set-up: measuring {} and verifying wasm-opt -Oz on it",
+                               options.module.filename().string()));
   const engine::EvalResult input = engine->evaluateRetryingCrashes(pipeline::PipelineConfig{});
   if (input.status != engine::EvalStatus::Ok) {
     throw SearchError(
@@ -202,6 +205,7 @@ RunOutcome runSearch(const RunOptions& options) {
   {
     std::vector<pipeline::PipelineConfig> configs = {pipeline::PipelineConfig{}};
     for (const auto& b : pipeline::builtinConfigs()) configs.push_back(b.config);
+    progress.message("set-up: the built-in pipelines (loom, O, Os, Oz, O3, O4)");
     const auto scored = scoreBaselines(*evaluator, configs, options);
     for (std::size_t i = 0; i < configs.size(); ++i) {
       const std::string name =
@@ -229,6 +233,8 @@ RunOutcome runSearch(const RunOptions& options) {
     }
   } else {
     context->verify_threshold = verifyThreshold(archive, options);
+    progress.message(fmt::format("set-up: the first generation of {} islands",
+                                 islands->records().size()));
     islands->seed();
   }
   context->verify_threshold = verifyThreshold(archive, options);

@@ -193,6 +193,7 @@ RunOutcome runTune(const RunOptions& options) {
 
   progress.message(fmt::format("tuning on {} training modules ({} held out for testing)",
                                train.size(), test.size()));
+  progress.message("set-up: verifying wasm-opt -Oz on every training module, all at once");
   std::vector<Loaded> loaded = loadAll(train, options, workers_each);
 
   // The corpus identity: a resumed tune must see the same modules.
@@ -251,6 +252,7 @@ RunOutcome runTune(const RunOptions& options) {
   {
     std::vector<pipeline::PipelineConfig> configs;
     for (const auto& b : pipeline::builtinConfigs()) configs.push_back(b.config);
+    progress.message("set-up: the built-in pipelines (loom, O, Os, Oz, O3, O4)");
     const auto scored = scoreBaselines(*evaluator, configs, options);
     for (std::size_t i = 0; i < configs.size(); ++i) {
       archive.offer(ArchivedCandidate{configs[i], scored[i].result, scored[i].score, -1, 0});
@@ -266,6 +268,7 @@ RunOutcome runTune(const RunOptions& options) {
     archive.restore(checkpoint.at("archive"));
   } else {
     context->verify_threshold = verifyThreshold(archive, options);
+    progress.message("set-up: the first generation");
     islands->seed();
   }
   context->verify_threshold = verifyThreshold(archive, options);
