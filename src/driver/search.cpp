@@ -233,8 +233,8 @@ RunOutcome runSearch(const RunOptions& options) {
     }
   } else {
     context->verify_threshold = verifyThreshold(archive, options);
-    progress.message(fmt::format("set-up: the first generation of {} islands",
-                                 islands->records().size()));
+    progress.message(
+        fmt::format("set-up: the first generation of {} islands", islands->records().size()));
     islands->seed();
   }
   context->verify_threshold = verifyThreshold(archive, options);

@@ -117,7 +117,9 @@ Module::~Module() {
 Module::Module(Module&& other) noexcept
     : ref_(std::exchange(other.ref_, nullptr)),
       features_section_(std::move(other.features_section_)),
-      writes_own_features_section_(other.writes_own_features_section_) {}
+      writes_own_features_section_(other.writes_own_features_section_),
+      dylink_section_(std::move(other.dylink_section_)),
+      writes_own_dylink_section_(other.writes_own_dylink_section_) {}
 
 Module& Module::operator=(Module&& other) noexcept {
   if (this != &other) {
@@ -125,6 +127,8 @@ Module& Module::operator=(Module&& other) noexcept {
     ref_ = std::exchange(other.ref_, nullptr);
     features_section_ = std::move(other.features_section_);
     writes_own_features_section_ = other.writes_own_features_section_;
+    dylink_section_ = std::move(other.dylink_section_);
+    writes_own_dylink_section_ = other.writes_own_dylink_section_;
   }
   return *this;
 }
@@ -132,8 +136,22 @@ Module& Module::operator=(Module&& other) noexcept {
 Module Module::parseBinaryTrusted(std::span<const std::uint8_t> bytes) {
   std::vector<char> input(bytes.begin(), bytes.end());
   Module module(BinaryenModuleRead(input.data(), input.size()));
-  module.writes_own_features_section_ =
-      readBinaryLayout(bytes).customSection("target_features") != nullptr;
+  const BinaryLayout layout = readBinaryLayout(bytes);
+  module.writes_own_features_section_ = layout.customSection("target_features") != nullptr;
+  if (layout.customSection("dylink.0") || layout.customSection("dylink")) {
+    // As Binaryen writes it (its LEBs may be shorter than the input's), so a
+    // copy's output is the bytes wasm-opt would write.
+    const Bytes written = writeWith(module.ref_, false);
+    const BinaryLayout own = readBinaryLayout(written);
+    const Section* dylink = own.customSection("dylink.0");
+    if (!dylink) dylink = own.customSection("dylink");
+    if (dylink) {
+      module.dylink_section_ = std::make_shared<const Bytes>(
+          written.begin() + static_cast<std::ptrdiff_t>(dylink->offset),
+          written.begin() + static_cast<std::ptrdiff_t>(dylink->offset + dylink->size));
+      module.writes_own_dylink_section_ = true;
+    }
+  }
   return module;
 }
 
@@ -162,11 +180,17 @@ Module Module::copy() const {
   } else {
     out.features_section_ = features_section_;
   }
+  out.dylink_section_ = dylink_section_;
+  out.writes_own_dylink_section_ = false;
   return out;
 }
 
 Bytes Module::writeBinary(const WriteOptions& options) const {
   Bytes bytes = writeWith(ref_, options.names_section);
+  if (dylink_section_ && !writes_own_dylink_section_) {
+    constexpr std::ptrdiff_t kHeader = 8;  // the section must come first
+    bytes.insert(bytes.begin() + kHeader, dylink_section_->begin(), dylink_section_->end());
+  }
   if (features_section_)
     bytes.insert(bytes.end(), features_section_->begin(), features_section_->end());
   return bytes;

@@ -94,5 +94,21 @@ TEST(RelocatableSegments, ASegmentMovedOffItsBaseIsNotProved) {
   EXPECT_NE(v.overall(), Verdict::Proved) << problems(v);
 }
 
+// A side module that lost its dynamic-linking section no longer loads.
+TEST(RelocatableSegments, ADroppedDylinkSectionIsRefuted) {
+  wasm::Bytes plain = wasm::Module::parseTextTrusted(kOriginal).writeBinary();
+  wasm::Bytes side = plain;
+  const wasm::Bytes dylink = {0x00, 15,  8, 'd', 'y', 'l', 'i', 'n', 'k',
+                              '.',  '0', 1, 4,   16,  2,   1,   0};
+  side.insert(side.begin() + 8, dylink.begin(), dylink.end());
+  const wasm::Module original = wasm::Module::parseBinaryTrusted(side);
+  Verifier verifier(original);
+  const ModuleVerdict kept = verifier.verify(wasm::Module::parseBinaryTrusted(side));
+  EXPECT_EQ(kept.overall(), Verdict::Proved) << problems(kept);
+  const ModuleVerdict dropped = verifier.verify(wasm::Module::parseBinaryTrusted(plain));
+  EXPECT_EQ(dropped.overall(), Verdict::Refuted) << problems(dropped);
+  EXPECT_NE(problems(dropped).find("dylink.0"), std::string::npos) << problems(dropped);
+}
+
 }  // namespace
 }  // namespace loom::verify

@@ -51,6 +51,31 @@ TEST(Loader, KeepsTheTargetFeaturesSectionOfABinary) {
   EXPECT_NE(readBinaryLayout(written).customSection("target_features"), nullptr);
 }
 
+// A side module in miniature: a plain module with a `dylink.0` section
+// (memory info: 16 bytes, alignment 4, one table slot) spliced in first.
+Bytes sideModule() {
+  Bytes bytes = Module::parseTextTrusted(R"((module
+    (func (export "f") (result i32) (i32.add (i32.const 1) (i32.const 2)))))")
+                    .writeBinary();
+  const Bytes dylink = {0x00, 15, 8, 'd', 'y', 'l', 'i', 'n', 'k', '.', '0', 1, 4, 16, 2, 1, 0};
+  bytes.insert(bytes.begin() + 8, dylink.begin(), dylink.end());
+  return bytes;
+}
+
+// Binaryen's module copy drops the dynamic-linking section; a side module
+// without it does not load, so Module::copy() keeps it.
+TEST(Module, ACopyKeepsTheDylinkSection) {
+  const Module side = Module::parseBinaryTrusted(sideModule());
+  const Bytes direct = side.writeBinary();
+  ASSERT_NE(readBinaryLayout(direct).customSection("dylink.0"), nullptr);
+  const Module copy = side.copy();
+  EXPECT_EQ(copy.writeBinary(), direct);
+  EXPECT_EQ(copy.copy().writeBinary(), direct);
+  // A module without the section gains none.
+  const Module plain = Module::parseTextTrusted("(module)");
+  EXPECT_EQ(readBinaryLayout(plain.copy().writeBinary()).customSection("dylink.0"), nullptr);
+}
+
 Bytes bytesOf(const std::string& text) {
   return Bytes(text.begin(), text.end());
 }

@@ -64,6 +64,10 @@ class Module {
   // read from a binary that had one; a copy has to append them (see .cpp).
   std::shared_ptr<const Bytes> features_section_;
   bool writes_own_features_section_ = false;
+  // copyModule does not copy the dynamic-linking section either (`dylink.0`,
+  // which side modules cannot load without): a copy writes it back first.
+  std::shared_ptr<const Bytes> dylink_section_;
+  bool writes_own_dylink_section_ = false;
 };
 
 }  // namespace loom::wasm

@@ -114,6 +114,21 @@ void checkStart(const Correspondence& c, ModuleProblems& out) {
   }
 }
 
+void checkDylink(const Correspondence& c, ModuleProblems& out) {
+  const auto& o = c.original().dylink();
+  const auto& p = c.optimized().dylink();
+  if (o && !p) {
+    out.add(
+        "the dynamic-linking section (dylink.0) was dropped: the module no longer loads as a "
+        "side module",
+        true);
+  } else if (!o && p) {
+    out.add("a dynamic-linking section (dylink.0) was added", true);
+  } else if (o && *o != *p) {
+    out.add("the dynamic-linking section (dylink.0) changed", false);
+  }
+}
+
 void checkTable(const Correspondence& c, ModuleProblems& out) {
   const auto& ot = c.original().table();
   const auto& pt = c.optimized().table();
@@ -279,6 +294,7 @@ ModuleProblems checkModules(const Correspondence& c) {
   checkExports(c, out);
   checkStart(c, out);
   checkTable(c, out);
+  checkDylink(c, out);
   checkMemory(c, out);
   checkGlobals(c, out);
   checkInternalFunctions(c, out);

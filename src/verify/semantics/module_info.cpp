@@ -336,6 +336,13 @@ void ModuleInfo::readExports() {
 void ModuleInfo::readLayout(const wasm::Bytes& binary) {
   const wasm::BinaryLayout layout = wasm::readBinaryLayout(binary);
   layout_imports_ = layout.imports;
+  const wasm::Section* dylink = layout.customSection("dylink.0");
+  if (!dylink) dylink = layout.customSection("dylink");
+  if (dylink) {
+    dylink_ =
+        wasm::Bytes(binary.begin() + static_cast<std::ptrdiff_t>(dylink->offset),
+                    binary.begin() + static_cast<std::ptrdiff_t>(dylink->offset + dylink->size));
+  }
   for (const auto& imp : layout.imports) {
     if (imp.kind == wasm::ExternalKind::Table) table_.imported = true;
   }

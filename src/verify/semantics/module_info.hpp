@@ -126,6 +126,9 @@ class ModuleInfo {
   const std::vector<ExportInfo>& exports() const { return exports_; }
   const std::vector<wasm::Import>& layoutImports() const { return layout_imports_; }
   const std::optional<std::string>& start() const { return start_; }
+  // The dynamic-linking custom section (`dylink.0`, or the older `dylink`) a
+  // side module needs to be loaded at all; absent in other modules.
+  const std::optional<wasm::Bytes>& dylink() const { return dylink_; }
 
   bool isExportedFunction(const std::string& name) const;
   bool isInTable(const std::string& name) const;
@@ -166,6 +169,7 @@ class ModuleInfo {
   std::vector<ExportInfo> exports_;
   std::vector<wasm::Import> layout_imports_;
   std::optional<std::string> start_;
+  std::optional<wasm::Bytes> dylink_;
   std::map<std::string, EffectSummary> transitive_effects_;
   EffectSummary host_effects_;
   wasm::Hash128 context_hash_;
