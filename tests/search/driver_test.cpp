@@ -190,7 +190,8 @@ TEST(Search, TopologyDecidesWhereMigrantsGo) {
 
   RunOptions free = smallRun(test::fixtureBinary("arith"), free_dir, 2);
   free.topology = "free:0-2";
-  for (const auto& m : runSearch(free).report["migrations"]) {
+  const nlohmann::json free_report = runSearch(free).report;  // a range-for would dangle
+  for (const auto& m : free_report["migrations"]) {
     EXPECT_EQ(m["from"], 0);
     EXPECT_EQ(m["to"], 2);
   }
