@@ -180,10 +180,9 @@ struct Engine::Impl {
         c.functions_unchanged += v.unchanged;
       }
       if (result.verified(true)) ++c.verified;
-      if (result.status == EvalStatus::Ok && result.verification && !result.output_hash.empty()) {
-        EvalResult kept = result;
-        kept.module.clear();
-        verified_outputs.emplace(result.output_hash, std::move(kept));
+      if (result.status == EvalStatus::Ok && result.verification && !result.output_hash.empty() &&
+          !verified_outputs.count(result.output_hash)) {
+        verified_outputs.emplace(result.output_hash, withoutModule(result, false));
       }
       if (result.status == EvalStatus::Ok && !result.verification && options.verify)
         ++c.measured_only;

@@ -198,6 +198,11 @@ const Section* BinaryLayout::customSection(std::string_view name) const {
   return nullptr;
 }
 
+const Section* BinaryLayout::dylinkSection() const {
+  const Section* s = customSection("dylink.0");
+  return s ? s : customSection("dylink");
+}
+
 bool BinaryLayout::hasDebugSections() const {
   for (const Section& s : sections) {
     if (s.id != 0) continue;

@@ -138,19 +138,14 @@ Module Module::parseBinaryTrusted(std::span<const std::uint8_t> bytes) {
   Module module(BinaryenModuleRead(input.data(), input.size()));
   const BinaryLayout layout = readBinaryLayout(bytes);
   module.writes_own_features_section_ = layout.customSection("target_features") != nullptr;
-  if (layout.customSection("dylink.0") || layout.customSection("dylink")) {
-    // As Binaryen writes it (its LEBs may be shorter than the input's), so a
-    // copy's output is the bytes wasm-opt would write.
-    const Bytes written = writeWith(module.ref_, false);
-    const BinaryLayout own = readBinaryLayout(written);
-    const Section* dylink = own.customSection("dylink.0");
-    if (!dylink) dylink = own.customSection("dylink");
-    if (dylink) {
-      module.dylink_section_ = std::make_shared<const Bytes>(
-          written.begin() + static_cast<std::ptrdiff_t>(dylink->offset),
-          written.begin() + static_cast<std::ptrdiff_t>(dylink->offset + dylink->size));
-      module.writes_own_dylink_section_ = true;
-    }
+  if (const Section* dylink = layout.dylinkSection()) {
+    // The bytes as parsed: exactly what Binaryen writes when it wrote them
+    // (every candidate's module), and so far on every side module of the
+    // corpus too (wasm-ld writes minimal LEBs, as Binaryen does).
+    module.dylink_section_ = std::make_shared<const Bytes>(
+        bytes.begin() + static_cast<std::ptrdiff_t>(dylink->offset),
+        bytes.begin() + static_cast<std::ptrdiff_t>(dylink->offset + dylink->size));
+    module.writes_own_dylink_section_ = true;
   }
   return module;
 }

@@ -6,28 +6,11 @@
 #include <string>
 
 #include "loom/verify/verifier.hpp"
-#include "loom/wasm/features.hpp"
 #include "loom/wasm/module.hpp"
+#include "verify/verify_pair.hpp"
 
 namespace loom::verify {
 namespace {
-
-ModuleVerdict verifyPair(const std::string& original_wat, const std::string& optimized_wat) {
-  wasm::Module original = wasm::Module::parseTextTrusted(original_wat);
-  wasm::Module optimized = wasm::Module::parseTextTrusted(optimized_wat);
-  EXPECT_TRUE(original.validate());
-  EXPECT_TRUE(optimized.validate());
-  Verifier verifier(original);
-  return verifier.verify(optimized);
-}
-
-std::string problems(const ModuleVerdict& v) {
-  std::string s;
-  for (const auto& p : v.module_problems) s += p + "; ";
-  for (const auto& f : v.functions)
-    s += f.function + ": " + std::string(verdictName(f.verdict)) + " " + f.reason + "; ";
-  return s;
-}
 
 // Two unnamed globals, the first never used: remove-unused-module-elements
 // drops it, and the second becomes "global$0".
@@ -42,7 +25,7 @@ TEST(GlobalPairing, ARemovedUnnamedGlobalShiftsNothing) {
   (global (mut i32) (i32.const 7))
   (func $get (export "get") (result i32) (global.get 0))
   (func $bump (export "bump") (global.set 0 (i32.add (global.get 0) (i32.const 1))))))");
-  EXPECT_EQ(v.overall(), Verdict::Proved) << problems(v);
+  EXPECT_EQ(v.overall(), Verdict::Proved) << describeVerdict(v);
 }
 
 TEST(GlobalPairing, KeepingTheWrongGlobalIsRefuted) {
@@ -50,7 +33,7 @@ TEST(GlobalPairing, KeepingTheWrongGlobalIsRefuted) {
   (global (mut i32) (i32.const 1))
   (func $get (export "get") (result i32) (global.get 0))
   (func $bump (export "bump") (global.set 0 (i32.add (global.get 0) (i32.const 1))))))");
-  EXPECT_EQ(v.overall(), Verdict::Refuted) << problems(v);
+  EXPECT_EQ(v.overall(), Verdict::Refuted) << describeVerdict(v);
 }
 
 // simplify-globals: a private mutable global nobody changes becomes immutable.
@@ -61,7 +44,7 @@ TEST(GlobalPairing, ANeverWrittenGlobalMayBecomeImmutable) {
                                      R"((module
   (global i32 (i32.const 5))
   (func $get (export "get") (result i32) (global.get 0))))");
-  EXPECT_EQ(v.overall(), Verdict::Proved) << problems(v);
+  EXPECT_EQ(v.overall(), Verdict::Proved) << describeVerdict(v);
 }
 
 TEST(GlobalPairing, AWrittenGlobalMayNotBecomeImmutable) {
@@ -73,7 +56,7 @@ TEST(GlobalPairing, AWrittenGlobalMayNotBecomeImmutable) {
   (global i32 (i32.const 5))
   (func $get (export "get") (result i32) (global.get 0))
   (func $set (export "set") (param i32))))");
-  EXPECT_NE(v.overall(), Verdict::Proved) << problems(v);
+  EXPECT_NE(v.overall(), Verdict::Proved) << describeVerdict(v);
 }
 
 }  // namespace

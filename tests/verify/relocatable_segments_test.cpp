@@ -8,26 +8,10 @@
 
 #include "loom/verify/verifier.hpp"
 #include "loom/wasm/module.hpp"
+#include "verify/verify_pair.hpp"
 
 namespace loom::verify {
 namespace {
-
-ModuleVerdict verifyPair(const std::string& original_wat, const std::string& optimized_wat) {
-  wasm::Module original = wasm::Module::parseTextTrusted(original_wat);
-  wasm::Module optimized = wasm::Module::parseTextTrusted(optimized_wat);
-  EXPECT_TRUE(original.validate());
-  EXPECT_TRUE(optimized.validate());
-  Verifier verifier(original);
-  return verifier.verify(optimized);
-}
-
-std::string problems(const ModuleVerdict& v) {
-  std::string s;
-  for (const auto& p : v.module_problems) s += p + "; ";
-  for (const auto& f : v.functions)
-    s += f.function + ": " + std::string(verdictName(f.verdict)) + " " + f.reason + "; ";
-  return s;
-}
 
 // A side module in miniature: `pick` calls through the table at
 // __table_base + i, `first` reads the data at __memory_base.
@@ -60,38 +44,38 @@ const std::string kOriginal = sideModule("\\01\\02", "global.get $tb", "$twice $
 
 TEST(RelocatableSegments, ASideModuleVerifiesAgainstItself) {
   const ModuleVerdict v = verifyPair(kOriginal, kOriginal);
-  EXPECT_EQ(v.overall(), Verdict::Proved) << problems(v);
-  EXPECT_TRUE(v.module_problems.empty()) << problems(v);
+  EXPECT_EQ(v.overall(), Verdict::Proved) << describeVerdict(v);
+  EXPECT_TRUE(v.module_problems.empty()) << describeVerdict(v);
 }
 
 TEST(RelocatableSegments, ARightChangeInATableFunctionIsProved) {
   const ModuleVerdict v =
       verifyPair(kOriginal, sideModule("\\01\\02", "global.get $tb", "$twice $thrice", kTwiceShl));
-  EXPECT_EQ(v.overall(), Verdict::Proved) << problems(v);
+  EXPECT_EQ(v.overall(), Verdict::Proved) << describeVerdict(v);
 }
 
 TEST(RelocatableSegments, AWrongChangeInATableFunctionIsRefuted) {
   const ModuleVerdict v =
       verifyPair(kOriginal, sideModule("\\01\\02", "global.get $tb", "$twice $thrice", kTwiceAdd3));
-  EXPECT_EQ(v.overall(), Verdict::Refuted) << problems(v);
+  EXPECT_EQ(v.overall(), Verdict::Refuted) << describeVerdict(v);
 }
 
 TEST(RelocatableSegments, ChangedDataIsRefuted) {
   const ModuleVerdict v =
       verifyPair(kOriginal, sideModule("\\01\\03", "global.get $tb", "$twice $thrice", kTwiceMul));
-  EXPECT_EQ(v.overall(), Verdict::Refuted) << problems(v);
+  EXPECT_EQ(v.overall(), Verdict::Refuted) << describeVerdict(v);
 }
 
 TEST(RelocatableSegments, SwappedTableSlotsAreNotProved) {
   const ModuleVerdict v =
       verifyPair(kOriginal, sideModule("\\01\\02", "global.get $tb", "$thrice $twice", kTwiceMul));
-  EXPECT_NE(v.overall(), Verdict::Proved) << problems(v);
+  EXPECT_NE(v.overall(), Verdict::Proved) << describeVerdict(v);
 }
 
 TEST(RelocatableSegments, ASegmentMovedOffItsBaseIsNotProved) {
   const ModuleVerdict v =
       verifyPair(kOriginal, sideModule("\\01\\02", "i32.const 0", "$twice $thrice", kTwiceMul));
-  EXPECT_NE(v.overall(), Verdict::Proved) << problems(v);
+  EXPECT_NE(v.overall(), Verdict::Proved) << describeVerdict(v);
 }
 
 // A side module that lost its dynamic-linking section no longer loads.
@@ -104,10 +88,11 @@ TEST(RelocatableSegments, ADroppedDylinkSectionIsRefuted) {
   const wasm::Module original = wasm::Module::parseBinaryTrusted(side);
   Verifier verifier(original);
   const ModuleVerdict kept = verifier.verify(wasm::Module::parseBinaryTrusted(side));
-  EXPECT_EQ(kept.overall(), Verdict::Proved) << problems(kept);
+  EXPECT_EQ(kept.overall(), Verdict::Proved) << describeVerdict(kept);
   const ModuleVerdict dropped = verifier.verify(wasm::Module::parseBinaryTrusted(plain));
-  EXPECT_EQ(dropped.overall(), Verdict::Refuted) << problems(dropped);
-  EXPECT_NE(problems(dropped).find("dylink.0"), std::string::npos) << problems(dropped);
+  EXPECT_EQ(dropped.overall(), Verdict::Refuted) << describeVerdict(dropped);
+  EXPECT_NE(describeVerdict(dropped).find("dylink.0"), std::string::npos)
+      << describeVerdict(dropped);
 }
 
 }  // namespace

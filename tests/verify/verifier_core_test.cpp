@@ -15,16 +15,10 @@
 #include "loom/wasm/loader.hpp"
 #include "support/node_runner.hpp"
 #include "support/test_support.hpp"
+#include "verify/verify_pair.hpp"
 
 namespace loom::verify {
 namespace {
-
-[[maybe_unused]] wasm::Module parseWat(const std::string& text) {
-  wasm::Module m = wasm::Module::parseTextTrusted(text);
-  m.setFeatures(m.features() | wasm::detectUsedFeatures(m.get()));
-  EXPECT_TRUE(m.validate()) << text;
-  return m;
-}
 
 wasm::Module loadFixture(const std::string& name) {
   return std::move(wasm::loadModuleFile(test::fixturePath(name)).module);
@@ -104,14 +98,6 @@ struct Case {
   std::string original;
   std::string optimized;
 };
-
-ModuleVerdict verifyPair(const std::string& original_wat, const std::string& optimized_wat,
-                         VerifyOptions options = {}) {
-  wasm::Module original = parseWat(original_wat);
-  wasm::Module optimized = parseWat(optimized_wat);
-  Verifier verifier(original, options);
-  return verifier.verify(optimized);
-}
 
 // Runs `f` of `module` in Node with the counterexample's inputs.
 nlohmann::json replay(const std::filesystem::path& module, const Counterexample& cex) {

@@ -52,6 +52,9 @@ struct BinaryLayout {
 
   std::size_t codeSectionBytes() const;  // whole code section, 0 if absent
   const Section* customSection(std::string_view name) const;
+  // The dynamic-linking section of a side module (`dylink.0`, or the older
+  // `dylink`), without which it cannot be loaded.
+  const Section* dylinkSection() const;
   bool hasDebugSections() const;  // DWARF (.debug_*), names, sourceMappingURL
 };
 

@@ -336,9 +336,7 @@ void ModuleInfo::readExports() {
 void ModuleInfo::readLayout(const wasm::Bytes& binary) {
   const wasm::BinaryLayout layout = wasm::readBinaryLayout(binary);
   layout_imports_ = layout.imports;
-  const wasm::Section* dylink = layout.customSection("dylink.0");
-  if (!dylink) dylink = layout.customSection("dylink");
-  if (dylink) {
+  if (const wasm::Section* dylink = layout.dylinkSection()) {
     dylink_ =
         wasm::Bytes(binary.begin() + static_cast<std::ptrdiff_t>(dylink->offset),
                     binary.begin() + static_cast<std::ptrdiff_t>(dylink->offset + dylink->size));
@@ -361,6 +359,11 @@ void ModuleInfo::readLayout(const wasm::Bytes& binary) {
     index_space.insert(index_space.end(), defined_.begin(), defined_.end());
     if (*layout.start_function < index_space.size()) start_ = index_space[*layout.start_function];
   }
+  // Global indices in the binary: imported globals first, as Binaryen writes them.
+  std::vector<std::string> imported_globals;
+  for (const auto& name : global_order_) {
+    if (globals_.at(name).imported) imported_globals.push_back(name);
+  }
   for (const auto& section : layout.sections) {
     if (section.id != 11) continue;
     ByteReader r(binary, section.payload_offset, section.payload_offset + section.payload_size);
@@ -375,7 +378,9 @@ void ModuleInfo::readLayout(const wasm::Bytes& binary) {
         if (flags == 2) r.uleb();
         const OffsetExpr at = readOffsetExpr(r);
         offset = at.value;
-        const std::string base = at.global ? importedConstantName(*at.global) : std::string();
+        const std::string base = at.global && *at.global < imported_globals.size()
+                                     ? importedConstantName(imported_globals[*at.global])
+                                     : std::string();
         if (s == 0) memory_.segment_base = base;
         if (!offset || base != memory_.segment_base || (at.global && base.empty()))
           memory_.segments_exact = false;
@@ -401,16 +406,6 @@ std::string ModuleInfo::importedConstantName(const std::string& global) const {
   const auto it = globals_.find(global);
   if (it == globals_.end() || !it->second.imported || it->second.is_mutable) return "";
   return it->second.import_module + "." + it->second.import_base;
-}
-
-std::string ModuleInfo::importedConstantName(std::uint64_t global_index) const {
-  // The binary's index space: imported globals first, as Binaryen writes them.
-  std::uint64_t index = 0;
-  for (const auto& name : global_order_) {
-    if (!globals_.at(name).imported) continue;
-    if (index++ == global_index) return importedConstantName(name);
-  }
-  return "";
 }
 
 void ModuleInfo::readTable() {

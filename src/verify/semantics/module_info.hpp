@@ -153,7 +153,6 @@ class ModuleInfo {
   // "module.field" of an imported immutable global ("" for any other global):
   // what a relocatable segment's offset names.
   std::string importedConstantName(const std::string& global) const;
-  std::string importedConstantName(std::uint64_t global_index) const;
   void computeConstantGlobals();
   void computeEffects();
   void computeContextHash();
