@@ -20,6 +20,24 @@ double secondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// Global names in the order Binaryen writes the globals: imports first.
+std::vector<std::string> writtenGlobalOrder(const wasm::Module& module) {
+  std::vector<std::string> imported, defined;
+  for (BinaryenIndex i = 0, n = BinaryenGetNumGlobals(module.get()); i < n; ++i) {
+    BinaryenGlobalRef g = BinaryenGetGlobalByIndex(module.get(), i);
+    const char* import_module = BinaryenGlobalImportGetModule(g);
+    (import_module && *import_module ? imported : defined).push_back(BinaryenGlobalGetName(g));
+  }
+  imported.insert(imported.end(), defined.begin(), defined.end());
+  return imported;
+}
+
+verify::GlobalOrigins withAdded(verify::GlobalOrigins origins,
+                                const std::map<std::string, std::string>& added) {
+  origins.insert(added.begin(), added.end());
+  return origins;
+}
+
 VerificationSummary summarize(const verify::ModuleVerdict& verdict) {
   VerificationSummary s;
   s.overall = verdict.overall();
@@ -92,6 +110,12 @@ Evaluator::Evaluator(wasm::ModuleSource source, EvaluatorOptions options)
   // by index; both sides must be named the same way for the verifier to pair
   // them (docs/fuzzing.md, finding 2).
   original_ = decodeWritten(base_.copy());
+  const std::vector<std::string> base_globals = writtenGlobalOrder(base_);
+  const std::vector<std::string> original_globals = writtenGlobalOrder(original_);
+  if (base_globals.size() == original_globals.size()) {
+    for (std::size_t i = 0; i < base_globals.size(); ++i)
+      original_global_of_.emplace(base_globals[i], original_globals[i]);
+  }
   verifier_ = std::make_unique<verify::Verifier>(original_, options_.verify_options, verdicts_);
   if (options_.prefix_stride > 0) {
     // Binaryen IR takes tens of bytes per byte of binary; 40 is what the
@@ -156,7 +180,23 @@ bool Evaluator::acceptable(const verify::ModuleVerdict& verdict) const {
   return v == verify::Verdict::Proved || (options_.accept_bounded && v == verify::Verdict::Bounded);
 }
 
+// Passes keep a global's name, and writing names globals by position: the
+// module before and after writing says which original global each one is.
+verify::GlobalOrigins Evaluator::originsOf(const wasm::Module& optimized,
+                                           const wasm::Module& shipped) const {
+  const std::vector<std::string> before = writtenGlobalOrder(optimized);
+  const std::vector<std::string> after = writtenGlobalOrder(shipped);
+  verify::GlobalOrigins origins;
+  if (before.size() != after.size()) return origins;
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    if (auto it = original_global_of_.find(before[i]); it != original_global_of_.end())
+      origins.emplace(after[i], it->second);
+  }
+  return origins;
+}
+
 void Evaluator::repairInto(EvalResult& result, wasm::Bytes& binary, const wasm::Module& shipped,
+                           const verify::GlobalOrigins& origins,
                            const verify::ModuleVerdict& verdict) {
   std::vector<std::string> unverified;
   for (const auto& f : verdict.functions) {
@@ -165,12 +205,14 @@ void Evaluator::repairInto(EvalResult& result, wasm::Bytes& binary, const wasm::
     if (!ok) unverified.push_back(f.function);
   }
   if (unverified.empty()) return;
-  Repair repair = revertFunctions(original_, shipped, unverified);
+  Repair repair =
+      revertFunctions(original_, shipped, unverified, verifier_->pairGlobals(shipped, origins));
   if (!repair.module) {
     result.verification->first_problem += fmt::format(" (not repairable: {})", repair.why_not);
     return;
   }
-  const verify::ModuleVerdict again = verifier_->verify(*repair.module);
+  const verify::ModuleVerdict again =
+      verifier_->verify(*repair.module, withAdded(origins, repair.added_globals));
   if (!acceptable(again)) {
     result.verification->first_problem += " (the repaired module did not verify either)";
     return;
@@ -230,13 +272,16 @@ EvalResult Evaluator::evaluate(const pipeline::PipelineConfig& config, bool veri
     const auto measure_start = Clock::now();
     wasm::Bytes binary = module.writeBinary();
     const wasm::Module shipped = decodeWritten(module);
+    verify::GlobalOrigins origins = originsOf(module, shipped);
     // Functions kept original in a measurement too: it then predicts the verified size.
     const wasm::Module* checked = &shipped;
     std::optional<wasm::Module> kept;
     std::vector<std::string> kept_names;
     if (options_.repair && !keep_original.empty()) {
-      Repair pre = revertFunctions(original_, shipped, presentIn(shipped, keep_original));
+      Repair pre = revertFunctions(original_, shipped, presentIn(shipped, keep_original),
+                                   verifier_->pairGlobals(shipped, origins));
       if (pre.module) {
+        origins = withAdded(std::move(origins), pre.added_globals);
         kept = std::move(pre.module);
         kept_names = std::move(pre.reverted);
         checked = &*kept;
@@ -249,10 +294,10 @@ EvalResult Evaluator::evaluate(const pipeline::PipelineConfig& config, bool veri
 
     if (verify) {
       const auto verify_start = Clock::now();
-      const verify::ModuleVerdict verdict = verifier_->verify(*checked);
+      const verify::ModuleVerdict verdict = verifier_->verify(*checked, origins);
       result.verification = summarize(verdict);
       if (options_.repair && !acceptable(verdict) && verdict.module_problems.empty()) {
-        repairInto(result, binary, *checked, verdict);
+        repairInto(result, binary, *checked, origins, verdict);
       }
       result.times.verification = secondsSince(verify_start);
     }

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <deque>
+#include <map>
+#include <optional>
 #include <set>
 
 #include "loom/wasm/ir.hpp"
@@ -23,6 +25,9 @@ bool isImportedGlobal(BinaryenGlobalRef g) {
 struct Reverter {
   BinaryenModuleRef original;
   BinaryenModuleRef target;
+  const std::map<std::string, std::string>& globals;      // original name -> candidate name
+  std::map<std::string, std::string> added_globals;       // original name -> added name
+  std::optional<std::set<std::string>> read_in_original;  // globals read or exported
   std::deque<std::string> work;
   std::set<std::string> done;
   std::string failure;
@@ -59,30 +64,81 @@ struct Reverter {
     return true;
   }
 
-  bool needGlobal(const char* name, bool writes) {
+  // The candidate's name for original global `name`, adding an immutable
+  // global the candidate dropped; empty when the body cannot use it.
+  std::string needGlobal(const char* name, bool writes) {
     BinaryenGlobalRef from = BinaryenGetGlobal(original, name);
-    if (!from) return fail(fmt::format("global {} is not in the original", name));
-    BinaryenGlobalRef here = BinaryenGetGlobal(target, name);
-    if (here) {
-      if (BinaryenGlobalGetType(from) != BinaryenGlobalGetType(here) ||
-          BinaryenGlobalIsMutable(from) != BinaryenGlobalIsMutable(here)) {
-        return fail(fmt::format("global {} changed its type or mutability", name));
+    if (!from) {
+      fail(fmt::format("global {} is not in the original", name));
+      return {};
+    }
+    if (auto paired = globals.find(name); paired != globals.end()) {
+      BinaryenGlobalRef here = BinaryenGetGlobal(target, paired->second.c_str());
+      if (!here || BinaryenGlobalGetType(from) != BinaryenGlobalGetType(here)) {
+        fail(fmt::format("global {} changed its type", name));
+        return {};
       }
-      return true;
+      // A pairing may drop mutability only from a global that always
+      // holds its initial value; a body that writes it still needs it mutable.
+      if (writes && !BinaryenGlobalIsMutable(here)) {
+        fail(fmt::format("global {} became immutable", name));
+        return {};
+      }
+      return paired->second;
     }
-    if (writes || BinaryenGlobalIsMutable(from)) {
+    if ((writes || BinaryenGlobalIsMutable(from)) && !writeOnly(name)) {
       // Others may have stopped writing it: its value cannot be trusted.
-      return fail(fmt::format("mutable global {} was removed", name));
+      fail(fmt::format("mutable global {} was removed", name));
+      return {};
     }
+    if (auto added = added_globals.find(name); added != added_globals.end()) return added->second;
+    // Names from a binary without a names section are positions, so the
+    // candidate may use this name for another global.
+    std::string fresh = name;
+    while (BinaryenGetGlobal(target, fresh.c_str())) fresh += "$original";
     if (isImportedGlobal(from)) {
-      BinaryenAddGlobalImport(target, name, BinaryenGlobalImportGetModule(from),
+      BinaryenAddGlobalImport(target, fresh.c_str(), BinaryenGlobalImportGetModule(from),
                               BinaryenGlobalImportGetBase(from), BinaryenGlobalGetType(from),
                               false);
     } else {
-      BinaryenAddGlobal(target, name, BinaryenGlobalGetType(from), false,
+      BinaryenAddGlobal(target, fresh.c_str(), BinaryenGlobalGetType(from),
+                        BinaryenGlobalIsMutable(from),
                         BinaryenExpressionCopy(BinaryenGlobalGetInitExpr(from), target));
     }
-    return true;
+    added_globals.emplace(name, fresh);
+    return fresh;
+  }
+
+  // A private global the original only ever writes (a bump allocator's
+  // start, say) holds nothing anyone sees: reverted bodies may write a copy.
+  bool writeOnly(const char* name) {
+    if (!read_in_original) {
+      read_in_original.emplace();
+      for (BinaryenIndex i = 0, n = BinaryenGetNumGlobals(original); i < n; ++i) {
+        BinaryenExpressionRef init =
+            BinaryenGlobalGetInitExpr(BinaryenGetGlobalByIndex(original, i));
+        if (init) noteReads(init);
+      }
+      for (BinaryenIndex i = 0, n = BinaryenGetNumFunctions(original); i < n; ++i) {
+        BinaryenExpressionRef body =
+            BinaryenFunctionGetBody(BinaryenGetFunctionByIndex(original, i));
+        if (body) noteReads(body);
+      }
+      for (BinaryenIndex i = 0, n = BinaryenGetNumExports(original); i < n; ++i) {
+        BinaryenExportRef e = BinaryenGetExportByIndex(original, i);
+        if (BinaryenExportGetKind(e) == BinaryenExternalGlobal())
+          read_in_original->insert(BinaryenExportGetValue(e));
+      }
+    }
+    return !isImportedGlobal(BinaryenGetGlobal(original, name)) && !read_in_original->count(name);
+  }
+
+  void noteReads(BinaryenExpressionRef root) {
+    wasm::walk(root, [&](BinaryenExpressionRef e, unsigned) {
+      if (wasm::kindOf(e) == wasm::ExprKind::GlobalGet)
+        read_in_original->insert(BinaryenGlobalGetGetName(e));
+      return true;
+    });
   }
 
   bool needTable(const char* name) {
@@ -93,7 +149,9 @@ struct Reverter {
     return fail(fmt::format("table {} was removed", name));
   }
 
-  bool checkBody(BinaryenExpressionRef body, const std::string& function) {
+  // Walks a reverted body copied into the target, pointing its global
+  // accesses at the candidate's globals.
+  bool adaptBody(BinaryenExpressionRef body, const std::string& function) {
     bool ok = true;
     wasm::walk(body, [&](BinaryenExpressionRef e, unsigned) {
       if (!ok) return false;
@@ -104,12 +162,18 @@ struct Reverter {
         case wasm::ExprKind::RefFunc:
           ok = needFunction(BinaryenRefFuncGetFunc(e));
           break;
-        case wasm::ExprKind::GlobalGet:
-          ok = needGlobal(BinaryenGlobalGetGetName(e), false);
+        case wasm::ExprKind::GlobalGet: {
+          const std::string here = needGlobal(BinaryenGlobalGetGetName(e), false);
+          ok = !here.empty();
+          if (ok) BinaryenGlobalGetSetName(e, here.c_str());
           break;
-        case wasm::ExprKind::GlobalSet:
-          ok = needGlobal(BinaryenGlobalSetGetName(e), true);
+        }
+        case wasm::ExprKind::GlobalSet: {
+          const std::string here = needGlobal(BinaryenGlobalSetGetName(e), true);
+          ok = !here.empty();
+          if (ok) BinaryenGlobalSetSetName(e, here.c_str());
           break;
+        }
         case wasm::ExprKind::CallIndirect:
           ok = needTable(BinaryenCallIndirectGetTable(e));
           break;
@@ -143,21 +207,22 @@ struct Reverter {
     std::vector<BinaryenType> vars;
     for (BinaryenIndex i = 0, n = BinaryenFunctionGetNumVars(from); i < n; ++i)
       vars.push_back(BinaryenFunctionGetVar(from, i));
-    BinaryenAddFunction(target, name.c_str(), BinaryenFunctionGetParams(from),
-                        BinaryenFunctionGetResults(from), vars.data(),
-                        static_cast<BinaryenIndex>(vars.size()),
-                        BinaryenExpressionCopy(BinaryenFunctionGetBody(from), target));
-    return checkBody(BinaryenFunctionGetBody(from), name);
+    BinaryenFunctionRef added = BinaryenAddFunction(
+        target, name.c_str(), BinaryenFunctionGetParams(from), BinaryenFunctionGetResults(from),
+        vars.data(), static_cast<BinaryenIndex>(vars.size()),
+        BinaryenExpressionCopy(BinaryenFunctionGetBody(from), target));
+    return adaptBody(BinaryenFunctionGetBody(added), name);
   }
 };
 
 }  // namespace
 
 Repair revertFunctions(const wasm::Module& original, const wasm::Module& candidate,
-                       const std::vector<std::string>& functions) {
+                       const std::vector<std::string>& functions,
+                       const std::map<std::string, std::string>& globals) {
   Repair repair;
   wasm::Module copy = candidate.copy();
-  Reverter r{original.get(), copy.get(), {}, {}, {}};
+  Reverter r{original.get(), copy.get(), globals, {}, {}, {}, {}, {}};
   for (const auto& f : functions) r.work.push_back(f);
   while (!r.work.empty()) {
     const std::string name = r.work.front();
@@ -173,6 +238,8 @@ Repair revertFunctions(const wasm::Module& original, const wasm::Module& candida
     repair.why_not = "the repaired module does not validate";
     return repair;
   }
+  for (const auto& [original_name, added] : r.added_globals)
+    repair.added_globals.emplace(added, original_name);
   repair.module = std::move(copy);
   return repair;
 }

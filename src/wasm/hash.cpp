@@ -61,6 +61,8 @@ class Stream {
 
 class FunctionHasher {
  public:
+  explicit FunctionHasher(const GlobalRename* rename = nullptr) : rename_(rename) {}
+
   FunctionHash run(BinaryenFunctionRef f) {
     stream_.word(BinaryenFunctionGetParams(f));
     stream_.word(BinaryenFunctionGetResults(f));
@@ -90,6 +92,14 @@ class FunctionHasher {
       stream_.text(name);
     } else {
       stream_.word(it->second);
+    }
+  }
+
+  void global(const char* name) {
+    if (rename_ && *rename_) {
+      stream_.text((*rename_)(name ? name : "").c_str());
+    } else {
+      stream_.text(name);
     }
   }
 
@@ -139,10 +149,10 @@ class FunctionHasher {
         stream_.word(BinaryenLocalSetIsTee(e));
         break;
       case ExprKind::GlobalGet:
-        stream_.text(BinaryenGlobalGetGetName(e));
+        global(BinaryenGlobalGetGetName(e));
         break;
       case ExprKind::GlobalSet:
-        stream_.text(BinaryenGlobalSetGetName(e));
+        global(BinaryenGlobalSetGetName(e));
         break;
       case ExprKind::Load:
         stream_.word(BinaryenLoadIsAtomic(e));
@@ -285,6 +295,7 @@ class FunctionHasher {
 
   Stream stream_;
   std::unordered_map<std::string, std::uint64_t> labels_;
+  const GlobalRename* rename_ = nullptr;
   bool opaque_ = false;
 };
 
@@ -292,6 +303,10 @@ class FunctionHasher {
 
 FunctionHash hashFunction(BinaryenFunctionRef function) {
   return FunctionHasher().run(function);
+}
+
+FunctionHash hashFunction(BinaryenFunctionRef function, const GlobalRename& rename) {
+  return FunctionHasher(&rename).run(function);
 }
 
 std::unordered_map<std::string, FunctionHash> hashFunctions(BinaryenModuleRef module) {

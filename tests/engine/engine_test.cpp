@@ -293,6 +293,36 @@ TEST(Evaluator, CandidatesTouchingNamedGlobalsVerify) {
   }
 }
 
+// Three zero-initialized globals without names, the first written and never
+// read: simplify-globals drops it, and the written form then calls the other
+// two "global$0" and "global$1". Aligned in order they would look like the
+// first two; the engine knows which they are, and the output verifies as it
+// is, with no function put back.
+TEST(Evaluator, RemovedUnnamedGlobalsKeepTheirIdentity) {
+  const test::TempDir dir;
+  const wasm::Module text = wasm::Module::parseTextTrusted(R"((module
+  (global (mut i32) (i32.const 0))
+  (global (mut i32) (i32.const 0))
+  (global (mut i32) (i32.const 0))
+  (func (export "touch") (param i32) (global.set 0 (local.get 0)))
+  (func (export "bumpA") (result i32)
+    (global.set 1 (i32.add (global.get 1) (i32.const 1))) (global.get 1))
+  (func (export "bumpB") (result i32)
+    (global.set 2 (i32.add (global.get 2) (i32.const 2))) (global.get 2))))");
+  const wasm::Bytes bytes = text.writeBinary();
+  std::ofstream(dir / "globals.wasm", std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
+  Evaluator evaluator(wasm::probeModuleFile(dir / "globals.wasm"), {});
+  const EvalResult r =
+      evaluator.evaluate(phases({"simplify-globals", "remove-unused-module-elements"}), true, true);
+  ASSERT_EQ(r.status, EvalStatus::Ok) << r.reason;
+  ASSERT_TRUE(r.verification.has_value());
+  EXPECT_EQ(r.verification->overall, verify::Verdict::Proved) << r.toJson().dump();
+  EXPECT_TRUE(r.repaired.empty()) << r.toJson().dump();
+  EXPECT_LT(r.metrics.total_bytes, bytes.size());  // the global is gone
+}
+
 TEST(EvalResult, JsonRoundTrip) {
   EvalResult r;
   r.status = EvalStatus::Ok;

@@ -59,5 +59,89 @@ TEST(GlobalPairing, AWrittenGlobalMayNotBecomeImmutable) {
   EXPECT_NE(v.overall(), Verdict::Proved) << describeVerdict(v);
 }
 
+// Three zero-initialized private globals; simplify-globals drops the first,
+// which is written and never read. Aligned in order, the other two look like
+// the first two: bumpA's counter then seems to start from another global's
+// value. Without names that cannot be told apart from a wrong optimization,
+// so it is not proved, but it must not be called refuted either: from the
+// state where both sides certainly agree (a fresh instance), nothing differs.
+TEST(GlobalPairing, AGuessedPairingRefutesNothing) {
+  const ModuleVerdict v = verifyPair(R"((module
+  (global (mut i32) (i32.const 0))
+  (global (mut i32) (i32.const 0))
+  (global (mut i32) (i32.const 0))
+  (func $touch (export "touch") (param i32) (global.set 0 (local.get 0)))
+  (func $bumpA (export "bumpA") (result i32)
+    (global.set 1 (i32.add (global.get 1) (i32.const 1))) (global.get 1))
+  (func $bumpB (export "bumpB") (result i32)
+    (global.set 2 (i32.add (global.get 2) (i32.const 2))) (global.get 2))))",
+                                     R"((module
+  (global (mut i32) (i32.const 0))
+  (global (mut i32) (i32.const 0))
+  (func $touch (export "touch") (param i32))
+  (func $bumpA (export "bumpA") (result i32)
+    (global.set 0 (i32.add (global.get 0) (i32.const 1))) (global.get 0))
+  (func $bumpB (export "bumpB") (result i32)
+    (global.set 1 (i32.add (global.get 1) (i32.const 2))) (global.get 1))))");
+  EXPECT_NE(v.overall(), Verdict::Refuted) << describeVerdict(v);
+}
+
+// The same guess, and a real difference from a fresh instance: bumpA now
+// adds 3.
+TEST(GlobalPairing, AGuessedPairingStillRefutesWhatAFreshInstanceShows) {
+  const ModuleVerdict v = verifyPair(R"((module
+  (global (mut i32) (i32.const 0))
+  (global (mut i32) (i32.const 0))
+  (func $touch (export "touch") (param i32) (global.set 0 (local.get 0)))
+  (func $bumpA (export "bumpA") (result i32)
+    (global.set 1 (i32.add (global.get 1) (i32.const 1))) (global.get 1))))",
+                                     R"((module
+  (global (mut i32) (i32.const 0))
+  (func $touch (export "touch") (param i32))
+  (func $bumpA (export "bumpA") (result i32)
+    (global.set 0 (i32.add (global.get 0) (i32.const 3))) (global.get 0))))");
+  EXPECT_EQ(v.overall(), Verdict::Refuted) << describeVerdict(v);
+}
+
+// as-chacha20: many zero-initialized globals, some exported. After an unused
+// one goes, only the exports say which global is which.
+const char* kExportedGlobals = R"((module
+  (global (mut i32) (i32.const 0))
+  (global (mut i32) (i32.const 0))
+  (global (mut i32) (i32.const 0))
+  (export "a" (global 1))
+  (export "b" (global 2))
+  (func $setA (export "setA") (param i32) (global.set 1 (local.get 0)))))";
+
+TEST(GlobalPairing, ExportedGlobalsArePairedByTheirExports) {
+  const ModuleVerdict v = verifyPair(kExportedGlobals, R"((module
+  (global (mut i32) (i32.const 0))
+  (global (mut i32) (i32.const 0))
+  (export "a" (global 0))
+  (export "b" (global 1))
+  (func $setA (export "setA") (param i32) (global.set 0 (local.get 0)))))");
+  EXPECT_EQ(v.overall(), Verdict::Proved) << describeVerdict(v);
+}
+
+TEST(GlobalPairing, WritingTheOtherExportedGlobalIsRefuted) {
+  const ModuleVerdict v = verifyPair(kExportedGlobals, R"((module
+  (global (mut i32) (i32.const 0))
+  (global (mut i32) (i32.const 0))
+  (export "a" (global 0))
+  (export "b" (global 1))
+  (func $setA (export "setA") (param i32) (global.set 1 (local.get 0)))))");
+  EXPECT_EQ(v.overall(), Verdict::Refuted) << describeVerdict(v);
+}
+
+TEST(GlobalPairing, SwappedExportsAreRefuted) {
+  const ModuleVerdict v = verifyPair(kExportedGlobals, R"((module
+  (global (mut i32) (i32.const 0))
+  (global (mut i32) (i32.const 0))
+  (export "b" (global 0))
+  (export "a" (global 1))
+  (func $setA (export "setA") (param i32) (global.set 0 (local.get 0)))))");
+  EXPECT_EQ(v.overall(), Verdict::Refuted) << describeVerdict(v);
+}
+
 }  // namespace
 }  // namespace loom::verify

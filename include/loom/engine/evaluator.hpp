@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,8 +65,9 @@ class Evaluator {
   };
 
   bool acceptable(const verify::ModuleVerdict& verdict) const;
+  verify::GlobalOrigins originsOf(const wasm::Module& optimized, const wasm::Module& shipped) const;
   void repairInto(EvalResult& result, wasm::Bytes& binary, const wasm::Module& shipped,
-                  const verify::ModuleVerdict& verdict);
+                  const verify::GlobalOrigins& origins, const verify::ModuleVerdict& verdict);
   const wasm::Module* findSnapshot(const wasm::Hash128& key);
   void storeSnapshot(const wasm::Hash128& key, const wasm::Module& module);
 
@@ -73,6 +75,8 @@ class Evaluator {
   EvaluatorOptions options_;
   wasm::Module base_;
   wasm::Module original_;  // base_ written and decoded again: what candidates are verified against
+  // A global's name in base_ (which passes keep) -> its name in original_.
+  std::map<std::string, std::string> original_global_of_;
   std::shared_ptr<verify::VerdictCache> verdicts_;
   std::unique_ptr<verify::Verifier> verifier_;
   std::list<Snapshot> snapshots_;  // most recently used first

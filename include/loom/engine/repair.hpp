@@ -4,6 +4,7 @@
 // decides *what* to check; soundness stays with the verifier.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,15 +16,20 @@ namespace loom::engine {
 struct Repair {
   std::optional<wasm::Module> module;  // absent when the functions cannot be reverted
   std::vector<std::string> reverted;   // every function that now has its original body
-  std::string why_not;                 // when absent, one line
+  // Globals added for reverted bodies: their name in the module -> in the original.
+  std::map<std::string, std::string> added_globals;
+  std::string why_not;  // when absent, one line
 };
 
 // Copies `candidate` and gives each function in `functions` (and whatever
 // their original bodies need that the candidate dropped: callees, imports,
-// immutable globals) its body from `original`. Gives up, rather than guess,
-// when a reverted body would meet a changed signature, a removed mutable
-// global, changed data segments or a removed table.
+// immutable globals) its body from `original`. `globals` maps each original
+// global to its counterpart in the candidate (verify::Verifier::pairGlobals);
+// reverted bodies use the counterparts. Gives up, rather than guess, when a
+// reverted body would meet a changed signature, a removed mutable global,
+// changed data segments or a removed table.
 Repair revertFunctions(const wasm::Module& original, const wasm::Module& candidate,
-                       const std::vector<std::string>& functions);
+                       const std::vector<std::string>& functions,
+                       const std::map<std::string, std::string>& globals);
 
 }  // namespace loom::engine

@@ -116,6 +116,13 @@ class VerdictCache {
   std::unique_ptr<Impl> impl_;
 };
 
+// Which original global each global of an optimized module is, by name, when
+// the caller knows: the engine does, since Binaryen's passes keep a global's
+// name while the written form renames by position. Verification stays sound
+// under any pairing (initial values are checked and every function is
+// verified under it); a right one only lets more of it succeed.
+using GlobalOrigins = std::map<std::string, std::string>;  // optimized -> original
+
 class Verifier {
  public:
   // `original` must outlive the verifier; its function hashes are computed once.
@@ -127,7 +134,15 @@ class Verifier {
 
   // Verifies every function of `optimized` that differs from the original.
   // Never throws for a verification problem: those become verdicts.
-  ModuleVerdict verify(const wasm::Module& optimized);
+  // Without `origins`, globals whose names do not say which is which (a
+  // binary without a names section names them by position) are aligned in
+  // order by type, import, exports and initial value.
+  ModuleVerdict verify(const wasm::Module& optimized, const GlobalOrigins& origins = {});
+
+  // Which global of `optimized` each original global is, by name, as
+  // verify() pairs them. An original global without a counterpart is absent.
+  std::map<std::string, std::string> pairGlobals(const wasm::Module& optimized,
+                                                 const GlobalOrigins& origins = {});
 
   const VerifyOptions& options() const;
   VerdictCache& cache();

@@ -38,6 +38,11 @@ struct FunctionHash {
 // replaced by their order of definition, so renaming labels keeps the hash.
 FunctionHash hashFunction(BinaryenFunctionRef function);
 
+// The same, with every global named as `rename` says: how a body compares
+// with another module's under a pairing of their globals.
+using GlobalRename = std::function<std::string(std::string_view)>;
+FunctionHash hashFunction(BinaryenFunctionRef function, const GlobalRename& rename);
+
 // Name -> hash for every defined function.
 std::unordered_map<std::string, FunctionHash> hashFunctions(BinaryenModuleRef module);
 

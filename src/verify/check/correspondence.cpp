@@ -9,7 +9,7 @@ namespace loom::verify::check {
 using sem::Side;
 
 Correspondence::Correspondence(const sem::ModuleInfo& original, const sem::ModuleInfo& optimized,
-                               Matching matching)
+                               Matching matching, const GlobalOrigins& origins)
     : original_(original), optimized_(optimized), matching_(matching) {
   // Classes of identical bodies in the original: calling one member is
   // calling any other, which is what duplicate-function-elimination relies on.
@@ -77,7 +77,7 @@ Correspondence::Correspondence(const sem::ModuleInfo& original, const sem::Modul
     }
   }
   pairRetargetedExports();
-  pairGlobals();
+  pairGlobals(origins);
   buildLayout();
 
   const sem::TableInfo& ot = original_.table();
@@ -169,11 +169,13 @@ bool positionalName(const std::string& name) {
 }
 
 // Whether optimized global `p` can be original global `o`: what the module
-// checks then demand (same type and import, same initial value), with
-// mutability dropped only from a private global that is never changed.
+// checks then demand (same type, import and exports, same initial value),
+// with mutability dropped only from a private global that is never changed.
+// Exports are part of the pairing because they name a global for good: among
+// many zero-initialized globals, the exported one is known by its export.
 bool couldBe(const sem::GlobalInfo& o, const sem::GlobalInfo& p) {
   if (o.type != p.type || o.imported != p.imported || o.import_module != p.import_module ||
-      o.import_base != p.import_base) {
+      o.import_base != p.import_base || o.export_names != p.export_names) {
     return false;
   }
   if (o.is_mutable != p.is_mutable && !Correspondence::globalsChangeMutability(o, p)) return false;
@@ -190,7 +192,19 @@ bool Correspondence::globalsChangeMutability(const sem::GlobalInfo& o, const sem
   return o.is_mutable && !p.is_mutable && o.effectively_constant && !o.exported && !o.imported;
 }
 
-void Correspondence::pairGlobals() {
+void Correspondence::pairGlobals(const GlobalOrigins& origins) {
+  if (!origins.empty()) {
+    aligned_globals_ = true;
+    for (const auto& [p, o] : origins) {
+      const sem::GlobalInfo* og = original_.global(o);
+      const sem::GlobalInfo* pg = optimized_.global(p);
+      if (og && pg && couldBe(*og, *pg) && !global_to_optimized_.count(o)) {
+        global_to_optimized_[o] = p;
+        global_to_original_[p] = o;
+      }
+    }
+    return;
+  }
   const auto& og = original_.globalOrder();
   const auto& pg = optimized_.globalOrder();
   const bool names_correspond = std::all_of(pg.begin(), pg.end(), [&](const std::string& name) {
@@ -211,6 +225,7 @@ void Correspondence::pairGlobals() {
     }
   }
   aligned_globals_ = true;
+  guessed_globals_ = true;
   std::size_t i = 0, j = 0;
   while (i < n && j < m) {
     if (couldBe(*original_.global(og[i]), *optimized_.global(pg[j])) &&

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "loom/verify/verifier.hpp"
 #include "src/verify/semantics/executor.hpp"
 #include "src/verify/semantics/module_info.hpp"
 #include "src/verify/semantics/state.hpp"
@@ -35,7 +36,7 @@ struct FunctionPair {
 class Correspondence {
  public:
   Correspondence(const sem::ModuleInfo& original, const sem::ModuleInfo& optimized,
-                 Matching matching);
+                 Matching matching, const GlobalOrigins& origins = {});
 
   const sem::ModuleInfo& module(sem::Side side) const {
     return side == sem::Side::Original ? original_ : optimized_;
@@ -65,13 +66,22 @@ class Correspondence {
   // one more pair, labelled `export "NAME"`, and the export is judged by it.
   bool checkedAsPair(const std::string& original, const std::string& optimized) const;
 
-  // Globals correspond by name. When names do not say which global is which
-  // (a binary without global names, where Binaryen calls them "global$N" by
-  // position, and passes remove some), they are aligned in order: the longest
-  // common subsequence of globals that agree in type, import and initial
-  // value. Empty: no counterpart.
+  // Globals correspond by the origins the caller knows, else by name. When
+  // names do not say which global is which (a binary without global names,
+  // where Binaryen calls them "global$N" by position, and passes remove
+  // some), they are aligned in order: the longest common subsequence of
+  // globals that agree in type, import, exports and initial value. Empty: no
+  // counterpart.
   std::string optimizedGlobal(const std::string& original_name) const;
   std::string originalGlobal(const std::string& optimized_name) const;
+  // Whether globals were paired other than by equal names.
+  bool globalsRenamed() const { return aligned_globals_; }
+  // Whether the pairing of this slot's global is only a guess from the order
+  // of unnamed globals: then a difference in it does not show that the
+  // modules differ (the guess may have paired the wrong ones).
+  bool guessedPairing(const sem::GlobalSlot& slot) const {
+    return guessed_globals_ && !slot.host_visible;
+  }
   // A private mutable global nobody changes may become immutable (simplify-globals).
   static bool globalsChangeMutability(const sem::GlobalInfo& original,
                                       const sem::GlobalInfo& optimized);
@@ -84,7 +94,7 @@ class Correspondence {
  private:
   int intern(const std::string& key) const;
   void pairRetargetedExports();
-  void pairGlobals();
+  void pairGlobals(const GlobalOrigins& origins);
   void buildLayout();
 
   const sem::ModuleInfo& original_;
@@ -100,6 +110,7 @@ class Correspondence {
   // Only globals whose names differ (see optimizedGlobal).
   std::map<std::string, std::string> global_to_optimized_, global_to_original_;
   bool aligned_globals_ = false;
+  bool guessed_globals_ = false;
   bool tables_correspond_ = false;
 };
 

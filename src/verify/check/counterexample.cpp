@@ -91,6 +91,17 @@ std::vector<z3::expr> replayConstraints(Context& x, int tier) {
     const auto& g = x.layout.globals[slot];
     if (!g.constant && sem::isFloat(g.type))
       out.push_back(jsSafeFloat(x.c, env.global0(slot), allow_nan));
+    // A global paired only by a guess from the order of unnamed globals: any
+    // other value of it may be reachable on one side only, so the replay
+    // starts where both sides certainly agree, from its initial value.
+    if (!g.constant && x.corr.guessedPairing(g)) {
+      const sem::GlobalInfo* info =
+          g.present[0] ? x.corr.original().global(g.name) : x.corr.optimized().global(g.name);
+      if (info && info->init_bits) {
+        out.push_back(env.global0(slot) ==
+                      x.c.bv_val(static_cast<uint64_t>(*info->init_bits), sem::widthOf(g.type)));
+      }
+    }
   }
   for (const auto* s : sides(x.enc)) {
     for (const auto& ev : s->events) {

@@ -96,7 +96,8 @@ std::unique_ptr<Encoding> encodePair(smt::Smt& smt, const Correspondence& c,
   for (unsigned slot = 0; slot < layout.globals.size(); ++slot) {
     if (!layout.globals[slot].compared()) continue;
     if (smt::sameTerm(so.at(slot), sp.at(slot))) continue;
-    add("global " + layout.globals[slot].name, so.at(slot) != sp.at(slot));
+    add("global " + layout.globals[slot].name, so.at(slot) != sp.at(slot),
+        !c.guessedPairing(layout.globals[slot]));
   }
   std::vector<z3::expr> calls_differ, state_differs;
   for (unsigned i = layout.traceCount(); i < layout.localsBegin(); ++i) {

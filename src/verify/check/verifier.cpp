@@ -73,12 +73,23 @@ struct Verifier::Impl {
   bool unchanged(const check::Correspondence& c, const check::FunctionPair& pair) const {
     const sem::FunctionInfo& o = *c.original().function(pair.original);
     const sem::FunctionInfo& p = *c.optimized().function(pair.optimized);
-    if (o.hash.opaque || p.hash.opaque || o.hash.hash != p.hash.hash) return false;
+    if (o.hash.opaque || p.hash.opaque) return false;
     // The same body names globals; each name must stand for the same global
-    // on both sides (names shift when unnamed globals are removed).
+    // on both sides. Names shift when unnamed globals are removed, so a body
+    // may also be the same once its globals are called by their counterparts'
+    // names (a function repair put back).
+    const bool same_names = o.hash.hash == p.hash.hash;
+    if (!same_names && !c.globalsRenamed()) return false;
+    if (!same_names) {
+      const wasm::GlobalRename to_original = [&](std::string_view name) {
+        const std::string counterpart = c.originalGlobal(std::string(name));
+        return counterpart.empty() ? "unpaired " + std::string(name) : counterpart;
+      };
+      if (wasm::hashFunction(p.ref, to_original).hash != o.hash.hash) return false;
+    }
     for (const auto& g : o.globals_used) {
       const auto os = c.layout().slot(sem::Side::Original, g);
-      const auto ps = c.layout().slot(sem::Side::Optimized, g);
+      const auto ps = c.layout().slot(sem::Side::Optimized, same_names ? g : c.optimizedGlobal(g));
       if (!os || !ps || *os != *ps) return false;
     }
     // The same body calls functions by name; each callee must be the same
@@ -97,10 +108,13 @@ struct Verifier::Impl {
     return !o.calls_indirect || c.tablesCorrespond();
   }
 
-  wasm::Hash128 cacheKey(const check::Correspondence& c, const check::FunctionPair& pair) const {
+  wasm::Hash128 cacheKey(const check::Correspondence& c, const check::FunctionPair& pair,
+                         const GlobalOrigins& origins) const {
     std::string s = "loom-verify-1|" + options.toJson().dump() + "|" + original_fingerprint.hex() +
                     "|" + c.original().contextHash().hex() + "|" +
                     c.optimized().contextHash().hex();
+    for (const auto& [optimized_name, original_name] : origins)
+      s += "|origin " + optimized_name + "=" + original_name;
     s += "|pair " + pair.label + " " + pair.original + " " + pair.optimized;
     for (const auto& name : callClosure(c.original(), pair.original, options.inline_depth)) {
       if (const auto* f = c.original().function(name)) s += "|o " + describeFunction(*f);
@@ -112,13 +126,13 @@ struct Verifier::Impl {
     return wasm::hashString(s);
   }
 
-  ModuleVerdict verify(const wasm::Module& optimized) {
+  ModuleVerdict verify(const wasm::Module& optimized, const GlobalOrigins& origins) {
     ModuleVerdict out;
     try {
       sem::ModuleInfo optimized_info(optimized);
       check::Correspondence c(
           original_info, optimized_info,
-          options.match_by_export ? check::Matching::ByExport : check::Matching::ByName);
+          options.match_by_export ? check::Matching::ByExport : check::Matching::ByName, origins);
       check::ModuleProblems problems = check::checkModules(c);
       out.module_problems = std::move(problems.problems);
       out.module_problems_refute = problems.definite;
@@ -127,7 +141,7 @@ struct Verifier::Impl {
           ++out.unchanged_functions;
           continue;
         }
-        const wasm::Hash128 key = cacheKey(c, pair);
+        const wasm::Hash128 key = cacheKey(c, pair, origins);
         if (auto hit = cache->find(key)) {
           hit->cached = true;
           hit->solver_seconds = 0;
@@ -143,6 +157,23 @@ struct Verifier::Impl {
     }
     return out;
   }
+
+  std::map<std::string, std::string> pairGlobals(const wasm::Module& optimized,
+                                                 const GlobalOrigins& origins) try {
+    sem::ModuleInfo optimized_info(optimized);
+    check::Correspondence c(
+        original_info, optimized_info,
+        options.match_by_export ? check::Matching::ByExport : check::Matching::ByName, origins);
+    std::map<std::string, std::string> pairs;
+    for (const auto& name : original_info.globalOrder()) {
+      std::string counterpart = c.optimizedGlobal(name);
+      if (!counterpart.empty() && optimized_info.global(counterpart))
+        pairs.emplace(name, std::move(counterpart));
+    }
+    return pairs;
+  } catch (const std::exception&) {
+    return {};  // nothing paired: a caller can then only add immutable globals
+  }
 };
 
 Verifier::Verifier(const wasm::Module& original, VerifyOptions options,
@@ -151,8 +182,13 @@ Verifier::Verifier(const wasm::Module& original, VerifyOptions options,
 
 Verifier::~Verifier() = default;
 
-ModuleVerdict Verifier::verify(const wasm::Module& optimized) {
-  return impl_->verify(optimized);
+ModuleVerdict Verifier::verify(const wasm::Module& optimized, const GlobalOrigins& origins) {
+  return impl_->verify(optimized, origins);
+}
+
+std::map<std::string, std::string> Verifier::pairGlobals(const wasm::Module& optimized,
+                                                         const GlobalOrigins& origins) {
+  return impl_->pairGlobals(optimized, origins);
 }
 
 const VerifyOptions& Verifier::options() const {

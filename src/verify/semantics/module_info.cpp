@@ -325,7 +325,10 @@ void ModuleInfo::readExports() {
       info.kind = wasm::ExternalKind::Tag;
     if (info.kind == wasm::ExternalKind::Global) {
       auto it = globals_.find(info.value);
-      if (it != globals_.end()) it->second.exported = true;
+      if (it != globals_.end()) {
+        it->second.exported = true;
+        it->second.export_names.push_back(info.name);
+      }
     }
     if (info.kind == wasm::ExternalKind::Memory) memory_.exported = true;
     if (info.kind == wasm::ExternalKind::Table) table_.exported = true;

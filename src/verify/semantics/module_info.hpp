@@ -61,6 +61,7 @@ struct GlobalInfo {
   bool imported = false;
   std::string import_module, import_base;
   bool exported = false;
+  std::vector<std::string> export_names;   // in export order
   std::optional<std::uint64_t> init_bits;  // a constant initializer
   std::optional<std::string> init_global;  // (global.get $other)
   // Mutable, private, and every write stores its initial value: reads can
