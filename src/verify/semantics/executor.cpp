@@ -344,9 +344,10 @@ struct Executor::Impl {
     z3::expr ptr = value(BinaryenLoadGetPtr(e));
     if (!live) return std::nullopt;
     const unsigned bytes = BinaryenLoadGetBytes(e);
-    Access a = memoryAccess(ptr, BinaryenLoadGetOffset(e), bytes, st.pages(layout));
+    const z3::expr pages = st.pages(layout);
+    Access a = memoryAccess(ptr, BinaryenLoadGetOffset(e), bytes, pages);
     out.loads.push_back(LoadSite{a.address, bytes});
-    trapIf(fold(!a.in_bounds, {&ptr}));
+    trapIf(fold(!a.in_bounds, {&ptr, &pages}));
     if (!live) return std::nullopt;
     z3::expr raw = loadBytes(st.memory(layout), a.index, bytes);
     return smt::resize(raw, widthOf(*type), BinaryenLoadIsSigned(e));
@@ -361,8 +362,9 @@ struct Executor::Impl {
     if (!live) return;
     const unsigned bytes = BinaryenStoreGetBytes(e);
     if (bytes * 8 > v.get_sort().bv_size()) unsupported("store wider than its value");
-    Access a = memoryAccess(ptr, BinaryenStoreGetOffset(e), bytes, st.pages(layout));
-    trapIf(fold(!a.in_bounds, {&ptr}));
+    const z3::expr pages = st.pages(layout);
+    Access a = memoryAccess(ptr, BinaryenStoreGetOffset(e), bytes, pages);
+    trapIf(fold(!a.in_bounds, {&ptr, &pages}));
     if (!live) return;
     st.memory(layout) = storeBytes(st.memory(layout), a.index, v, bytes);
   }
