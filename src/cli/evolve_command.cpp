@@ -28,6 +28,7 @@ struct EvolveSettings {
   std::string algorithms;
   double memory_limit_mb = 4096;
   unsigned verify_timeout_ms = 3000;
+  double verify_budget_seconds = 600;
   double screen_margin_percent = 0;
   bool verify_all = false;
   bool tune = false;
@@ -59,6 +60,8 @@ int runEvolve(EvolveSettings& s) {
   o.algorithms = splitList(s.algorithms);
   o.memory_limit_bytes = static_cast<std::uint64_t>(s.memory_limit_mb * 1024 * 1024);
   o.verify.function_timeout = std::chrono::milliseconds(s.verify_timeout_ms);
+  o.verify.module_budget =
+      std::chrono::milliseconds(static_cast<long long>(s.verify_budget_seconds * 1000));
   o.screen_margin = s.verify_all ? -1.0 : s.screen_margin_percent / 100.0;
 
   driver::installStopHandlers();
@@ -189,6 +192,11 @@ void addSearchOptions(CLI::App& app, EvolveSettings& s) {
                  "verdicts do not depend on machine load)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--verify-budget", s.verify_budget_seconds,
+                 "Solver budget per candidate module, in nominal seconds (0: none); functions "
+                 "beyond it stay unverified and keep their original bodies")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e6));
   app.add_option("--loop-bound", o.verify.loop_bound,
                  "Loop iterations checked when a loop cannot be proved inductively")
       ->capture_default_str();

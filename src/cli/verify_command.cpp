@@ -19,6 +19,7 @@ struct VerifyCommandOptions {
   bool json = false;
   bool allow_bounded = false;
   long timeout_ms = 5000;
+  double budget_seconds = 0;  // 0: every changed function is checked
   unsigned loop_bound = 8;
   unsigned inline_depth = 3;
 };
@@ -90,6 +91,8 @@ int runVerify(const VerifyCommandOptions& o) {
   wasm::LoadedModule optimized = wasm::loadModuleFile(o.module);
   verify::VerifyOptions options;
   options.function_timeout = std::chrono::milliseconds(o.timeout_ms);
+  options.module_budget =
+      std::chrono::milliseconds(static_cast<long long>(o.budget_seconds * 1000));
   options.loop_bound = o.loop_bound;
   options.inline_depth = o.inline_depth;
   options.match_by_export = !namesCorrespond(original.source, optimized.source);
@@ -124,6 +127,10 @@ Command addVerifyCommand(CLI::App& app) {
                 "Exit 0 also when some loops are only verified up to the loop bound");
   cmd->add_option("--timeout", options->timeout_ms, "Solver budget per function, in milliseconds")
       ->check(CLI::Range(1L, 3'600'000L));
+  cmd->add_option("--budget", options->budget_seconds,
+                  "Solver budget for all changed functions together, in nominal seconds (0: "
+                  "none); functions beyond it are reported unknown, smallest checked first")
+      ->check(CLI::Range(0.0, 1e6));
   cmd->add_option(
          "--loop-bound", options->loop_bound,
          "Iterations per loop entry when a loop is unrolled instead of proved by induction")

@@ -23,7 +23,8 @@ nlohmann::json RunOptions::searchIdentity() const {
           {"verify",
            {{"loop_bound", verify.loop_bound},
             {"inline_depth", verify.inline_depth},
-            {"function_timeout_ms", verify.function_timeout.count()}}}};
+            {"function_timeout_ms", verify.function_timeout.count()},
+            {"module_budget_ms", verify.module_budget.count()}}}};
 }
 
 nlohmann::json RunOptions::toJson() const {

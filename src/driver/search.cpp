@@ -47,8 +47,10 @@ ArchipelagoSettings archipelagoSettings(const RunOptions& o) {
 std::string verifyFingerprint(const RunOptions& o) {
   const auto& v = o.verify;
   return fmt::format(
-      "loop_bound={};inline_depth={};timeout_ms={};max_terms={};repair={};bounded={}", v.loop_bound,
-      v.inline_depth, v.function_timeout.count(), v.max_terms, o.repair, o.fitness.allow_bounded);
+      "loop_bound={};inline_depth={};timeout_ms={};module_budget_ms={};max_terms={};repair={};"
+      "bounded={}",
+      v.loop_bound, v.inline_depth, v.function_timeout.count(), v.module_budget.count(),
+      v.max_terms, o.repair, o.fitness.allow_bounded);
 }
 
 double verifyThreshold(const Archive& archive, const RunOptions& o) {

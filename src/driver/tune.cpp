@@ -41,7 +41,8 @@ struct Loaded {
   engine::EvalResult reference;  // wasm-opt -Oz
 };
 
-std::vector<Loaded> loadAll(const std::vector<CorpusModule>& modules, const RunOptions& options,
+// Engines for every module; nothing evaluated yet.
+std::vector<Loaded> openAll(const std::vector<CorpusModule>& modules, const RunOptions& options,
                             unsigned workers_each) {
   std::vector<Loaded> out;
   wasm::LoadOptions load;
@@ -58,22 +59,59 @@ std::vector<Loaded> loadAll(const std::vector<CorpusModule>& modules, const RunO
     l.engine = std::make_shared<engine::Engine>(l.source, engine_options);
     out.push_back(std::move(l));
   }
-  // The references, all modules at once.
+  return out;
+}
+
+// Every module's -Oz reference, all modules at once.
+void measureReferences(std::vector<Loaded>& loaded, const RunOptions& options) {
   std::vector<std::thread> threads;
-  for (auto& l : out) {
+  for (auto& l : loaded) {
     threads.emplace_back([&l, &options] {
       keepWhatOzCannotVerify(*l.engine, options);
       l.reference = l.engine->evaluateRetryingCrashes(*pipeline::builtinConfig("Oz"));
     });
   }
   for (auto& t : threads) t.join();
-  for (const auto& l : out) {
+  for (const auto& l : loaded) {
     if (l.reference.status != engine::EvalStatus::Ok) {
       throw TuneError(fmt::format("{}: wasm-opt -Oz fails on it: {}", l.module.path.string(),
                                   l.reference.reason));
     }
   }
+}
+
+std::vector<Loaded> loadAll(const std::vector<CorpusModule>& modules, const RunOptions& options,
+                            unsigned workers_each) {
+  std::vector<Loaded> out = openAll(modules, options, workers_each);
+  measureReferences(out, options);
   return out;
+}
+
+// A training module whose -Oz output cannot be verified at all (a module
+// feature the verifier does not compare, a repair that cannot be made) would
+// make every candidate infeasible, since a candidate must verify on every
+// training module: it is left out of the search, and the report says why.
+nlohmann::json setAsideUnverifiable(std::vector<Loaded>& loaded, bool allow_bounded,
+                                    Progress& progress) {
+  nlohmann::json excluded = nlohmann::json::array();
+  std::vector<Loaded> kept;
+  for (auto& l : loaded) {
+    if (l.reference.verified(allow_bounded)) {
+      kept.push_back(std::move(l));
+      continue;
+    }
+    const std::string why =
+        l.reference.verification ? l.reference.verification->first_problem : "not verified";
+    progress.message(
+        fmt::format("warning: {} left out of training: wasm-opt -Oz's output does not verify ({})",
+                    l.module.name, why));
+    excluded.push_back({{"name", l.module.name}, {"sha256", l.sha256}, {"reason", why}});
+  }
+  loaded = std::move(kept);
+  if (loaded.empty()) {
+    throw TuneError("no training module's wasm-opt -Oz output verifies, so nothing can be tuned");
+  }
+  return excluded;
 }
 
 nlohmann::json moduleResult(const Loaded& l, const engine::EvalResult& tuned, bool allow_bounded) {
@@ -193,8 +231,7 @@ RunOutcome runTune(const RunOptions& options) {
 
   progress.message(fmt::format("tuning on {} training modules ({} held out for testing)",
                                train.size(), test.size()));
-  progress.message("set-up: verifying wasm-opt -Oz on every training module, all at once");
-  std::vector<Loaded> loaded = loadAll(train, options, workers_each);
+  std::vector<Loaded> loaded = openAll(train, options, workers_each);
 
   // The corpus identity: a resumed tune must see the same modules.
   std::string corpus_identity;
@@ -234,6 +271,13 @@ RunOutcome runTune(const RunOptions& options) {
       });
     }
   }
+
+  // After the log has seeded the engines: a resumed run finds its
+  // references there instead of verifying them again.
+  progress.message("set-up: verifying wasm-opt -Oz on every training module, all at once");
+  measureReferences(loaded, options);
+  const nlohmann::json excluded =
+      setAsideUnverifiable(loaded, options.fitness.allow_bounded, progress);
 
   std::vector<problems::CorpusEvaluator::Member> members;
   for (const auto& l : loaded) members.push_back({l.module.name, l.engine, l.reference.metrics});
@@ -330,7 +374,8 @@ RunOutcome runTune(const RunOptions& options) {
   report["corpus"] = {{"directory", options.module.string()},
                       {"id", corpus_sha},
                       {"train", train.size()},
-                      {"test", test.size()}};
+                      {"test", test.size()},
+                      {"excluded", excluded}};
   report["options"] = options.toJson();
   report["generations"] = last_generation;
   report["interrupted"] = interrupted;
@@ -361,7 +406,8 @@ RunOutcome runTune(const RunOptions& options) {
       std::vector<engine::EvalResult> results(held_out.size());
       std::vector<std::thread> threads;
       for (std::size_t m = 0; m < held_out.size(); ++m) {
-        threads.emplace_back([&, m] { results[m] = held_out[m].engine->evaluate(best->config); });
+        threads.emplace_back(
+            [&, m] { results[m] = held_out[m].engine->evaluateRetryingCrashes(best->config); });
       }
       for (auto& t : threads) t.join();
       for (std::size_t m = 0; m < held_out.size(); ++m) {

@@ -50,10 +50,15 @@ nlohmann::json EngineCounters::toJson() const {
 
 std::chrono::milliseconds autoCandidateTimeout(std::size_t defined_functions,
                                                std::chrono::milliseconds function_budget,
+                                               std::chrono::milliseconds module_budget,
                                                bool verify) {
   using namespace std::chrono_literals;
   std::chrono::milliseconds t = 120s;
-  if (verify) t += 2 * 3 * function_budget * static_cast<long>(defined_functions);
+  if (verify) {
+    std::chrono::milliseconds solver = 3 * function_budget * static_cast<long>(defined_functions);
+    if (module_budget.count() > 0) solver = std::min(solver, 3 * (module_budget + function_budget));
+    t += 2 * solver;
+  }
   return std::min<std::chrono::milliseconds>(t, 2h);
 }
 
@@ -89,9 +94,9 @@ struct Engine::Impl {
   Impl(const wasm::ModuleSource& source, EngineOptions o) : options(std::move(o)) {
     if (options.workers == 0) options.workers = std::max(1u, std::thread::hardware_concurrency());
     if (options.candidate_timeout.count() == 0) {
-      options.candidate_timeout =
-          autoCandidateTimeout(definedFunctions(source),
-                               options.evaluator.verify_options.function_timeout, options.verify);
+      options.candidate_timeout = autoCandidateTimeout(
+          definedFunctions(source), options.evaluator.verify_options.function_timeout,
+          options.evaluator.verify_options.module_budget, options.verify);
     }
     WorkerPoolOptions pool_options;
     pool_options.worker_executable =
@@ -267,7 +272,10 @@ Engine::~Engine() = default;
 EvalResult Engine::evaluateRetryingCrashes(const pipeline::PipelineConfig& config,
                                            unsigned attempts) {
   EvalResult result = evaluate(config);
-  for (unsigned i = 1; i < attempts && result.status == EvalStatus::Crashed; ++i) {
+  // Out of memory too: mostly Z3's limit, and a fresh worker starts with it free.
+  for (unsigned i = 1; i < attempts && (result.status == EvalStatus::Crashed ||
+                                        result.status == EvalStatus::OutOfMemory);
+       ++i) {
     {
       std::lock_guard lock(impl_->mutex);
       impl_->memo.erase(config.key());

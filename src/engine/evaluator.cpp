@@ -64,6 +64,7 @@ nlohmann::json EvaluatorOptions::toJson() const {
   const auto& v = verify_options;
   return {{"verify",
            {{"function_timeout_ms", v.function_timeout.count()},
+            {"module_budget_ms", v.module_budget.count()},
             {"loop_bound", v.loop_bound},
             {"inline_depth", v.inline_depth},
             {"max_terms", v.max_terms}}},
@@ -78,6 +79,7 @@ EvaluatorOptions EvaluatorOptions::fromJson(const nlohmann::json& j) {
   const auto& v = j.at("verify");
   o.verify_options.function_timeout =
       std::chrono::milliseconds(v.at("function_timeout_ms").get<long>());
+  o.verify_options.module_budget = std::chrono::milliseconds(v.at("module_budget_ms").get<long>());
   o.verify_options.loop_bound = v.at("loop_bound");
   o.verify_options.inline_depth = v.at("inline_depth");
   o.verify_options.max_terms = v.at("max_terms");
@@ -150,6 +152,16 @@ std::vector<std::string> presentIn(const wasm::Module& module,
   return present;
 }
 
+// The first function whose check ran into Z3's memory limit, described.
+std::string z3MemoryProblem(const verify::ModuleVerdict& verdict) {
+  for (const auto& f : verdict.functions) {
+    if (f.verdict == verify::Verdict::Unknown &&
+        f.reason.find("out of memory") != std::string::npos)
+      return fmt::format("Z3 reached its memory limit verifying {}: {}", f.function, f.reason);
+  }
+  return {};
+}
+
 bool makesStackIr(const std::string& phase) {
   return phase == "generate-stack-ir" || phase == "optimize-stack-ir";
 }
@@ -198,29 +210,44 @@ verify::GlobalOrigins Evaluator::originsOf(const wasm::Module& optimized,
 void Evaluator::repairInto(EvalResult& result, wasm::Bytes& binary, const wasm::Module& shipped,
                            const verify::GlobalOrigins& origins,
                            const verify::ModuleVerdict& verdict) {
-  std::vector<std::string> unverified;
-  for (const auto& f : verdict.functions) {
-    const bool ok = f.verdict == verify::Verdict::Proved ||
-                    (options_.accept_bounded && f.verdict == verify::Verdict::Bounded);
-    if (!ok) unverified.push_back(f.function);
-  }
+  auto unverifiedIn = [&](const verify::ModuleVerdict& v) {
+    std::vector<std::string> names;
+    for (const auto& f : v.functions) {
+      const bool ok = f.verdict == verify::Verdict::Proved ||
+                      (options_.accept_bounded && f.verdict == verify::Verdict::Bounded);
+      if (!ok) names.push_back(f.function);
+    }
+    return names;
+  };
+  std::vector<std::string> unverified = unverifiedIn(verdict);
   if (unverified.empty()) return;
-  Repair repair =
-      revertFunctions(original_, shipped, unverified, verifier_->pairGlobals(shipped, origins));
-  if (!repair.module) {
-    result.verification->first_problem += fmt::format(" (not repairable: {})", repair.why_not);
-    return;
+  const std::map<std::string, std::string> globals = verifier_->pairGlobals(shipped, origins);
+  // A reverted callee changes what its callers are verified against, and a
+  // module budget may run out at a different function: whatever the repaired
+  // module still cannot verify is reverted too, a few rounds at most.
+  constexpr int kRounds = 3;
+  for (int round = 1;; ++round) {
+    Repair repair = revertFunctions(original_, shipped, unverified, globals);
+    if (!repair.module) {
+      result.verification->first_problem += fmt::format(" (not repairable: {})", repair.why_not);
+      return;
+    }
+    const verify::ModuleVerdict again =
+        verifier_->verify(*repair.module, withAdded(origins, repair.added_globals));
+    if (acceptable(again)) {
+      binary = repair.module->writeBinary();
+      result.metrics = cost::measure(*repair.module, binary);
+      result.verification = summarize(again);
+      result.repaired = std::move(repair.reverted);
+      return;
+    }
+    const std::vector<std::string> more = unverifiedIn(again);
+    if (round == kRounds || !again.module_problems.empty() || more.empty()) {
+      result.verification->first_problem += " (the repaired module did not verify either)";
+      return;
+    }
+    unverified.insert(unverified.end(), more.begin(), more.end());
   }
-  const verify::ModuleVerdict again =
-      verifier_->verify(*repair.module, withAdded(origins, repair.added_globals));
-  if (!acceptable(again)) {
-    result.verification->first_problem += " (the repaired module did not verify either)";
-    return;
-  }
-  binary = repair.module->writeBinary();
-  result.metrics = cost::measure(*repair.module, binary);
-  result.verification = summarize(again);
-  result.repaired = std::move(repair.reverted);
 }
 
 EvalResult Evaluator::evaluate(const pipeline::PipelineConfig& config, bool verify,
@@ -296,6 +323,16 @@ EvalResult Evaluator::evaluate(const pipeline::PipelineConfig& config, bool veri
       const auto verify_start = Clock::now();
       const verify::ModuleVerdict verdict = verifier_->verify(*checked, origins);
       result.verification = summarize(verdict);
+      // Z3's memory limit holds for the whole process, and once it is
+      // reached, later checks here fail too (Z3 cannot even create a
+      // context): the candidate ends, and this worker makes way for a fresh one.
+      if (const std::string problem = z3MemoryProblem(verdict); !problem.empty()) {
+        result.status = EvalStatus::OutOfMemory;
+        result.reason = problem;
+        result.times.verification = secondsSince(verify_start);
+        result.times.total = secondsSince(start);
+        return result;
+      }
       if (options_.repair && !acceptable(verdict) && verdict.module_problems.empty()) {
         repairInto(result, binary, *checked, origins, verdict);
       }

@@ -30,6 +30,7 @@ struct Reverter {
   std::optional<std::set<std::string>> read_in_original;  // globals read or exported
   std::deque<std::string> work;
   std::set<std::string> done;
+  std::set<std::string> made_by_passes;  // to remove once nothing calls them
   std::string failure;
 
   bool fail(std::string why) {
@@ -48,9 +49,10 @@ struct Reverter {
     if (!from) return fail(fmt::format("function {} is not in the original", name));
     BinaryenFunctionRef here = BinaryenGetFunction(target, name);
     if (here) {
-      if (!sameSignature(from, here)) return fail(fmt::format("the signature of {} changed", name));
       if (isImport(from) != isImport(here))
         return fail(fmt::format("{} changed between import and definition", name));
+      // A callee whose signature changed goes back too (see revert()).
+      if (!sameSignature(from, here) && !done.count(name)) work.emplace_back(name);
       return true;
     }
     if (isImport(from)) {
@@ -197,11 +199,87 @@ struct Reverter {
     return ok;
   }
 
+  // Functions of the target whose bodies call `name` directly.
+  std::vector<std::string> callersInTarget(const std::string& name) const {
+    std::vector<std::string> callers;
+    for (BinaryenIndex i = 0, n = BinaryenGetNumFunctions(target); i < n; ++i) {
+      BinaryenFunctionRef f = BinaryenGetFunctionByIndex(target, i);
+      BinaryenExpressionRef body = BinaryenFunctionGetBody(f);
+      if (!body) continue;
+      bool calls = false;
+      wasm::walk(body, [&](BinaryenExpressionRef e, unsigned) {
+        calls =
+            calls || (wasm::kindOf(e) == wasm::ExprKind::Call && name == BinaryenCallGetTarget(e));
+        return !calls;
+      });
+      if (calls) callers.emplace_back(BinaryenFunctionGetName(f));
+    }
+    return callers;
+  }
+
+  // The callers of `name`, whose signature goes back: those with an
+  // original body go back too. One a pass made (merge-similar-functions'
+  // shared body) has none: its own callers go back instead, and it is
+  // removed at the end if nothing refers to it any more.
+  void takeCallersBack(const std::string& name) {
+    for (auto& caller : callersInTarget(name)) {
+      if (BinaryenGetFunction(original, caller.c_str())) {
+        if (!done.count(caller)) work.push_back(std::move(caller));
+      } else if (made_by_passes.insert(caller).second) {
+        takeCallersBack(caller);
+      }
+    }
+  }
+
+  bool referencedOutsideOf(const std::set<std::string>& names) const {
+    for (BinaryenIndex i = 0, n = BinaryenGetNumFunctions(target); i < n; ++i) {
+      BinaryenFunctionRef f = BinaryenGetFunctionByIndex(target, i);
+      BinaryenExpressionRef body = BinaryenFunctionGetBody(f);
+      if (!body || names.count(BinaryenFunctionGetName(f))) continue;
+      bool refers = false;
+      wasm::walk(body, [&](BinaryenExpressionRef e, unsigned) {
+        const wasm::ExprKind k = wasm::kindOf(e);
+        refers = refers || (k == wasm::ExprKind::Call && names.count(BinaryenCallGetTarget(e))) ||
+                 (k == wasm::ExprKind::RefFunc && names.count(BinaryenRefFuncGetFunc(e)));
+        return !refers;
+      });
+      if (refers) return true;
+    }
+    for (BinaryenIndex i = 0, n = BinaryenGetNumExports(target); i < n; ++i) {
+      BinaryenExportRef e = BinaryenGetExportByIndex(target, i);
+      if (BinaryenExportGetKind(e) == BinaryenExternalFunction() &&
+          names.count(BinaryenExportGetValue(e)))
+        return true;
+    }
+    for (BinaryenIndex i = 0, n = BinaryenGetNumElementSegments(target); i < n; ++i) {
+      BinaryenElementSegmentRef seg = BinaryenGetElementSegmentByIndex(target, i);
+      for (BinaryenIndex j = 0, m = BinaryenElementSegmentGetLength(seg); j < m; ++j) {
+        if (names.count(BinaryenElementSegmentGetData(seg, j))) return true;
+      }
+    }
+    // Not the start function: passes never make one.
+    return false;
+  }
+
+  // Functions a pass made that called a function whose signature went back.
+  bool removeMadeByPasses() {
+    if (made_by_passes.empty()) return true;
+    if (referencedOutsideOf(made_by_passes)) {
+      return fail(fmt::format("{} (made by a pass) calls a function whose signature changed",
+                              *made_by_passes.begin()));
+    }
+    for (const auto& name : made_by_passes) BinaryenRemoveFunction(target, name.c_str());
+    return true;
+  }
+
   bool revert(const std::string& name) {
     BinaryenFunctionRef from = BinaryenGetFunction(original, name.c_str());
     if (!from || isImport(from)) return fail(fmt::format("{} has no original body", name));
     if (BinaryenFunctionRef here = BinaryenGetFunction(target, name.c_str())) {
-      if (!sameSignature(from, here)) return fail(fmt::format("the signature of {} changed", name));
+      // Dead-argument elimination changes a private function's signature
+      // together with every call to it: with its original signature back,
+      // its callers go back to their original bodies too.
+      if (!sameSignature(from, here)) takeCallersBack(name);
       BinaryenRemoveFunction(target, name.c_str());
     }
     std::vector<BinaryenType> vars;
@@ -222,7 +300,7 @@ Repair revertFunctions(const wasm::Module& original, const wasm::Module& candida
                        const std::map<std::string, std::string>& globals) {
   Repair repair;
   wasm::Module copy = candidate.copy();
-  Reverter r{original.get(), copy.get(), globals, {}, {}, {}, {}, {}};
+  Reverter r{original.get(), copy.get(), globals, {}, {}, {}, {}, {}, {}};
   for (const auto& f : functions) r.work.push_back(f);
   while (!r.work.empty()) {
     const std::string name = r.work.front();
@@ -233,6 +311,10 @@ Repair revertFunctions(const wasm::Module& original, const wasm::Module& candida
       return repair;
     }
     repair.reverted.push_back(name);
+  }
+  if (!r.removeMadeByPasses()) {
+    repair.why_not = r.failure;
+    return repair;
   }
   if (!copy.validate()) {
     repair.why_not = "the repaired module does not validate";

@@ -69,11 +69,13 @@ class FunctionHasher {
     const BinaryenIndex vars = BinaryenFunctionGetNumVars(f);
     stream_.word(vars);
     for (BinaryenIndex i = 0; i < vars; ++i) stream_.word(BinaryenFunctionGetVar(f, i));
+    std::uint64_t expressions = 0;
     walk(BinaryenFunctionGetBody(f), [&](BinaryenExpressionRef e, unsigned) {
       visit(e);
+      ++expressions;
       return true;
     });
-    return FunctionHash{stream_.digest(), opaque_};
+    return FunctionHash{stream_.digest(), opaque_, expressions};
   }
 
  private:

@@ -139,6 +139,7 @@ TEST(Cli, RejectsBadConfigurationsAndOptions) {
   expectCleanError(loom({"apply", "O9", m, "-o", out}), "O9", "unknown built-in");
   expectCleanError(loom({m, "--islands", "0"}), "islands", "islands 0");
   expectCleanError(loom({m, "--population", "1"}), "population", "population 1");
+  expectCleanError(loom({m, "--verify-budget", "-5"}), "verify-budget", "negative module budget");
   expectCleanError(loom({m, "--objective", "speed"}), "objective", "objective");
   expectCleanError(loom({m, "--weights", "1"}), "weights", "weights");
   expectCleanError(loom({m, "--topology", "star"}), "star", "topology");
@@ -235,6 +236,29 @@ TEST(Cli, VerifyRefutesSwappedUnnamedGlobals) {
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   const auto verdict = nlohmann::json::parse(r.out);
   EXPECT_EQ(verdict["overall"], "refuted") << r.out;
+}
+
+// With a budget for the whole module, what it does not reach is reported
+// unknown (exit 2), not proved; without one, the same pair is proved.
+TEST(Cli, VerifyBudgetLeavesTheRestUnknown) {
+  TempDir dir;
+  const auto m = fixturePath("strings");
+  const auto optimized = dir / "strings.Oz.wasm";
+  writeBytes(optimized, runWasmOpt(m, {"-Oz"}));
+  const CommandResult full = loom({"verify", m.string(), optimized.string()});
+  ASSERT_EQ(full.exit_code, 0) << full.out << full.err;
+  const CommandResult r = loom({"verify", m.string(), optimized.string(), "--budget", "0.001"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  const auto verdict = nlohmann::json::parse(r.out);
+  EXPECT_EQ(verdict["overall"], "unknown") << r.out;
+  EXPECT_EQ(verdict["options"]["module_budget_ms"], 1) << r.out;
+  int not_checked = 0;
+  for (const auto& f : verdict["functions"]) {
+    not_checked += f["reason"].get<std::string>().find("verification budget") != std::string::npos;
+  }
+  EXPECT_GT(not_checked, 0) << r.out;
+  expectCleanError(loom({"verify", m.string(), optimized.string(), "--budget", "-1"}), "--budget",
+                   "a negative budget");
 }
 
 }  // namespace

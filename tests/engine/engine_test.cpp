@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <z3.h>
 
 #include <filesystem>
 #include <fstream>
@@ -323,6 +324,47 @@ TEST(Evaluator, RemovedUnnamedGlobalsKeepTheirIdentity) {
   EXPECT_LT(r.metrics.total_bytes, bytes.size());  // the global is gone
 }
 
+// With a module budget too small for the whole module, the functions it
+// does not reach keep their original bodies and the candidate still ships
+// verified: never larger than the input, never smaller than with the budget
+// to verify everything.
+TEST(Evaluator, AModuleBudgetLeavesTheRestOriginalAndVerified) {
+  using namespace std::chrono_literals;
+  const auto source = wasm::probeModuleFile(test::fixturePath("strings"));
+  const pipeline::PipelineConfig oz = *pipeline::builtinConfig("Oz");
+  Evaluator unlimited(source, {});
+  const EvalResult full = unlimited.evaluate(oz, true, false);
+  ASSERT_EQ(full.status, EvalStatus::Ok) << full.reason;
+  ASSERT_TRUE(full.verified(false)) << full.toJson().dump();
+
+  EvaluatorOptions options;
+  options.verify_options.module_budget = 1ms;
+  Evaluator limited(source, options);
+  const EvalResult r = limited.evaluate(oz, true, false);
+  ASSERT_EQ(r.status, EvalStatus::Ok) << r.reason;
+  EXPECT_TRUE(r.verified(false)) << r.toJson().dump();
+  EXPECT_FALSE(r.repaired.empty()) << "1 ms reached every function: " << r.toJson().dump();
+  EXPECT_GE(r.metrics.total_bytes, full.metrics.total_bytes);
+  EXPECT_LE(r.metrics.total_bytes, source.bytes.size());
+}
+
+// Past Z3's memory limit (per process; workers set it) every check of the
+// process fails: the candidate ends out of memory, so that its worker makes
+// way for a fresh one, instead of a repair that could only fail the same way.
+TEST(Evaluator, Z3OutOfMemoryEndsTheCandidateOutOfMemory) {
+  EXPECT_EXIT(
+      {
+        const auto source = wasm::probeModuleFile(test::fixturePath("strings"));
+        Evaluator evaluator(source, {});
+        Z3_global_param_set("memory_max_size", "1");
+        const EvalResult r = evaluator.evaluate(*pipeline::builtinConfig("Oz"), true, false);
+        const bool ok = r.status == EvalStatus::OutOfMemory &&
+                        r.reason.find("Z3 reached its memory limit") != std::string::npos;
+        std::_Exit(ok ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 TEST(EvalResult, JsonRoundTrip) {
   EvalResult r;
   r.status = EvalStatus::Ok;
@@ -352,10 +394,13 @@ namespace {
 // verification of large modules short.
 TEST(EngineOptionsTest, DefaultCandidateTimeLimitScalesWithTheFunctions) {
   using namespace std::chrono_literals;
-  EXPECT_EQ(autoCandidateTimeout(0, 3000ms, true), 120s);
-  EXPECT_EQ(autoCandidateTimeout(10, 3000ms, true), 120s + 10 * 18s);
-  EXPECT_EQ(autoCandidateTimeout(10, 3000ms, false), 120s);
-  EXPECT_EQ(autoCandidateTimeout(100000, 3000ms, true), 2h);
+  EXPECT_EQ(autoCandidateTimeout(0, 3000ms, 0ms, true), 120s);
+  EXPECT_EQ(autoCandidateTimeout(10, 3000ms, 0ms, true), 120s + 10 * 18s);
+  EXPECT_EQ(autoCandidateTimeout(10, 3000ms, 0ms, false), 120s);
+  EXPECT_EQ(autoCandidateTimeout(100000, 3000ms, 0ms, true), 2h);
+  // A module budget bounds what verification can take, however many functions.
+  EXPECT_EQ(autoCandidateTimeout(10, 3000ms, 600s, true), 120s + 10 * 18s);
+  EXPECT_EQ(autoCandidateTimeout(100000, 3000ms, 60s, true), 120s + 2 * 3 * 63s);
 
   const auto source = wasm::probeModuleFile(test::fixturePath("helpers"));
   EngineOptions options;

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -154,6 +155,93 @@ TEST(Repair, AWriteOnlyGlobalComesBackForARevertedWriter) {
   after_origins.insert(repair.added_globals.begin(), repair.added_globals.end());
   const verify::ModuleVerdict after = verifier.verify(*repair.module, after_origins);
   EXPECT_EQ(after.overall(), Verdict::Proved) << describeVerdict(after);
+}
+
+// Dead-argument elimination drops $scale's unused parameter and rewrites its
+// one call. Here it also got $scale wrong (x*4 instead of x*3): giving $scale
+// its original body back means its original signature, so its caller must
+// go back too, or the module would not even validate.
+const char* kScaled = R"((module
+  (func $scale (param $x i32) (param $unused i32) (result i32)
+    (i32.mul (local.get $x) (i32.const 3)))
+  (func $main (export "main") (param $v i32) (result i32)
+    (i32.add (call $scale (local.get $v) (i32.const 7)) (i32.const 1)))))";
+
+const char* kScaledWrongAfterDae = R"((module
+  (func $scale (param $x i32) (result i32)
+    (i32.mul (local.get $x) (i32.const 4)))
+  (func $main (export "main") (param $v i32) (result i32)
+    (i32.add (call $scale (local.get $v)) (i32.const 1)))))";
+
+TEST(Repair, AFunctionWhoseSignatureChangedTakesItsCallersBack) {
+  const wasm::Module original = verify::parseWat(kScaled);
+  const wasm::Module candidate = verify::parseWat(kScaledWrongAfterDae);
+  verify::Verifier verifier(original);
+  const verify::ModuleVerdict before = verifier.verify(candidate);
+  ASSERT_NE(before.overall(), Verdict::Proved) << describeVerdict(before);
+
+  const Repair repair = revertFunctions(original, candidate, {"scale"}, {});
+  ASSERT_TRUE(repair.module) << repair.why_not;
+  EXPECT_EQ(std::set<std::string>(repair.reverted.begin(), repair.reverted.end()),
+            (std::set<std::string>{"main", "scale"}));
+  const verify::ModuleVerdict after = verifier.verify(*repair.module);
+  EXPECT_EQ(after.overall(), Verdict::Proved) << describeVerdict(after);
+}
+
+// The same from the other side: reverting the caller brings back the callee
+// whose signature changed, since the original body calls it with two arguments.
+TEST(Repair, ARevertedCallerTakesBackACalleeWhoseSignatureChanged) {
+  const wasm::Module original = verify::parseWat(kScaled);
+  const wasm::Module candidate = verify::parseWat(kScaledWrongAfterDae);
+  const Repair repair = revertFunctions(original, candidate, {"main"}, {});
+  ASSERT_TRUE(repair.module) << repair.why_not;
+  EXPECT_EQ(std::set<std::string>(repair.reverted.begin(), repair.reverted.end()),
+            (std::set<std::string>{"main", "scale"}));
+  verify::Verifier verifier(original);
+  const verify::ModuleVerdict after = verifier.verify(*repair.module);
+  EXPECT_EQ(after.overall(), Verdict::Proved) << describeVerdict(after);
+}
+
+// merge-similar-functions made $shared, which calls $scale after dead-argument
+// elimination changed $scale's signature. $shared has no original body: its
+// callers go back instead, and $shared, then unused, is removed.
+const char* kTwoCallers = R"((module
+  (func $scale (param $x i32) (param $unused i32) (result i32)
+    (i32.mul (local.get $x) (i32.const 3)))
+  (func $a (export "a") (param $v i32) (result i32)
+    (i32.add (call $scale (local.get $v) (i32.const 7)) (i32.const 1)))
+  (func $b (export "b") (param $v i32) (result i32)
+    (i32.add (call $scale (local.get $v) (i32.const 7)) (i32.const 2)))))";
+
+std::string mergedCandidate(bool export_shared) {
+  return std::string(R"((module
+  (func $scale (param $x i32) (result i32)
+    (i32.mul (local.get $x) (i32.const 4)))
+  (func $shared )") +
+         (export_shared ? R"((export "shared") )" : "") +
+         R"((param $v i32) (param $k i32) (result i32)
+    (i32.add (call $scale (local.get $v)) (local.get $k)))
+  (func $a (export "a") (param $v i32) (result i32) (call $shared (local.get $v) (i32.const 1)))
+  (func $b (export "b") (param $v i32) (result i32) (call $shared (local.get $v) (i32.const 2)))))";
+}
+
+TEST(Repair, AFunctionAPassMadeGivesWayToItsCallers) {
+  const wasm::Module original = verify::parseWat(kTwoCallers);
+  const wasm::Module candidate = verify::parseWat(mergedCandidate(false));
+  const Repair repair = revertFunctions(original, candidate, {"scale"}, {});
+  ASSERT_TRUE(repair.module) << repair.why_not;
+  EXPECT_EQ(std::set<std::string>(repair.reverted.begin(), repair.reverted.end()),
+            (std::set<std::string>{"a", "b", "scale"}));
+  EXPECT_EQ(BinaryenGetFunction(repair.module->get(), "shared"), nullptr);
+  verify::Verifier verifier(original);
+  const verify::ModuleVerdict after = verifier.verify(*repair.module);
+  EXPECT_EQ(after.overall(), Verdict::Proved) << describeVerdict(after);
+
+  // Exported, it cannot go: then there is no repair.
+  const Repair none =
+      revertFunctions(original, verify::parseWat(mergedCandidate(true)), {"scale"}, {});
+  EXPECT_FALSE(none.module);
+  EXPECT_NE(none.why_not.find("made by a pass"), std::string::npos) << none.why_not;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "loom/support/files.hpp"
+#include "loom/wasm/module.hpp"
 #include "support/test_support.hpp"
 
 namespace loom::driver {
@@ -93,6 +94,47 @@ TEST(Tune, ReadsADirectoryWithoutManifestAsTrainingModules) {
   ASSERT_EQ(modules.size(), 2u);
   EXPECT_EQ(modules[0].name, "a");
   EXPECT_EQ(modules[0].split, "train");
+}
+
+// A training module whose -Oz output the verifier cannot check (here: two
+// tables, one exported, which module checks do not compare) would make
+// every candidate infeasible; it is set aside, with the reason in the report.
+TEST(Tune, SetsAsideATrainingModuleWhoseOzOutputCannotBeVerified) {
+  test::TempDir dir;
+  const auto corpus = makeCorpus(dir, {{"arith", "train"}, {"helpers", "train"}});
+  const wasm::Module two_tables = wasm::Module::parseTextTrusted(R"((module
+  (table $a (export "tab") 1 funcref)
+  (table $b 2 externref)
+  (elem (table $a) (i32.const 0) func $h)
+  (func $h (result i32) (i32.const 1))
+  (func (export "put") (param externref) (table.set $b (i32.const 0) (local.get 0)))
+  (func (export "g") (param i32) (result i32)
+    (i32.add (i32.mul (local.get 0) (i32.const 1)) (i32.const 0)))))");
+  test::writeBytes(corpus / "tables.wasm", two_tables.writeBinary());
+  support::writeFileAtomic(
+      corpus / "manifest.tsv",
+      std::string_view("name\tsplit\narith\ttrain\nhelpers\ttrain\ntables\ttrain\n"));
+  RunOptions options = tuneRun(corpus, dir);
+  options.generations = 1;
+  const RunOutcome outcome = runTune(options);
+  ASSERT_EQ(outcome.exit_code, 0);
+  const auto& r = outcome.report;
+  ASSERT_TRUE(r["recommended"].is_object()) << r.dump();
+  ASSERT_EQ(r["corpus"]["excluded"].size(), 1u) << r["corpus"].dump();
+  EXPECT_EQ(r["corpus"]["excluded"][0]["name"], "tables");
+  EXPECT_NE(r["corpus"]["excluded"][0]["reason"].get<std::string>().find("tables"),
+            std::string::npos);
+  EXPECT_EQ(r["train"]["modules"].size(), 2u);
+
+  // With nothing else to train on, the tune says so.
+  support::writeFileAtomic(corpus / "manifest.tsv",
+                           std::string_view("name\tsplit\ntables\ttrain\narith\ttest\n"));
+  try {
+    runTune(tuneRun(corpus, dir));
+    FAIL() << "tuned on nothing";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("verifies"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

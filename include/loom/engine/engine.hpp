@@ -56,10 +56,12 @@ struct EngineCounters {
 };
 
 // What one candidate may take: two minutes for the passes, plus the wall-clock
-// safety net of the solver budget (3x) for every defined function, twice
-// (a repaired candidate is verified again). Capped at two hours.
+// safety net of the solver budget (3x) for every defined function, or of the
+// module budget when that is smaller, twice (a repaired candidate is verified
+// again). Capped at two hours.
 std::chrono::milliseconds autoCandidateTimeout(std::size_t defined_functions,
                                                std::chrono::milliseconds function_budget,
+                                               std::chrono::milliseconds module_budget,
                                                bool verify);
 
 class Engine {
@@ -73,7 +75,9 @@ class Engine {
 
   // For results a whole run depends on (the input's measurement, a corpus
   // module's -Oz reference): a worker killed from outside must not end the
-  // run, so a crashed evaluation is run again, up to `attempts` times in all.
+  // run, so a crashed evaluation is run again, up to `attempts` times in all;
+  // so is one that ran out of memory (Z3's limit is per worker process, and
+  // a fresh worker starts with all of it).
   EvalResult evaluateRetryingCrashes(const pipeline::PipelineConfig& config, unsigned attempts = 3);
 
   // Runs the pipeline again (never from the memo) and returns the module bytes too.

@@ -25,9 +25,12 @@ struct Repair {
 // their original bodies need that the candidate dropped: callees, imports,
 // immutable globals) its body from `original`. `globals` maps each original
 // global to its counterpart in the candidate (verify::Verifier::pairGlobals);
-// reverted bodies use the counterparts. Gives up, rather than guess, when a
-// reverted body would meet a changed signature, a removed mutable global,
-// changed data segments or a removed table.
+// reverted bodies use the counterparts. A function whose signature changed
+// (dead-argument elimination) takes its direct callers back with it, and a
+// reverted body's callee whose signature changed goes back too. Gives up,
+// rather than guess, when a reverted body would meet a removed mutable
+// global, changed data segments or a removed table, or a function to revert
+// has no original (a pass made it).
 Repair revertFunctions(const wasm::Module& original, const wasm::Module& candidate,
                        const std::vector<std::string>& functions,
                        const std::map<std::string, std::string>& globals);

@@ -33,6 +33,11 @@ std::optional<Verdict> parseVerdict(std::string_view name);
 
 struct VerifyOptions {
   std::chrono::milliseconds function_timeout{5000};  // solver budget per function
+  // Solver budget for all the changed functions of one module together (0:
+  // none), in the same units. Functions are checked smallest first; those
+  // met once it is spent get an Unknown verdict without a solver call, so a
+  // large module costs at most about this much (plus one function's budget).
+  std::chrono::milliseconds module_budget{0};
   unsigned loop_bound = 8;    // iterations per loop entry when falling back to bounded unrolling
   unsigned inline_depth = 3;  // how deep calls to module functions are executed symbolically
   std::uint64_t max_terms =
@@ -75,6 +80,11 @@ struct FunctionVerdict {
   unsigned bound = 0;  // the loop bound of a Bounded verdict
   std::optional<Counterexample> counterexample;  // when Refuted
   double solver_seconds = 0;
+  // Z3 resource units the check spent; charged to the module budget again
+  // when the verdict comes from the cache, so that what a module's budget
+  // covers does not depend on what happened to be cached.
+  std::uint64_t solver_units = 0;
+  std::uint64_t encoding_terms = 0;  // terms built to encode both sides, likewise charged
   bool cached = false;
   nlohmann::json toJson() const;
   static FunctionVerdict fromJson(const nlohmann::json& json);

@@ -32,6 +32,7 @@ struct FunctionHash {
   // The body holds an expression class the C API cannot look into, so the
   // hash does not capture all of it; such a function never counts as unchanged.
   bool opaque = false;
+  std::uint64_t expressions = 0;  // body size, to do the cheap work first
 };
 
 // Covers the signature, the local types and the body. Label names are

@@ -98,6 +98,8 @@ FunctionVerdict checkWith(const Correspondence& c, const FunctionPair& pair,
   std::string induction_note;
   auto finish = [&](FunctionVerdict v) {
     v.solver_seconds = solver_seconds;
+    v.solver_units = budget.spentUnits();
+    v.encoding_terms = budget.totalTerms();
     if (!induction_note.empty() && v.verdict != Verdict::Proved && v.verdict != Verdict::Refuted) {
       v.reason += v.reason.empty() ? induction_note : " (" + induction_note + ")";
     }
@@ -185,9 +187,13 @@ FunctionVerdict checkFunction(const Correspondence& c, const FunctionPair& pair,
         options.max_terms);
     FunctionVerdict v = checkWith(c, pair, options, first, true);
     if (v.verdict == Verdict::Proved || v.verdict == Verdict::Refuted) return v;
+    FunctionVerdict again = checkWith(c, pair, options, budget, false);
+    again.solver_units += v.solver_units;
+    again.encoding_terms += v.encoding_terms;
+    again.solver_seconds += v.solver_seconds;
+    return again;
   }
-  FunctionVerdict v = checkWith(c, pair, options, budget, false);
-  return v;
+  return checkWith(c, pair, options, budget, false);
 }
 
 }  // namespace loom::verify::check

@@ -30,6 +30,7 @@ std::optional<Verdict> parseVerdict(std::string_view name) {
 
 nlohmann::json VerifyOptions::toJson() const {
   return {{"function_timeout_ms", function_timeout.count()},
+          {"module_budget_ms", module_budget.count()},
           {"loop_bound", loop_bound},
           {"inline_depth", inline_depth},
           {"max_terms", max_terms},
@@ -114,6 +115,8 @@ nlohmann::json FunctionVerdict::toJson() const {
                    {"verdict", verdictName(verdict)},
                    {"reason", reason},
                    {"solver_seconds", solver_seconds},
+                   {"solver_units", solver_units},
+                   {"encoding_terms", encoding_terms},
                    {"cached", cached}};
   if (verdict == Verdict::Bounded) j["bound"] = bound;
   if (counterexample) j["counterexample"] = counterexample->toJson();
@@ -128,6 +131,8 @@ FunctionVerdict FunctionVerdict::fromJson(const nlohmann::json& j) {
   v.reason = j.value("reason", "");
   v.bound = j.value("bound", 0u);
   v.solver_seconds = j.value("solver_seconds", 0.0);
+  v.solver_units = j.value("solver_units", std::uint64_t{0});
+  v.encoding_terms = j.value("encoding_terms", std::uint64_t{0});
   v.cached = j.value("cached", false);
   if (j.contains("counterexample"))
     v.counterexample = Counterexample::fromJson(j["counterexample"]);

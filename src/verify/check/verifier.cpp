@@ -4,6 +4,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <set>
 
@@ -11,6 +15,7 @@
 #include "src/verify/check/function_check.hpp"
 #include "src/verify/check/module_checks.hpp"
 #include "src/verify/semantics/module_info.hpp"
+#include "src/verify/smt/context.hpp"
 
 namespace loom::verify {
 
@@ -50,6 +55,45 @@ std::set<std::string> callClosure(const sem::ModuleInfo& m, const std::string& r
   }
   return seen;
 }
+
+// The solver budget of one verify() call, in Z3 resource units like a
+// function's (so what it covers does not depend on machine load), with a
+// wall-clock safety net several times the nominal budget for the encoding
+// work the units do not count.
+class ModuleBudget {
+ public:
+  explicit ModuleBudget(std::chrono::milliseconds nominal)
+      : nominal_(nominal),
+        units_(static_cast<std::uint64_t>(std::max<long long>(0, nominal.count())) *
+               smt::Budget::unitsPerMs()),
+        deadline_(std::chrono::steady_clock::now() + 3 * nominal + std::chrono::seconds(1)) {}
+
+  // Encoding work counts too, or a module of cheap proofs over expensive
+  // encodings would only ever stop at the safety net: a term costs about as
+  // much time to build as 20 resource units take to solve (measured on
+  // sqljs's -Oz output: 4-250 us per term, median near 10 us).
+  static constexpr std::uint64_t kUnitsPerTerm = 20;
+  void charge(const FunctionVerdict& v) {
+    spent_ += v.solver_units + v.encoding_terms * kUnitsPerTerm;
+  }
+  bool spent() const {
+    return units_ > 0 && (spent_ >= units_ || std::chrono::steady_clock::now() >= deadline_);
+  }
+  FunctionVerdict notChecked(const std::string& function) const {
+    FunctionVerdict v;
+    v.function = function;
+    v.verdict = Verdict::Unknown;
+    v.reason = fmt::format("not checked: the module's verification budget ({} s) is spent",
+                           static_cast<double>(nominal_.count()) / 1000.0);
+    return v;
+  }
+
+ private:
+  std::chrono::milliseconds nominal_;
+  std::uint64_t units_;  // 0: no module budget
+  std::uint64_t spent_ = 0;
+  std::chrono::steady_clock::time_point deadline_;
+};
 
 }  // namespace
 
@@ -128,6 +172,12 @@ struct Verifier::Impl {
 
   ModuleVerdict verify(const wasm::Module& optimized, const GlobalOrigins& origins) {
     ModuleVerdict out;
+    // LOOM_VERIFY_TRACE=FILE: one line per function checked, appended to
+    // FILE (workers' stderr is the engine's), to see where a budget goes.
+    static const char* const trace = [] {
+      const char* env = std::getenv("LOOM_VERIFY_TRACE");
+      return env && *env ? env : nullptr;
+    }();
     try {
       sem::ModuleInfo optimized_info(optimized);
       check::Correspondence c(
@@ -136,22 +186,58 @@ struct Verifier::Impl {
       check::ModuleProblems problems = check::checkModules(c);
       out.module_problems = std::move(problems.problems);
       out.module_problems_refute = problems.definite;
+      std::vector<const check::FunctionPair*> changed;
       for (const auto& pair : c.pairs()) {
         if (unchanged(c, pair)) {
           ++out.unchanged_functions;
+        } else {
+          changed.push_back(&pair);
+        }
+      }
+      // Smallest first: when the module budget runs out, as many functions
+      // as it allows have been decided.
+      std::stable_sort(changed.begin(), changed.end(), [&](const auto* a, const auto* b) {
+        return c.original().function(a->original)->hash.expressions <
+               c.original().function(b->original)->hash.expressions;
+      });
+      ModuleBudget budget(options.module_budget);
+      std::vector<std::pair<const check::FunctionPair*, FunctionVerdict>> decided;
+      for (const check::FunctionPair* pair : changed) {
+        if (budget.spent()) {
+          decided.emplace_back(pair, budget.notChecked(pair->label));
           continue;
         }
-        const wasm::Hash128 key = cacheKey(c, pair, origins);
+        const wasm::Hash128 key = cacheKey(c, *pair, origins);
         if (auto hit = cache->find(key)) {
           hit->cached = true;
           hit->solver_seconds = 0;
-          out.functions.push_back(std::move(*hit));
+          budget.charge(*hit);
+          decided.emplace_back(pair, std::move(*hit));
           continue;
         }
-        FunctionVerdict v = check::checkFunction(c, pair, options);
+        const auto started = std::chrono::steady_clock::now();
+        FunctionVerdict v = check::checkFunction(c, *pair, options);
+        budget.charge(v);
+        if (trace) {
+          // One write per line, so that lines of concurrent workers do not mix.
+          const std::string line = fmt::format(
+              "{}\t{}\t{}\t{}\t{}\t{:.3f}\t{:.3f}\t{}\n", v.function, verdictName(v.verdict),
+              c.original().function(pair->original)->hash.expressions, v.solver_units,
+              v.encoding_terms, v.solver_seconds,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+              v.reason.substr(0, 120));
+          if (std::FILE* f = std::fopen(trace, "a")) {
+            std::fwrite(line.data(), 1, line.size(), f);
+            std::fclose(f);
+          }
+        }
         cache->insert(key, v);
-        out.functions.push_back(std::move(v));
+        decided.emplace_back(pair, std::move(v));
       }
+      // Reported in the module's order, whatever order they were checked in.
+      std::sort(decided.begin(), decided.end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
+      for (auto& [pair, verdict] : decided) out.functions.push_back(std::move(verdict));
     } catch (const std::exception& e) {
       out.module_problems.push_back(fmt::format("verifier error: {}", e.what()));
     }

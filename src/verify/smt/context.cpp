@@ -53,6 +53,7 @@ unsigned Budget::remainingMs() const {
 
 void Budget::charge(std::uint64_t terms) {
   terms_ += terms;
+  total_terms_ += terms;
   if (terms_ > max_terms_) {
     throw LimitExceeded(fmt::format("encoding exceeds the term limit ({} terms)", max_terms_));
   }
@@ -146,7 +147,9 @@ CheckResult Solver::check(const std::vector<z3::expr>& assumptions) {
     case z3::unsat:
       return CheckResult::Unsat;
     default:
-      if (reason_.find("resource") != std::string::npos || budget.remainingUnits() == 0) {
+      if (reason_.find("memory") != std::string::npos) {
+        reason_ = "Z3 is out of memory (" + reason_ + ")";  // the engine looks for "out of memory"
+      } else if (reason_.find("resource") != std::string::npos || budget.remainingUnits() == 0) {
         reason_ = "budget exhausted";
       } else if (reason_ == "canceled" || reason_ == "timeout" || budget.remainingMs() == 0) {
         reason_ = "wall-clock safety limit";

@@ -35,6 +35,7 @@ class Budget {
   // Solver resource units left, 0 once spent.
   std::uint64_t remainingUnits() const;
   void spendUnits(std::uint64_t units);
+  std::uint64_t spentUnits() const { return units_spent_; }
   // What is left as a share of the whole, for work that scales with it.
   double remainingShare() const;
   // Milliseconds left before the safety net.
@@ -44,6 +45,8 @@ class Budget {
   void charge(std::uint64_t terms = 1);
   std::uint64_t terms() const { return terms_; }
   void resetTerms() { terms_ = 0; }
+  // Every term charged, across resets: the encoding work of the whole job.
+  std::uint64_t totalTerms() const { return total_terms_; }
   double elapsedSeconds() const;
 
  private:
@@ -51,6 +54,7 @@ class Budget {
   std::chrono::steady_clock::time_point deadline_;
   std::uint64_t max_terms_;
   std::uint64_t terms_ = 0;
+  std::uint64_t total_terms_ = 0;
   std::uint64_t units_total_;
   std::uint64_t units_spent_ = 0;
 };

@@ -1,11 +1,14 @@
 // clang-format off
 // Z3 4.8.12's C++ API (/usr/include/z3++.h from Debian's libz3-dev
-// 4.8.12-3.1, MIT licence, copyright notice below), with one fix: the move
+// 4.8.12-3.1, MIT licence, copyright notice below), with two fixes. The move
 // assignment of z3::ast did not release the term it overwrote. Every
 // `e = f(...)` on a z3::expr leaked a term; nothing was freed until the
 // context was deleted, which then took minutes (measured: 7 s for 2,000
 // leaked additions, 45 s after one function's encoding). Later Z3 releases
-// fix it the same way. Include this file, never <z3++.h>, in src/verify.
+// fix it the same way. And a context that Z3 could not create (null, once
+// its memory limit is reached) was used anyway: a segmentation fault in
+// Z3_set_error_handler; it now throws z3::exception. Include this file,
+// never <z3++.h>, in src/verify.
 #pragma GCC system_header
 /*++
 Copyright (c) 2012 Microsoft Corporation
@@ -172,6 +175,10 @@ namespace z3 {
             set_context(Z3_mk_context_rc(c));
         }
         void set_context(Z3_context ctx) {
+            // loom: Z3_mk_context_rc returns null once Z3's memory limit
+            // (memory_max_size) is reached; the stock header then writes
+            // through the null pointer.
+            if (!ctx) throw exception("Z3 could not create a context: out of memory");
             m_ctx = ctx;
             m_enable_exceptions = true;
             m_rounding_mode = RNE;
