@@ -39,6 +39,9 @@ class BackgroundRun {
                 rlim_t file_size_limit = RLIM_INFINITY)
       : out_(dir / "stdout.txt"), err_(dir / "stderr.txt") {
     args.insert(args.begin(), LOOM_EVOLVE_EXECUTABLE);
+    std::vector<char*> argv;  // before the fork: the child must not allocate
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ == 0) {
       const int out = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -51,9 +54,6 @@ class BackgroundRun {
         const rlimit limit{file_size_limit, file_size_limit};
         ::setrlimit(RLIMIT_FSIZE, &limit);
       }
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
       ::execv(argv[0], argv.data());
       ::_exit(127);
     }

@@ -26,11 +26,6 @@ namespace {
 
 using verify::Verdict;
 
-unsigned jobs() {
-  if (const char* j = std::getenv("LOOM_TEST_JOBS")) return std::max(1, std::atoi(j));
-  return std::clamp(std::thread::hardware_concurrency(), 1u, 2u);
-}
-
 struct Fixture {
   std::string name;
   wasm::Module original;
@@ -133,7 +128,7 @@ ConfigOutcome runConfiguration(const std::string& name, const pipeline::Pipeline
     }
   };
   std::vector<std::thread> threads;
-  for (unsigned t = 0; t < jobs(); ++t) threads.emplace_back(worker);
+  for (unsigned t = 0; t < forkingJobs(); ++t) threads.emplace_back(worker);
   for (std::thread& t : threads) t.join();
 
   ConfigOutcome out;

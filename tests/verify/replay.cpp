@@ -4,13 +4,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "loom/support/child_process.hpp"
+#include "loom/support/sanitizers.hpp"
 #include "loom/wasm/binary_layout.hpp"
 #include "loom/wasm/ir.hpp"
 #include "loom/wasm/loader.hpp"
@@ -861,6 +864,12 @@ Differential compareRuns(const std::vector<CallSpec>& calls, const std::vector<C
   }
   d.only_nontermination = d.differing > 0 && !any_terminating;
   return d;
+}
+
+unsigned forkingJobs() {
+  if (support::kAddressSanitizer) return 1;
+  if (const char* j = std::getenv("LOOM_TEST_JOBS")) return std::max(1, std::atoi(j));
+  return std::clamp(std::thread::hardware_concurrency(), 1u, 2u);
 }
 
 IsolatedVerdict verifyInChild(const wasm::Module& original, const wasm::Module& optimized,

@@ -177,6 +177,12 @@ IsolatedVerdict verifyInChild(const wasm::Module& original, const wasm::Module& 
                               const verify::VerifyOptions& options,
                               std::chrono::milliseconds deadline);
 
+// How many threads may call verifyInChild at once: LOOM_TEST_JOBS, else up
+// to two. Under AddressSanitizer, one: GCC 12's ASan allocator has no fork
+// handler, so a child forked while another thread holds the allocator's lock
+// waits for it forever (seen as a verification "killed at the deadline").
+unsigned forkingJobs();
+
 // Every fixture's mutants, each run in Node against its original: the
 // ground truth the soundness test holds the verifier to. Computed once per
 // process and stride (it takes a while) and shared by the tests that need it.

@@ -56,11 +56,6 @@ unsigned envOr(const char* name, unsigned fallback) {
   return value && *value ? static_cast<unsigned>(std::strtoul(value, nullptr, 10)) : fallback;
 }
 
-unsigned jobs() {
-  if (const char* j = std::getenv("LOOM_TEST_JOBS")) return std::max(1, std::atoi(j));
-  return std::clamp(std::thread::hardware_concurrency(), 1u, 2u);
-}
-
 struct Row {
   const FixtureMutants* fixture = nullptr;
   const MutantRun* run = nullptr;
@@ -135,7 +130,7 @@ TEST(Soundness, MutantsThatChangeBehaviourAreNeverProved) {
     }
   };
   std::vector<std::thread> threads;
-  for (unsigned t = 0; t < jobs(); ++t) threads.emplace_back(worker);
+  for (unsigned t = 0; t < forkingJobs(); ++t) threads.emplace_back(worker);
   for (std::thread& t : threads) t.join();
   const double verify_seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
@@ -258,7 +253,7 @@ TEST(Soundness, MutantsThatChangeBehaviourAreNeverProved) {
       "\n  Soundness over %zu mutants (stride %u) of %zu fixtures, %lldms per function "
       "(verify %.1fs on %u processes, node %.1fs)\n",
       all.total, stride, campaign.fixtures.size(),
-      static_cast<long long>(options.function_timeout.count()), verify_seconds, jobs(),
+      static_cast<long long>(options.function_timeout.count()), verify_seconds, forkingJobs(),
       campaign.node_seconds);
   std::printf("  %-22s %6s %9s %8s %8s %8s %7s %8s\n", "operator", "total", "changing", "refuted",
               "unknown", "bounded", "proved", "no-verd.");
