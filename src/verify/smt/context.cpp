@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
+#include <thread>
 #include <unordered_set>
 
 namespace loom::verify::smt {
@@ -12,6 +15,35 @@ namespace loom::verify::smt {
 namespace {
 constexpr std::uint64_t kDefaultUnitsPerMs = 2000;
 constexpr int kSafetyFactor = 3;
+
+// Z3 honours `timeout` and `rlimit` only inside check(). Asserting into a
+// solver already simplifies, and on a large query that alone can run for
+// minutes (a 104 MB induction query from as-sha256 asserted for over five).
+// Z3_interrupt stops any of it, from another thread.
+class InterruptAfter {
+ public:
+  InterruptAfter(z3::context& context, std::chrono::milliseconds after)
+      : thread_([this, &context, after] {
+          std::unique_lock lock(mutex_);
+          if (!finished_.wait_for(lock, after, [this] { return done_; })) Z3_interrupt(context);
+        }) {}
+  InterruptAfter(const InterruptAfter&) = delete;
+  InterruptAfter& operator=(const InterruptAfter&) = delete;
+  ~InterruptAfter() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    finished_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable finished_;
+  bool done_ = false;
+  std::thread thread_;  // last: starts once the members it uses exist
+};
 }  // namespace
 
 std::uint64_t Budget::unitsPerMs() {
@@ -111,6 +143,7 @@ CheckResult Solver::check(const std::vector<z3::expr>& assumptions) {
     // while a scratch context holding only the translated query does not.
     // Its resource counter also starts at zero, so this check's use is exact.
     z3::context scratch;
+    const InterruptAfter safety_net(scratch, std::chrono::milliseconds(ms));
     z3::solver solver(scratch, floating ? "QF_FPBV" : "QF_AUFBV");
     z3::params p(scratch);
     p.set("timeout", ms);
@@ -147,12 +180,14 @@ CheckResult Solver::check(const std::vector<z3::expr>& assumptions) {
     case z3::unsat:
       return CheckResult::Unsat;
     default:
+      // The wall clock first: an unknown check is charged the units it had
+      // left, so "no units left" alone does not say which limit ended it.
       if (reason_.find("memory") != std::string::npos) {
         reason_ = "Z3 is out of memory (" + reason_ + ")";  // the engine looks for "out of memory"
-      } else if (reason_.find("resource") != std::string::npos || budget.remainingUnits() == 0) {
-        reason_ = "budget exhausted";
       } else if (reason_ == "canceled" || reason_ == "timeout" || budget.remainingMs() == 0) {
         reason_ = "wall-clock safety limit";
+      } else if (reason_.find("resource") != std::string::npos || budget.remainingUnits() == 0) {
+        reason_ = "budget exhausted";
       }
       return CheckResult::Unknown;
   }
