@@ -16,6 +16,15 @@ std::vector<ScoredCandidate> CandidateEvaluator::evaluate(
     return scoreAll(configs, engine::Check::Verify);
   }
   std::vector<ScoredCandidate> out = scoreAll(configs, engine::Check::MeasureOnly);
+  // A batch canceled while it was measured starts no verifications.
+  if (std::any_of(out.begin(), out.end(), [](const ScoredCandidate& c) {
+        return c.result.status == engine::EvalStatus::Canceled;
+      })) {
+    for (ScoredCandidate& c : out) {
+      if (!c.checked) c.result.status = engine::EvalStatus::Canceled;
+    }
+    return out;
+  }
   std::vector<pipeline::PipelineConfig> competitive;
   std::vector<std::size_t> where;
   for (std::size_t i = 0; i < out.size(); ++i) {
@@ -57,7 +66,10 @@ CorpusEvaluator::CorpusEvaluator(std::vector<Member> members, FitnessSpec spec)
 
 namespace {
 
+// A corpus candidate is canceled if any module's evaluation was: the others
+// say nothing about the whole.
 int severity(engine::EvalStatus s) {
+  if (s == engine::EvalStatus::Canceled) return 2;
   return s == engine::EvalStatus::Ok ? 0 : 1;
 }
 
@@ -179,6 +191,10 @@ std::vector<ScoredCandidate> CorpusEvaluator::scoreAll(
     out.push_back(std::move(c));
   }
   return out;
+}
+
+void CorpusEvaluator::cancel() {
+  for (auto& member : members_) member.engine->cancelPending();
 }
 
 std::vector<engine::EvalResult> CorpusEvaluator::perModule(const pipeline::PipelineConfig& config) {

@@ -38,6 +38,10 @@ class CandidateEvaluator {
   static constexpr double kVerifyAll = std::numeric_limits<double>::infinity();
   const FitnessSpec& spec() const { return spec_; }
 
+  // Ends the evaluations in progress, from any thread: evaluate() then returns
+  // at once, with EvalStatus::Canceled for what had not finished.
+  virtual void cancel() = 0;
+
   // The violation a screened candidate gets: above 1 like every infeasible
   // one, growing with its distance to the threshold so that selection among
   // screened candidates still prefers the better ones.
@@ -55,6 +59,7 @@ class ModuleEvaluator : public CandidateEvaluator {
   ModuleEvaluator(std::shared_ptr<engine::Engine> engine, cost::Metrics input, FitnessSpec spec);
   engine::Engine& engine() { return *engine_; }
   const cost::Metrics& input() const { return input_; }
+  void cancel() override { engine_->cancelPending(); }
 
  protected:
   std::vector<ScoredCandidate> scoreAll(const std::vector<pipeline::PipelineConfig>& configs,
@@ -82,6 +87,7 @@ class CorpusEvaluator : public CandidateEvaluator {
   // (the engines' memos answer at once).
   std::vector<engine::EvalResult> perModule(const pipeline::PipelineConfig& config);
   const std::vector<Member>& members() const { return members_; }
+  void cancel() override;
 
   // The corpus score of per-module results (exposed for tests).
   static ScoredCandidate combine(const std::vector<engine::EvalResult>& results,

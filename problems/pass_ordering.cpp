@@ -80,6 +80,11 @@ pagmo::vector_double pass_ordering_problem::evaluateAll(
     const ScoredCandidate& c = scored[i];
     if (c.result.status == engine::EvalStatus::Ok)
       ctx.rememberSize(configs[i], c.result.metrics.total_bytes);
+    if (c.result.status == engine::EvalStatus::Canceled) {
+      // Not evaluated: its generation is thrown away.
+      out.insert(out.end(), width, kFailedObjective * 1000);
+      continue;
+    }
     if (ctx.on_evaluated)
       ctx.on_evaluated(EvaluatedCandidate{configs[i], c.result, c.score, island_, generation});
     const pagmo::vector_double f = toFitness(c.score);

@@ -302,16 +302,9 @@ bool Archipelago::evolve(unsigned first, unsigned last, const std::atomic<bool>&
         algorithms::makeAlgorithm(islands_[i]->strategy.algorithm, islands_[i]->population_size, 0),
         islands_[i]->population(0));
   }
-  double slowest = 0;
   for (unsigned g = first; g <= last; ++g) {
     if (stop.load()) return true;
-    if (deadline != Clock::time_point::max() &&
-        Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                           std::chrono::duration<double>(slowest)) >
-            deadline) {
-      return false;
-    }
-    const auto start = Clock::now();
+    if (Clock::now() >= deadline) return false;
     context_->generation = g;
     for (unsigned i = 0; i < islands_.size(); ++i) {
       const unsigned seed = deriveSeed(settings_.seed, i, g);
@@ -319,13 +312,20 @@ bool Archipelago::evolve(unsigned first, unsigned last, const std::atomic<bool>&
       archi[i].set_algorithm(algorithms::makeAlgorithm(islands_[i]->strategy.algorithm,
                                                        islands_[i]->population_size, seed));
     }
-    // A signal mid-generation makes the remaining fitness calls return at
-    // once; the generation is then thrown away.
+    // A signal or the deadline mid-generation cancels the evaluations in
+    // progress and makes the remaining fitness calls return at once; the
+    // generation is then thrown away. What it finished is already archived
+    // and logged, so a generation cut short still counts.
     context_->stop = false;
     std::atomic<bool> watching{true};
     std::thread watcher([&] {
       while (watching.load()) {
-        if (stop.load()) context_->stop = true;
+        // Again on every tick: a batch that was between two submissions at the
+        // first cancellation has its late jobs ended within one tick.
+        if (context_->stop.load() || stop.load() || Clock::now() >= deadline) {
+          context_->stop = true;
+          context_->evaluator->cancel();
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
     });
@@ -339,7 +339,8 @@ bool Archipelago::evolve(unsigned first, unsigned last, const std::atomic<bool>&
     }
     watching = false;
     watcher.join();
-    if (context_->stop.load() || stop.load()) return true;
+    if (stop.load()) return true;
+    if (context_->stop.load()) return false;
     for (unsigned i = 0; i < islands_.size(); ++i) {
       const auto pop = archi[i].get_population();
       islands_[i]->xs = pop.get_x();
@@ -347,7 +348,6 @@ bool Archipelago::evolve(unsigned first, unsigned last, const std::atomic<bool>&
     }
     for (auto& island : islands_) recordHistory(*island, g, 0);
     if (g % settings_.migrate_every == 0 && islands_.size() > 1) migrate(g);
-    slowest = std::max(slowest, std::chrono::duration<double>(Clock::now() - start).count());
     done(g);
   }
   return false;

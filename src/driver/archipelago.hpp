@@ -45,9 +45,9 @@ class Archipelago {
   nlohmann::json saveMigrations() const;
 
   // Evolves generations first..last. After each completed generation calls
-  // `done(g)`. Stops early, throwing the generation in progress away, when
-  // `stop` is set (returns true: interrupted) or when the next generation
-  // would not fit `deadline`.
+  // `done(g)`. Stops early when `stop` is set (returns true: interrupted) or
+  // at `deadline`, canceling the evaluations in progress and throwing that
+  // generation away.
   bool evolve(unsigned first, unsigned last, const std::atomic<bool>& stop,
               std::chrono::steady_clock::time_point deadline,
               const std::function<void(unsigned)>& done);

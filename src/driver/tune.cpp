@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -62,6 +64,15 @@ std::vector<Loaded> openAll(const std::vector<CorpusModule>& modules, const RunO
   return out;
 }
 
+void requireReferences(const std::vector<Loaded>& loaded) {
+  for (const auto& l : loaded) {
+    if (l.reference.status != engine::EvalStatus::Ok) {
+      throw TuneError(fmt::format("{}: wasm-opt -Oz fails on it: {}", l.module.path.string(),
+                                  l.reference.reason));
+    }
+  }
+}
+
 // Every module's -Oz reference, all modules at once.
 void measureReferences(std::vector<Loaded>& loaded, const RunOptions& options) {
   std::vector<std::thread> threads;
@@ -72,20 +83,31 @@ void measureReferences(std::vector<Loaded>& loaded, const RunOptions& options) {
     });
   }
   for (auto& t : threads) t.join();
-  for (const auto& l : loaded) {
-    if (l.reference.status != engine::EvalStatus::Ok) {
-      throw TuneError(fmt::format("{}: wasm-opt -Oz fails on it: {}", l.module.path.string(),
-                                  l.reference.reason));
-    }
-  }
+  requireReferences(loaded);
 }
 
-std::vector<Loaded> loadAll(const std::vector<CorpusModule>& modules, const RunOptions& options,
-                            unsigned workers_each) {
-  std::vector<Loaded> out = openAll(modules, options, workers_each);
-  measureReferences(out, options);
-  return out;
-}
+// Polls the stop flag while it lives and calls `cancel` once a stop is
+// requested (again on every tick, for work started meanwhile).
+class CancelOnStop {
+ public:
+  explicit CancelOnStop(std::function<void()> cancel)
+      : watcher_([this, cancel = std::move(cancel)] {
+          while (watching_.load()) {
+            if (stopRequested()) cancel();
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          }
+        }) {}
+  ~CancelOnStop() {
+    watching_ = false;
+    watcher_.join();
+  }
+  CancelOnStop(const CancelOnStop&) = delete;
+  CancelOnStop& operator=(const CancelOnStop&) = delete;
+
+ private:
+  std::atomic<bool> watching_{true};
+  std::thread watcher_;
+};
 
 // A training module whose -Oz output cannot be verified at all (a module
 // feature the verifier does not compare, a repair that cannot be made) would
@@ -345,7 +367,7 @@ RunOutcome runTune(const RunOptions& options) {
   endSetup();
   const auto deadline = deadlineOf(started, options);
   unsigned last_generation = first_generation - 1;
-  const bool interrupted =
+  bool interrupted =
       islands->evolve(first_generation, options.generations, stopFlag(), deadline, [&](unsigned g) {
         last_generation = g;
         context->verify_threshold = verifyThreshold(archive, options);
@@ -378,7 +400,6 @@ RunOutcome runTune(const RunOptions& options) {
                       {"excluded", excluded}};
   report["options"] = options.toJson();
   report["generations"] = last_generation;
-  report["interrupted"] = interrupted;
   report["baselines"] = nlohmann::json::object();
   for (const auto& b : baselines) {
     report["baselines"][b.name] = {{"geomean_ratio_to_oz", b.score.size_ratio},
@@ -402,23 +423,42 @@ RunOutcome runTune(const RunOptions& options) {
       progress.message(
           fmt::format("checking the recommendation on {} held-out modules", test.size()));
       std::vector<Loaded> held_out =
-          loadAll(test, options, std::max(1u, jobs / static_cast<unsigned>(test.size())));
+          openAll(test, options, std::max(1u, jobs / static_cast<unsigned>(test.size())));
       std::vector<engine::EvalResult> results(held_out.size());
-      std::vector<std::thread> threads;
-      for (std::size_t m = 0; m < held_out.size(); ++m) {
-        threads.emplace_back(
-            [&, m] { results[m] = held_out[m].engine->evaluateRetryingCrashes(best->config); });
+      {
+        // The recommendation is in the checkpoint already: a signal ends the
+        // check at once, and resuming runs it again.
+        const CancelOnStop cancel_on_stop([&] {
+          for (auto& l : held_out) l.engine->cancelPending();
+        });
+        std::vector<std::thread> threads;
+        for (std::size_t m = 0; m < held_out.size(); ++m) {
+          threads.emplace_back([&, m] {
+            Loaded& l = held_out[m];
+            keepWhatOzCannotVerify(*l.engine, options);
+            l.reference = l.engine->evaluateRetryingCrashes(*pipeline::builtinConfig("Oz"));
+            if (l.reference.status == engine::EvalStatus::Ok)
+              results[m] = l.engine->evaluateRetryingCrashes(best->config);
+          });
+        }
+        for (auto& t : threads) t.join();
       }
-      for (auto& t : threads) t.join();
-      for (std::size_t m = 0; m < held_out.size(); ++m) {
-        test_rows.push_back(moduleResult(held_out[m], results[m], options.fitness.allow_bounded));
-        if (log) log->record(run_id, held_out[m].sha256, best->config, results[m], -1, -1);
+      if (stopRequested()) {
+        interrupted = true;
+      } else {
+        requireReferences(held_out);
+        for (std::size_t m = 0; m < held_out.size(); ++m) {
+          test_rows.push_back(
+              moduleResult(held_out[m], results[m], options.fitness.allow_bounded));
+          if (log) log->record(run_id, held_out[m].sha256, best->config, results[m], -1, -1);
+        }
       }
     }
     report["test"] = {{"modules", test_rows}, {"summary", summarize(test_rows)}};
   } else {
     report["recommended"] = nullptr;
   }
+  report["interrupted"] = interrupted;
   report["islands"] = nlohmann::json::array();
   const auto records = islands->records();
   for (std::size_t i = 0; i < records.size(); ++i) {

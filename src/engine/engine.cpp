@@ -27,6 +27,7 @@ nlohmann::json EngineCounters::toJson() const {
           {"evaluations", evaluations},
           {"verified", verified},
           {"measured_only", measured_only},
+          {"canceled", canceled},
           {"by_status", by_status},
           {"by_verdict", by_verdict},
           {"phases_run", phases_run},
@@ -166,9 +167,26 @@ struct Engine::Impl {
         result.status = EvalStatus::OutOfMemory;
         result.reason = reply.reason;
         break;
+      case WorkerReply::Kind::Canceled:
+        result.status = EvalStatus::Canceled;
+        result.reason = "canceled before it finished";
+        forget(config, check);
+        return result;
     }
     record(config, result);
     return result;
+  }
+
+  // A canceled evaluation leaves no memo entry: the same request later runs
+  // anew. Its own entry is the one still pending (a finished one is a real result).
+  void forget(const pipeline::PipelineConfig& config, Check check) {
+    std::lock_guard lock(mutex);
+    ++counters.canceled;
+    Memo& own = verifies(check) ? memo : measured_memo;
+    const auto it = own.find(config.key());
+    if (it != own.end() &&
+        it->second.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+      own.erase(it);
   }
 
   void record(const pipeline::PipelineConfig& config, const EvalResult& result) {
@@ -337,6 +355,10 @@ void Engine::remember(const pipeline::PipelineConfig& config, const EvalResult& 
   std::lock_guard lock(impl_->mutex);
   (measured_only ? impl_->measured_memo : impl_->memo)
       .emplace(config.key(), promise.get_future().share());
+}
+
+void Engine::cancelPending() {
+  impl_->pool->cancelAll();
 }
 
 void Engine::keepOriginal(std::vector<std::string> functions) {

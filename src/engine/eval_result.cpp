@@ -7,13 +7,14 @@ namespace loom::engine {
 
 namespace {
 
-constexpr std::array<std::pair<EvalStatus, std::string_view>, 6> kStatusNames = {{
+constexpr std::array<std::pair<EvalStatus, std::string_view>, 7> kStatusNames = {{
     {EvalStatus::Ok, "ok"},
     {EvalStatus::Invalid, "invalid"},
     {EvalStatus::Failed, "failed"},
     {EvalStatus::Crashed, "crashed"},
     {EvalStatus::TimedOut, "timed-out"},
     {EvalStatus::OutOfMemory, "out-of-memory"},
+    {EvalStatus::Canceled, "canceled"},
 }};
 
 }  // namespace

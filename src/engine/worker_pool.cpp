@@ -43,6 +43,7 @@ struct Worker {
   std::string stderr_tail;
   std::size_t verdicts_sent = 0;
   int failed_starts = 0;
+  bool cancel = false;  // its job was canceled: the I/O loop kills it
 };
 
 void closeFd(int& fd) {
@@ -233,18 +234,23 @@ struct WorkerPool::Impl {
       case WorkerReply::Kind::OutOfMemory:
         ++stats.out_of_memory;
         break;
+      case WorkerReply::Kind::Canceled:
+        ++stats.canceled;
+        break;
       case WorkerReply::Kind::Result:
         break;
     }
     w.job->promise.set_value(std::move(reply));
     w.job.reset();
+    w.cancel = false;
   }
 
-  // A worker ended (crash, timeout): fail its job, start a replacement.
-  void replace(Worker& w, bool timed_out) {
+  // A worker ended (crash, timeout, cancellation): fail its job, start a replacement.
+  void replace(Worker& w, bool killed, bool canceled = false) {
     const bool was_starting = w.state == Worker::State::Starting;
     const int failed_starts = w.failed_starts;
-    WorkerReply reply = bury(w, timed_out);
+    WorkerReply reply = bury(w, killed);
+    if (canceled) reply = WorkerReply{WorkerReply::Kind::Canceled, {}, {}, "canceled"};
     if (was_starting && !w.job) {
       if (failed_starts + 1 >= 3) {
         broken = fmt::format("workers cannot start ({})", reply.reason);
@@ -395,7 +401,12 @@ struct WorkerPool::Impl {
       }
       const auto now = Clock::now();
       for (Worker& w : workers) {
-        if (w.state == Worker::State::Busy && now >= w.deadline) replace(w, true);
+        if (w.state != Worker::State::Busy) continue;
+        if (w.cancel) {
+          replace(w, true, true);
+        } else if (now >= w.deadline) {
+          replace(w, true);
+        }
       }
     }
     failEverything("the engine shut down");
@@ -438,6 +449,21 @@ std::future<WorkerReply> WorkerPool::submit(nlohmann::json request, std::uint64_
 void WorkerPool::broadcast(const nlohmann::json& verdict_entries) {
   std::lock_guard lock(impl_->mutex);
   for (const auto& entry : verdict_entries) impl_->verdict_log.push_back(entry);
+}
+
+void WorkerPool::cancelAll() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    for (Job& job : impl_->queue) {
+      job.promise.set_value(WorkerReply{WorkerReply::Kind::Canceled, {}, {}, "canceled"});
+      ++impl_->stats.canceled;
+    }
+    impl_->queue.clear();
+    for (Worker& w : impl_->workers) {
+      if (w.job) w.cancel = true;
+    }
+  }
+  impl_->poke();
 }
 
 WorkerPoolStats WorkerPool::stats() const {

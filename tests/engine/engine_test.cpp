@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -148,6 +149,51 @@ TEST_F(FaultInjection, CrashHangAndOutOfMemoryFailOnlyTheirCandidate) {
   EXPECT_GE(c.pool.restarts, 4u);
   // And it still evaluates afterwards.
   EXPECT_EQ(engine.evaluate(*pipeline::builtinConfig("O3")).status, EvalStatus::Ok);
+}
+
+// Cancellation is what makes time budgets hard: a candidate that would run
+// for its whole time limit (here forever) ends at once, and so do the queued
+// ones; nothing canceled is counted, memoized or reported, and the engine
+// evaluates normally afterwards.
+TEST_F(FaultInjection, CancelPendingEndsRunningAndQueuedCandidatesOnly) {
+  using namespace std::chrono_literals;
+  const auto source = wasm::probeModuleFile(test::fixturePath("helpers"));
+  EngineOptions options = smallEngine(1);
+  options.candidate_timeout = 600s;
+  Engine engine(source, options);
+  unsigned reported = 0;
+  engine.setListener([&](const PipelineConfig&, const EvalResult&) { ++reported; });
+
+  const PipelineConfig hang = phases({"test-hang"});
+  const PipelineConfig queued = *pipeline::builtinConfig("Oz");  // one worker: waits behind `hang`
+  auto batch = std::async(std::launch::async, [&] { return engine.evaluateBatch({hang, queued}); });
+  for (int i = 0; i < 300 && engine.counters().pool.jobs == 0; ++i) std::this_thread::sleep_for(10ms);
+  std::this_thread::sleep_for(300ms);  // the worker is inside the hanging pass by now
+  engine.cancelPending();
+  // Far below the 600 s the hanging candidate would otherwise be given.
+  ASSERT_EQ(batch.wait_for(60s), std::future_status::ready);
+  const auto canceled = batch.get();
+  EXPECT_EQ(canceled[0].status, EvalStatus::Canceled) << canceled[0].reason;
+  EXPECT_EQ(canceled[1].status, EvalStatus::Canceled) << canceled[1].reason;
+  EngineCounters c = engine.counters();
+  EXPECT_EQ(c.canceled, 2u);
+  EXPECT_EQ(c.evaluations, 0u);
+  EXPECT_EQ(c.pool.canceled, 2u);
+  EXPECT_EQ(c.pool.timeouts, 0u);
+  EXPECT_EQ(reported, 0u);
+
+  // Not memoized: asked again, -Oz runs (in the replacement worker) and verifies.
+  const EvalResult again = engine.evaluate(queued);
+  EXPECT_EQ(again.status, EvalStatus::Ok) << again.reason;
+  EXPECT_FALSE(again.memo_hit);
+  EXPECT_TRUE(again.verified(false));
+  // A cancellation ends only what was pending when it was asked for.
+  engine.cancelPending();
+  EXPECT_TRUE(engine.evaluate(queued).memo_hit);
+  c = engine.counters();
+  EXPECT_EQ(c.evaluations, 1u);
+  EXPECT_EQ(c.canceled, 2u);
+  EXPECT_EQ(reported, 1u);
 }
 
 TEST_F(FaultInjection, TestPhasesAreRejectedUnlessEnabled) {

@@ -44,6 +44,7 @@ struct EngineCounters {
   std::uint64_t evaluations = 0;    // candidates a worker actually ran
   std::uint64_t verified = 0;       // of those, verified (proved, or bounded if allowed)
   std::uint64_t measured_only = 0;  // of those, measured without verification (Check::MeasureOnly)
+  std::uint64_t canceled = 0;       // requests ended by cancelPending (not in `evaluations`)
   std::map<std::string, std::uint64_t> by_status;   // "ok", "crashed", "timed-out", ...
   std::map<std::string, std::uint64_t> by_verdict;  // "proved", "bounded", "refuted", "unknown"
   std::uint64_t phases_run = 0, phases_reused = 0;  // prefix cache effect
@@ -89,6 +90,12 @@ class Engine {
   // and each attempt would cost the full solver budget only to end in the
   // same repair. Set once, before the search; deterministic like the budgets.
   void keepOriginal(std::vector<std::string> functions);
+
+  // Ends every evaluation in progress or queued now, from any thread: their
+  // calls return at once with EvalStatus::Canceled (workers running them are
+  // killed and replaced). Nothing canceled is memoized or logged, so asking
+  // again evaluates afresh. For hard time limits and prompt interruption.
+  void cancelPending();
 
   // Seeds the memo with a result found earlier (a resumed run's log).
   void remember(const pipeline::PipelineConfig& config, const EvalResult& result);

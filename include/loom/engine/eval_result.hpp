@@ -21,6 +21,8 @@ enum class EvalStatus {
   Crashed,      // the worker died (abort, _Exit from Binaryen's Fatal, a signal)
   TimedOut,     // over the per-candidate time limit
   OutOfMemory,  // over the per-candidate memory limit
+  Canceled,     // stopped by Engine::cancelPending: says nothing about the pipeline,
+                // so it is neither memoized nor reported to the listener
 };
 
 std::string_view statusName(EvalStatus status);

@@ -22,14 +22,14 @@ struct WorkerPoolOptions {
 };
 
 struct WorkerReply {
-  enum class Kind { Result, Crashed, TimedOut, OutOfMemory } kind = Kind::Result;
+  enum class Kind { Result, Crashed, TimedOut, OutOfMemory, Canceled } kind = Kind::Result;
   nlohmann::json header;  // the worker's reply when kind == Result
   wasm::Bytes payload;
   std::string reason;  // what happened otherwise, one line
 };
 
 struct WorkerPoolStats {
-  std::uint64_t jobs = 0, crashes = 0, timeouts = 0, out_of_memory = 0, restarts = 0;
+  std::uint64_t jobs = 0, crashes = 0, timeouts = 0, out_of_memory = 0, restarts = 0, canceled = 0;
 };
 
 class WorkerPool {
@@ -47,6 +47,11 @@ class WorkerPool {
   // Added to the init message of workers started from now on, and sent with the
   // next request to each running worker (verdicts learned elsewhere).
   void broadcast(const nlohmann::json& verdict_entries);
+
+  // Ends every job submitted so far: queued ones at once, running ones by
+  // killing their workers (which are replaced). Their futures get Canceled.
+  // Jobs submitted afterwards run as usual.
+  void cancelAll();
 
   WorkerPoolStats stats() const;
   unsigned size() const;
