@@ -448,8 +448,7 @@ RunOutcome runTune(const RunOptions& options) {
       } else {
         requireReferences(held_out);
         for (std::size_t m = 0; m < held_out.size(); ++m) {
-          test_rows.push_back(
-              moduleResult(held_out[m], results[m], options.fitness.allow_bounded));
+          test_rows.push_back(moduleResult(held_out[m], results[m], options.fitness.allow_bounded));
           if (log) log->record(run_id, held_out[m].sha256, best->config, results[m], -1, -1);
         }
       }

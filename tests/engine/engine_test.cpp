@@ -167,7 +167,8 @@ TEST_F(FaultInjection, CancelPendingEndsRunningAndQueuedCandidatesOnly) {
   const PipelineConfig hang = phases({"test-hang"});
   const PipelineConfig queued = *pipeline::builtinConfig("Oz");  // one worker: waits behind `hang`
   auto batch = std::async(std::launch::async, [&] { return engine.evaluateBatch({hang, queued}); });
-  for (int i = 0; i < 300 && engine.counters().pool.jobs == 0; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 300 && engine.counters().pool.jobs == 0; ++i)
+    std::this_thread::sleep_for(10ms);
   std::this_thread::sleep_for(300ms);  // the worker is inside the hanging pass by now
   engine.cancelPending();
   // Far below the 600 s the hanging candidate would otherwise be given.
