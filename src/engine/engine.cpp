@@ -46,7 +46,8 @@ nlohmann::json EngineCounters::toJson() const {
             {"crashes", pool.crashes},
             {"timeouts", pool.timeouts},
             {"out_of_memory", pool.out_of_memory},
-            {"restarts", pool.restarts}}}};
+            {"restarts", pool.restarts},
+            {"canceled", pool.canceled}}}};
 }
 
 std::chrono::milliseconds autoCandidateTimeout(std::size_t defined_functions,

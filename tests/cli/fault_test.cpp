@@ -202,6 +202,52 @@ TEST(Faults, ASignalDuringSetUpEndsTheRunWithNothingWritten) {
   EXPECT_FALSE(fs::exists(dir / "checkpoint.json"));
 }
 
+// tune's last step checks the recommendation on the held-out modules, which
+// means verifying -Oz and the recommendation on each (seconds for the bundled
+// example). A signal there ends the run at once, as interrupted; resuming
+// runs the check again.
+TEST(Faults, ASignalDuringTunesHeldOutCheckEndsItAndResumeRunsItAgain) {
+  TempDir dir;
+  const fs::path corpus = dir / "corpus";
+  fs::create_directories(corpus);
+  fs::copy_file(fixtureBinary("arith"), corpus / "arith.wasm");
+  fs::copy_file(fixtureBinary("helpers"), corpus / "helpers.wasm");
+  fs::copy_file(sourceDir() / "examples" / "example.wasm", corpus / "example.wasm");
+  std::ofstream(corpus / "manifest.tsv") << "name\tsplit\tbytes\tsha256\tpath\n"
+                                         << "arith\ttrain\t0\t-\t-\n"
+                                         << "helpers\ttrain\t0\t-\t-\n"
+                                         << "example\ttest\t0\t-\t-\n";
+  const std::vector<std::string> args = {"tune",          corpus.string(),
+                                         "--generations", "0",
+                                         "--report",      (dir / "tune.json").string(),
+                                         "--checkpoint",  (dir / "tune.checkpoint.json").string(),
+                                         "--jobs",        "2"};
+  {
+    BackgroundRun run(dir, args);
+    const auto end = std::chrono::steady_clock::now() + 300s;
+    while (run.running() && std::chrono::steady_clock::now() < end &&
+           run.err().find("checking the recommendation") == std::string::npos) {
+      std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_TRUE(run.running()) << run.err();
+    ::kill(run.pid(), SIGINT);
+    EXPECT_EQ(run.wait(), 130) << run.err();
+  }
+  auto report = nlohmann::json::parse(slurp(dir / "tune.json"));
+  EXPECT_TRUE(report.at("interrupted").get<bool>());
+  EXPECT_TRUE(report.at("test").at("modules").empty()) << report.at("test").dump();
+  ASSERT_TRUE(report.at("recommended").is_object());
+
+  auto resume = args;
+  resume.push_back("--resume");
+  BackgroundRun resumed(dir, resume);
+  EXPECT_EQ(resumed.wait(), 0) << resumed.err();
+  report = nlohmann::json::parse(slurp(dir / "tune.json"));
+  EXPECT_FALSE(report.at("interrupted").get<bool>());
+  ASSERT_EQ(report.at("test").at("modules").size(), 1u);
+  EXPECT_EQ(report.at("test").at("modules")[0].at("name"), "example");
+}
+
 TEST(Faults, WorkersKilledAtRandomMomentsCostOnlyTheirCandidates) {
   TempDir dir;
   const fs::path module = fixtureBinary("arith");
