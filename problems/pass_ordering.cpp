@@ -66,6 +66,7 @@ pagmo::vector_double pass_ordering_problem::evaluateAll(
   out.reserve(xs.size() * width);
   if (ctx.stop.load()) {
     // Stopping: the driver throws this generation away, so do no work.
+    ctx.cut = true;
     for (std::size_t i = 0; i < xs.size(); ++i)
       out.insert(out.end(), width, kFailedObjective * 1000);
     return out;
@@ -82,6 +83,7 @@ pagmo::vector_double pass_ordering_problem::evaluateAll(
       ctx.rememberSize(configs[i], c.result.metrics.total_bytes);
     if (c.result.status == engine::EvalStatus::Canceled) {
       // Not evaluated: its generation is thrown away.
+      ctx.cut = true;
       out.insert(out.end(), width, kFailedObjective * 1000);
       continue;
     }

@@ -35,6 +35,7 @@ struct SearchContext {
   GenomeLayout layout;
   FitnessSpec spec;
   std::atomic<bool> stop{false};  // once set, fitness returns at once (the generation is discarded)
+  std::atomic<bool> cut{false};   // set when a fitness call skipped or lost a candidate to `stop`
   std::atomic<unsigned> generation{0};
   // Candidates measured above this objective are not verified (see
   // CandidateEvaluator); the driver lowers it as better candidates verify.

@@ -317,6 +317,7 @@ bool Archipelago::evolve(unsigned first, unsigned last, const std::atomic<bool>&
     // generation is then thrown away. What it finished is already archived
     // and logged, so a generation cut short still counts.
     context_->stop = false;
+    context_->cut = false;
     std::atomic<bool> watching{true};
     std::thread watcher([&] {
       while (watching.load()) {
@@ -339,8 +340,8 @@ bool Archipelago::evolve(unsigned first, unsigned last, const std::atomic<bool>&
     }
     watching = false;
     watcher.join();
-    if (stop.load()) return true;
-    if (context_->stop.load()) return false;
+    // A stop that came after every candidate was evaluated cuts nothing.
+    if (context_->cut.load()) return stop.load();
     for (unsigned i = 0; i < islands_.size(); ++i) {
       const auto pop = archi[i].get_population();
       islands_[i]->xs = pop.get_x();

@@ -171,7 +171,8 @@ struct Engine::Impl {
       case WorkerReply::Kind::Canceled:
         result.status = EvalStatus::Canceled;
         result.reason = "canceled before it finished";
-        forget(config, check);
+        // evaluateWithModule (want_module) has no memo entry of its own.
+        forget(config, check, /*owns_memo_entry=*/!want_module);
         return result;
     }
     record(config, result);
@@ -180,9 +181,10 @@ struct Engine::Impl {
 
   // A canceled evaluation leaves no memo entry: the same request later runs
   // anew. Its own entry is the one still pending (a finished one is a real result).
-  void forget(const pipeline::PipelineConfig& config, Check check) {
+  void forget(const pipeline::PipelineConfig& config, Check check, bool owns_memo_entry) {
     std::lock_guard lock(mutex);
     ++counters.canceled;
+    if (!owns_memo_entry) return;
     Memo& own = verifies(check) ? memo : measured_memo;
     const auto it = own.find(config.key());
     if (it != own.end() &&

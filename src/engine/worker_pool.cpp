@@ -259,7 +259,7 @@ struct WorkerPool::Impl {
     }
     finishJob(w, std::move(reply));
     if (stopping || !broken.empty()) return;
-    ++stats.restarts;
+    if (!canceled) ++stats.restarts;  // a restart reads as trouble; a cancellation is none
     spawn(w);
     w.failed_starts = was_starting ? failed_starts + 1 : 0;
   }

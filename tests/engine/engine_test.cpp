@@ -166,21 +166,25 @@ TEST_F(FaultInjection, CancelPendingEndsRunningAndQueuedCandidatesOnly) {
 
   const PipelineConfig hang = phases({"test-hang"});
   const PipelineConfig queued = *pipeline::builtinConfig("Oz");  // one worker: waits behind `hang`
-  auto batch = std::async(std::launch::async, [&] { return engine.evaluateBatch({hang, queued}); });
-  for (int i = 0; i < 300 && engine.counters().pool.jobs == 0; ++i)
+  auto running = std::async(std::launch::async, [&] { return engine.evaluate(hang); });
+  for (int i = 0; i < 3000 && engine.counters().pool.jobs == 0; ++i)
     std::this_thread::sleep_for(10ms);
-  std::this_thread::sleep_for(300ms);  // the worker is inside the hanging pass by now
+  ASSERT_EQ(engine.counters().pool.jobs, 1u);  // `hang` has the only worker
+  auto waiting = std::async(std::launch::async, [&] { return engine.evaluate(queued); });
+  std::this_thread::sleep_for(300ms);  // `queued` is in the queue by now
   engine.cancelPending();
   // Far below the 600 s the hanging candidate would otherwise be given.
-  ASSERT_EQ(batch.wait_for(60s), std::future_status::ready);
-  const auto canceled = batch.get();
-  EXPECT_EQ(canceled[0].status, EvalStatus::Canceled) << canceled[0].reason;
-  EXPECT_EQ(canceled[1].status, EvalStatus::Canceled) << canceled[1].reason;
+  ASSERT_EQ(running.wait_for(60s), std::future_status::ready);
+  ASSERT_EQ(waiting.wait_for(60s), std::future_status::ready);
+  const EvalResult canceled_running = running.get(), canceled_waiting = waiting.get();
+  EXPECT_EQ(canceled_running.status, EvalStatus::Canceled) << canceled_running.reason;
+  EXPECT_EQ(canceled_waiting.status, EvalStatus::Canceled) << canceled_waiting.reason;
   EngineCounters c = engine.counters();
   EXPECT_EQ(c.canceled, 2u);
   EXPECT_EQ(c.evaluations, 0u);
   EXPECT_EQ(c.pool.canceled, 2u);
   EXPECT_EQ(c.pool.timeouts, 0u);
+  EXPECT_EQ(c.pool.restarts, 0u);  // the killed worker's replacement is not a restart
   EXPECT_EQ(reported, 0u);
 
   // Not memoized: asked again, -Oz runs (in the replacement worker) and verifies.

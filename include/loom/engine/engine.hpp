@@ -93,8 +93,9 @@ class Engine {
 
   // Ends every evaluation in progress or queued now, from any thread: their
   // calls return at once with EvalStatus::Canceled (workers running them are
-  // killed and replaced). Nothing canceled is memoized or logged, so asking
-  // again evaluates afresh. For hard time limits and prompt interruption.
+  // killed and replaced), and so do calls that joined them through the memo
+  // meanwhile. Nothing canceled is memoized or logged, so asking again later
+  // evaluates afresh. For hard time limits and prompt interruption.
   void cancelPending();
 
   // Seeds the memo with a result found earlier (a resumed run's log).
