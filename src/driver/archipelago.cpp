@@ -20,6 +20,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "cancel_watch.hpp"
 #include "loom/driver/driver.hpp"
 
 namespace loom::driver {
@@ -318,28 +319,16 @@ bool Archipelago::evolve(unsigned first, unsigned last, const std::atomic<bool>&
     // and logged, so a generation cut short still counts.
     context_->stop = false;
     context_->cut = false;
-    std::atomic<bool> watching{true};
-    std::thread watcher([&] {
-      while (watching.load()) {
-        // Again on every tick: a batch that was between two submissions at the
-        // first cancellation has its late jobs ended within one tick.
-        if (context_->stop.load() || stop.load() || Clock::now() >= deadline) {
-          context_->stop = true;
-          context_->evaluator->cancel();
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-    });
-    try {
+    {
+      const CancelWatch cancel_when_due(
+          [&] { return context_->stop.load() || stop.load() || Clock::now() >= deadline; },
+          [&] {
+            context_->stop = true;
+            context_->evaluator->cancel();
+          });
       archi.evolve(1);
       archi.wait_check();
-    } catch (...) {
-      watching = false;
-      watcher.join();
-      throw;
     }
-    watching = false;
-    watcher.join();
     // A stop that came after every candidate was evaluated cuts nothing.
     if (context_->cut.load()) return stop.load();
     for (unsigned i = 0; i < islands_.size(); ++i) {

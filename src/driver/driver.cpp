@@ -12,15 +12,16 @@ std::atomic<int> g_signals{0};
 std::atomic<bool> g_in_setup{false};
 
 constexpr char kSetupMessage[] =
-    "loom-evolve: error: interrupted during set-up, before the search started: nothing was "
-    "written\n";
+    "loom-evolve: error: interrupted during set-up, before the search started: no report or "
+    "checkpoint was written (an evaluation log keeps what was finished)\n";
 
 void onSignal(int) {
   g_stop.store(true);
   if (g_in_setup.load()) {
-    // Nothing is written before the search starts, and a set-up step (verifying
-    // -Oz on a large module) can take many minutes: leave now. The workers
-    // leave when they see their parent gone.
+    // No report or checkpoint is written before the search starts, and a
+    // set-up step (verifying -Oz on a large module) can take many minutes:
+    // leave now. The evaluation log has committed what it flushed (it flushes
+    // every few seconds), and the workers leave when they see their parent gone.
     const ssize_t ignored = ::write(STDERR_FILENO, kSetupMessage, sizeof kSetupMessage - 1);
     (void)ignored;
     ::_exit(130);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <sstream>
+#include <utility>
 
 #include "loom/pipeline/phase.hpp"
 
@@ -151,6 +152,7 @@ void EvaluationLog::record(std::int64_t run_id, const std::string& module_sha256
     return r;
   }();
   std::lock_guard lock(mutex_);
+  if (pending_.empty()) oldest_pending_ = std::chrono::steady_clock::now();
   pending_.push_back([this, run_id, module_sha256, config, stored, island, generation, phases,
                       created = now(), fingerprint = verify_fingerprint_] {
     Statement s(db_,
@@ -205,10 +207,26 @@ void EvaluationLog::record(std::int64_t run_id, const std::string& module_sha256
     if (sqlite3_step(s.stmt) != SQLITE_DONE)
       throw LogError(fmt::format("evaluation log: {}", sqlite3_errmsg(db_)));
   });
+  if (deferred_error_.empty() &&
+      std::chrono::steady_clock::now() - oldest_pending_ >= flush_interval_) {
+    try {
+      flushLocked();
+    } catch (const std::exception& e) {
+      deferred_error_ = e.what();
+    }
+  }
 }
 
 void EvaluationLog::flush() {
   std::lock_guard lock(mutex_);
+  if (!deferred_error_.empty()) {
+    const std::string why = std::exchange(deferred_error_, {});
+    throw LogError(why);
+  }
+  flushLocked();
+}
+
+void EvaluationLog::flushLocked() {
   if (pending_.empty() || !db_) return;
   exec("BEGIN IMMEDIATE;");
   try {

@@ -3,15 +3,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <fstream>
-#include <functional>
 #include <sstream>
 #include <thread>
 
 #include "archipelago.hpp"
+#include "cancel_watch.hpp"
 #include "loom/driver/archive.hpp"
 #include "loom/driver/evaluation_log.hpp"
 #include "loom/driver/progress.hpp"
@@ -73,41 +72,20 @@ void requireReferences(const std::vector<Loaded>& loaded) {
   }
 }
 
+// A module's -Oz reference, its unverifiable functions kept original from
+// then on.
+void measureReference(Loaded& l, const RunOptions& options) {
+  keepWhatOzCannotVerify(*l.engine, options);
+  l.reference = l.engine->evaluateRetryingCrashes(*pipeline::builtinConfig("Oz"));
+}
+
 // Every module's -Oz reference, all modules at once.
 void measureReferences(std::vector<Loaded>& loaded, const RunOptions& options) {
   std::vector<std::thread> threads;
-  for (auto& l : loaded) {
-    threads.emplace_back([&l, &options] {
-      keepWhatOzCannotVerify(*l.engine, options);
-      l.reference = l.engine->evaluateRetryingCrashes(*pipeline::builtinConfig("Oz"));
-    });
-  }
+  for (auto& l : loaded) threads.emplace_back([&l, &options] { measureReference(l, options); });
   for (auto& t : threads) t.join();
   requireReferences(loaded);
 }
-
-// Polls the stop flag while it lives and calls `cancel` once a stop is
-// requested (again on every tick, for work started meanwhile).
-class CancelOnStop {
- public:
-  explicit CancelOnStop(std::function<void()> cancel)
-      : watcher_([this, cancel = std::move(cancel)] {
-          while (watching_.load()) {
-            if (stopRequested()) cancel();
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-          }
-        }) {}
-  ~CancelOnStop() {
-    watching_ = false;
-    watcher_.join();
-  }
-  CancelOnStop(const CancelOnStop&) = delete;
-  CancelOnStop& operator=(const CancelOnStop&) = delete;
-
- private:
-  std::atomic<bool> watching_{true};
-  std::thread watcher_;
-};
 
 // A training module whose -Oz output cannot be verified at all (a module
 // feature the verifier does not compare, a repair that cannot be made) would
@@ -428,15 +406,14 @@ RunOutcome runTune(const RunOptions& options) {
       {
         // The recommendation is in the checkpoint already: a signal ends the
         // check at once, and resuming runs it again.
-        const CancelOnStop cancel_on_stop([&] {
+        const CancelWatch cancel_on_stop(stopRequested, [&] {
           for (auto& l : held_out) l.engine->cancelPending();
         });
         std::vector<std::thread> threads;
         for (std::size_t m = 0; m < held_out.size(); ++m) {
           threads.emplace_back([&, m] {
             Loaded& l = held_out[m];
-            keepWhatOzCannotVerify(*l.engine, options);
-            l.reference = l.engine->evaluateRetryingCrashes(*pipeline::builtinConfig("Oz"));
+            measureReference(l, options);
             if (l.reference.status == engine::EvalStatus::Ok)
               results[m] = l.engine->evaluateRetryingCrashes(best->config);
           });

@@ -2,6 +2,7 @@
 // resuming without evaluating anything twice. Schema: docs/evaluation-log.md.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -34,7 +35,11 @@ class EvaluationLog {
   std::int64_t startRun(const std::string& command, const std::string& module_path,
                         const std::string& module_sha256, const nlohmann::json& options);
 
-  // Rows are buffered and written in one transaction by flush().
+  // Rows are buffered and written in one transaction by flush(), and also
+  // by record() itself once the oldest buffered row is older than
+  // flush_interval: a run killed during a set-up that takes many minutes
+  // keeps what it finished. A failure of such a write is thrown by the next
+  // flush().
   void record(std::int64_t run_id, const std::string& module_sha256,
               const pipeline::PipelineConfig& config, const engine::EvalResult& result, int island,
               int generation);
@@ -46,15 +51,23 @@ class EvaluationLog {
       const std::string& module_sha256, const std::string& verify_fingerprint,
       const std::function<void(const pipeline::PipelineConfig&, const engine::EvalResult&)>& visit);
 
+  void setFlushInterval(std::chrono::steady_clock::duration interval) {
+    flush_interval_ = interval;
+  }
+
   void setVerifyFingerprint(std::string fingerprint) {
     verify_fingerprint_ = std::move(fingerprint);
   }
 
  private:
   void exec(const char* sql);
+  void flushLocked();
   sqlite3* db_ = nullptr;
   std::mutex mutex_;
   std::vector<std::function<void()>> pending_;
+  std::chrono::steady_clock::time_point oldest_pending_;
+  std::chrono::steady_clock::duration flush_interval_ = std::chrono::seconds(10);
+  std::string deferred_error_;
   std::string verify_fingerprint_;
   std::filesystem::path path_;
 };
