@@ -179,6 +179,15 @@ RunOutcome runSearch(const RunOptions& options) {
     throw SearchError(
         fmt::format("{}: cannot measure the input: {}", options.module.string(), input.reason));
   }
+  // The input compared with itself already fails a module-level check (a
+  // table or data layout the verifier does not compare): then so does every
+  // candidate, and a search could only end without an answer, after minutes
+  // of solver time on a large module.
+  if (input.verification && input.verification->module_problems > 0) {
+    throw SearchError(fmt::format(
+        "{}: no candidate can be verified: the input compared with itself already fails: {}",
+        options.module.string(), input.verification->first_problem));
+  }
   auto evaluator =
       std::make_shared<problems::ModuleEvaluator>(engine, input.metrics, options.fitness);
   context->evaluator = evaluator;
