@@ -158,12 +158,32 @@ class Sampler {
 
   void setDeadline(std::chrono::steady_clock::time_point t) { deadline_ = t; }
 
-  // One sample; nullopt if it violates an assumption or cannot be evaluated.
+  // One sample; nullopt if it violates an assumption, cannot be evaluated or
+  // reaches the deadline.
   std::optional<std::vector<bool>> run(
       const std::vector<z3::expr>& assumptions, const std::vector<Candidate>& cands,
       const std::vector<bool>& alive, const std::vector<std::vector<ClassPlan>>& plans,
       const std::vector<sem::LoopInstance>& lo, const std::vector<sem::LoopInstance>& lp,
       const sem::Environment& env, bool entry_phase, int iterations = 0) {
+    try {
+      return sample(assumptions, cands, alive, plans, lo, lp, env, entry_phase, iterations);
+    } catch (const OutOfTime&) {
+      return std::nullopt;
+    }
+  }
+
+ private:
+  // Thrown by evaluate() past the deadline: one sample of a loop with
+  // hundreds of components makes thousands of evaluations, each substituting
+  // and simplifying large terms (c-lz4's -Oz output: 70 s in one function
+  // when the deadline was checked between samples only).
+  struct OutOfTime {};
+
+  std::optional<std::vector<bool>> sample(
+      const std::vector<z3::expr>& assumptions, const std::vector<Candidate>& cands,
+      const std::vector<bool>& alive, const std::vector<std::vector<ClassPlan>>& plans,
+      const std::vector<sem::LoopInstance>& lo, const std::vector<sem::LoopInstance>& lp,
+      const sem::Environment& env, bool entry_phase, int iterations) {
     std::map<unsigned, z3::expr> values;
     std::set<unsigned> heads;
     for (const auto* loops : {&lo, &lp}) {
@@ -244,7 +264,6 @@ class Sampler {
     return broken;
   }
 
- private:
   // Real executions instead of arbitrary head states: a loop starts from
   // its entry state, inner loops run until they exit, and the loop moves on
   // to its back-edge state while it takes the back edge. Every head state
@@ -320,6 +339,7 @@ class Sampler {
   }
 
   z3::expr evaluate(const z3::expr& e, const std::map<unsigned, z3::expr>& values) {
+    if (std::chrono::steady_clock::now() > deadline_) throw OutOfTime{};
     z3::expr_vector from(c_), to(c_);
     for (const auto& k : constants_) {
       auto it = values.find(k.id());
