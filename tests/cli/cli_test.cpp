@@ -141,9 +141,9 @@ TEST(Cli, StopsAtOnceWhenNothingCanBeVerified) {
   const fs::path module = dir / "input-passive.wasm";
   writeBytes(module, runWasmOpt(wat, {"--enable-reference-types", "--enable-bulk-memory",
                                       "--emit-target-features"}));
-  const CommandResult r = loom({module.string(), "--generations", "50", "--quiet", "-o",
-                                (dir / "out.wasm").string(), "--report",
-                                (dir / "report.json").string()});
+  const CommandResult r =
+      loom({module.string(), "--generations", "50", "--quiet", "-o", (dir / "out.wasm").string(),
+            "--report", (dir / "report.json").string()});
   expectCleanError(r, "no candidate can be verified", "passive element segment");
   EXPECT_NE(r.err.find("passive element segments are not compared"), std::string::npos) << r.err;
   expectNothingWritten(dir);
@@ -157,9 +157,9 @@ TEST(Cli, StopsAtOnceWhenNothingCanBeVerified) {
   (func (export "get") (param i32) (result i32)
     (call_indirect (result i32) (i32.add (local.get 0) (i32.const 0)))))
 )";
-  const CommandResult ok = loom({active_wat.string(), "--generations", "1", "--islands", "1",
-                                 "--population", "4", "--quiet", "-o",
-                                 (dir / "out.wasm").string()});
+  const CommandResult ok =
+      loom({active_wat.string(), "--generations", "1", "--islands", "1", "--population", "4",
+            "--quiet", "-o", (dir / "out.wasm").string()});
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_TRUE(fs::exists(dir / "out.wasm"));
 }
