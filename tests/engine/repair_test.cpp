@@ -244,5 +244,40 @@ TEST(Repair, AFunctionAPassMadeGivesWayToItsCallers) {
   EXPECT_NE(none.why_not.find("made by a pass"), std::string::npos) << none.why_not;
 }
 
+// Reverting a function of an unchanged candidate must give back the very
+// bytes of the candidate: the reverted function keeps its place (Binaryen
+// appends added functions, which renumbered every later function and widened
+// the calls to it), its local names and its body.
+TEST(Repair, ARevertedFunctionKeepsItsPlaceAndNames) {
+  // Read from binaries with a names section, as the engine reads a module
+  // that has one: function and local names come from that section.
+  const wasm::WriteOptions with_names{true};
+  const wasm::Module original = wasm::Module::parseBinaryTrusted(verify::parseWat(R"((module
+  (func $first (param $x i32) (result i32) (local $twice i32)
+    (local.set $twice (i32.add (local.get $x) (local.get $x)))
+    (call $second (local.get $twice)))
+  (func $second (param $y i32) (result i32) (i32.mul (local.get $y) (i32.const 3)))
+  (func $third (export "third") (param $z i32) (result i32)
+    (i32.add (call $first (local.get $z)) (call $second (local.get $z))))
+  (func $fourth (export "fourth") (result i32) (call $third (i32.const 5)))))")
+                                                                     .writeBinary(with_names));
+  const wasm::Module candidate = wasm::Module::parseBinaryTrusted(original.writeBinary(with_names));
+  const wasm::Bytes expected = candidate.writeBinary(with_names);
+  for (const std::vector<std::string>& functions : {std::vector<std::string>{"first"},
+                                                    {"second"},
+                                                    {"second", "third"},
+                                                    {"fourth", "first", "third", "second"}}) {
+    const Repair repair = revertFunctions(original, candidate, functions, {});
+    ASSERT_TRUE(repair.module) << repair.why_not;
+    std::string order;
+    for (BinaryenIndex i = 0; i < BinaryenGetNumFunctions(repair.module->get()); ++i)
+      order += std::string(
+                   BinaryenFunctionGetName(BinaryenGetFunctionByIndex(repair.module->get(), i))) +
+               " ";
+    EXPECT_EQ(repair.module->writeBinary(with_names), expected)
+        << "reverting " << functions.front() << "...; functions now: " << order;
+  }
+}
+
 }  // namespace
 }  // namespace loom::engine
