@@ -287,6 +287,29 @@ TEST(Engine, ReturnsTheModuleWhenAskedAndItMatchesTheMetrics) {
             pipeline::applyPipeline(loaded.module, *pipeline::builtinConfig("Oz")).writeBinary());
 }
 
+// Functions kept original (those -Oz's output cannot verify) cost nothing
+// where the pipeline changed nothing: the input comes out byte for byte.
+TEST(Engine, FunctionsKeptOriginalLeaveUnchangedBytesAlone) {
+  const auto source = wasm::probeModuleFile(test::fixturePath("helpers"));
+  const wasm::LoadedModule loaded = wasm::loadModuleFile(test::fixturePath("helpers"));
+  std::vector<std::string> defined;
+  for (BinaryenIndex i = 0; i < BinaryenGetNumFunctions(loaded.module.get()); ++i) {
+    BinaryenFunctionRef f = BinaryenGetFunctionByIndex(loaded.module.get(), i);
+    if (BinaryenFunctionGetBody(f)) defined.emplace_back(BinaryenFunctionGetName(f));
+  }
+  ASSERT_GE(defined.size(), 3u);
+  Engine plain(source, smallEngine(1));
+  const EvalResult input = plain.evaluate(PipelineConfig{}, Check::MeasureOnly);
+  ASSERT_EQ(input.status, EvalStatus::Ok) << input.reason;
+
+  Engine kept(source, smallEngine(1));
+  kept.keepOriginal({defined.front(), defined[defined.size() / 2]});
+  const EvalResult r = kept.evaluate(PipelineConfig{}, Check::MeasureOnly);
+  ASSERT_EQ(r.status, EvalStatus::Ok) << r.reason;
+  EXPECT_EQ(r.metrics.total_bytes, input.metrics.total_bytes);
+  EXPECT_EQ(r.output_hash, input.output_hash);
+}
+
 // The prefix cache must be invisible: resuming from a snapshot gives what a
 // fresh evaluation gives.
 TEST(Evaluator, PrefixCacheGivesTheSameResultsAsFreshEvaluation) {
