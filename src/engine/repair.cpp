@@ -25,6 +25,34 @@ bool isImportedGlobal(BinaryenGlobalRef g) {
   return module && *module;
 }
 
+// What a function is besides its body and name: re-adding a function with
+// the same shape keeps its signature, locals and local names.
+struct FunctionShape {
+  BinaryenType params;
+  BinaryenType results;
+  std::vector<BinaryenType> vars;
+  std::vector<std::pair<BinaryenIndex, std::string>> local_names;
+
+  static FunctionShape of(BinaryenFunctionRef f) {
+    FunctionShape s{BinaryenFunctionGetParams(f), BinaryenFunctionGetResults(f), {}, {}};
+    for (BinaryenIndex i = 0, n = BinaryenFunctionGetNumVars(f); i < n; ++i)
+      s.vars.push_back(BinaryenFunctionGetVar(f, i));
+    for (BinaryenIndex i = 0, n = BinaryenFunctionGetNumLocals(f); i < n; ++i) {
+      if (BinaryenFunctionHasLocalName(f, i))
+        s.local_names.emplace_back(i, BinaryenFunctionGetLocalName(f, i));
+    }
+    return s;
+  }
+
+  BinaryenFunctionRef add(BinaryenModuleRef module, const std::string& name,
+                          BinaryenExpressionRef body) {
+    BinaryenFunctionRef f = BinaryenAddFunction(module, name.c_str(), params, results, vars.data(),
+                                                static_cast<BinaryenIndex>(vars.size()), body);
+    for (const auto& [i, local] : local_names) BinaryenFunctionSetLocalName(f, i, local.c_str());
+    return f;
+  }
+};
+
 struct Reverter {
   BinaryenModuleRef original;
   BinaryenModuleRef target;
@@ -285,19 +313,9 @@ struct Reverter {
       if (!sameSignature(from, here)) takeCallersBack(name);
       BinaryenRemoveFunction(target, name.c_str());
     }
-    std::vector<BinaryenType> vars;
-    for (BinaryenIndex i = 0, n = BinaryenFunctionGetNumVars(from); i < n; ++i)
-      vars.push_back(BinaryenFunctionGetVar(from, i));
-    BinaryenFunctionRef added = BinaryenAddFunction(
-        target, name.c_str(), BinaryenFunctionGetParams(from), BinaryenFunctionGetResults(from),
-        vars.data(), static_cast<BinaryenIndex>(vars.size()),
-        BinaryenExpressionCopy(BinaryenFunctionGetBody(from), target));
-    if (!adaptBody(BinaryenFunctionGetBody(added), name)) return false;
-    for (BinaryenIndex i = 0, n = BinaryenFunctionGetNumLocals(from); i < n; ++i) {
-      if (BinaryenFunctionHasLocalName(from, i))
-        BinaryenFunctionSetLocalName(added, i, BinaryenFunctionGetLocalName(from, i));
-    }
-    return true;
+    BinaryenFunctionRef added = FunctionShape::of(from).add(
+        target, name, BinaryenExpressionCopy(BinaryenFunctionGetBody(from), target));
+    return adaptBody(BinaryenFunctionGetBody(added), name);
   }
 
   // Binaryen appends every added function, so a reverted one moved to the end
@@ -335,23 +353,10 @@ struct Reverter {
   // in the function), so nothing is copied.
   void moveToEnd(const std::string& name) {
     BinaryenFunctionRef f = BinaryenGetFunction(target, name.c_str());
-    const BinaryenType params = BinaryenFunctionGetParams(f);
-    const BinaryenType results = BinaryenFunctionGetResults(f);
-    std::vector<BinaryenType> vars;
-    for (BinaryenIndex i = 0, n = BinaryenFunctionGetNumVars(f); i < n; ++i)
-      vars.push_back(BinaryenFunctionGetVar(f, i));
-    std::vector<std::pair<BinaryenIndex, std::string>> local_names;
-    for (BinaryenIndex i = 0, n = BinaryenFunctionGetNumLocals(f); i < n; ++i) {
-      if (BinaryenFunctionHasLocalName(f, i))
-        local_names.emplace_back(i, BinaryenFunctionGetLocalName(f, i));
-    }
+    FunctionShape shape = FunctionShape::of(f);
     BinaryenExpressionRef body = BinaryenFunctionGetBody(f);
     BinaryenRemoveFunction(target, name.c_str());
-    BinaryenFunctionRef moved =
-        BinaryenAddFunction(target, name.c_str(), params, results, vars.data(),
-                            static_cast<BinaryenIndex>(vars.size()), body);
-    for (const auto& [i, local] : local_names)
-      BinaryenFunctionSetLocalName(moved, i, local.c_str());
+    shape.add(target, name, body);
   }
 };
 
