@@ -46,7 +46,15 @@ bool dominates(const problems::Score& a, const problems::Score& b) {
 void Archive::offer(const ArchivedCandidate& c) {
   if (!c.score.feasible()) return;
   std::lock_guard lock(mutex_);
-  if (!best_ || better(c, *best_)) best_ = c;
+  if (!best_ || better(c, *best_)) {
+    // A tie answered from the memo has no bytes; the same verified output may.
+    wasm::Bytes bytes;
+    if (best_ && c.result.module.empty() && c.result.output_hash == best_->result.output_hash &&
+        c.result.metrics == best_->result.metrics)
+      bytes = std::move(best_->result.module);
+    best_ = c;
+    if (!bytes.empty()) best_->result.module = std::move(bytes);
+  }
   for (const auto& member : front_) {
     if (dominates(member.score, c.score)) return;
     if (member.score.size_ratio == c.score.size_ratio &&

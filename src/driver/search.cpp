@@ -224,6 +224,7 @@ RunOutcome runSearch(const RunOptions& options) {
       archive.offer(ArchivedCandidate{configs[i], scored[i].result, scored[i].score, -1, 0});
       logRecord(configs[i], scored[i].result, -1, 0);
       baselines.push_back({name, configs[i], scored[i].result, scored[i].score});
+      baselines.back().result.module.clear();
     }
   }
   std::uint64_t oz_bytes = 0;
@@ -319,7 +320,9 @@ RunOutcome runSearch(const RunOptions& options) {
     saveCheckpoint(last_generation);
   progress.finish();
 
-  // The answer: the best verified candidate, run once more for its bytes.
+  // The answer: the best verified candidate, with the bytes its verification
+  // returned; run once more for them only when it was found earlier than this
+  // run (a resumed checkpoint or the evaluation log keeps no bytes).
   std::optional<ArchivedCandidate> best = archive.best();
   if (options.fitness.objective == problems::Objective::Pareto) {
     auto weighted = [&](const ArchivedCandidate& a) {
@@ -331,7 +334,10 @@ RunOutcome runSearch(const RunOptions& options) {
     }
   }
   wasm::Bytes best_module;
-  if (best) {
+  if (best && !best->result.module.empty()) {
+    best_module = std::move(best->result.module);
+    best->result.module.clear();
+  } else if (best) {
     engine::EvalResult again = engine->evaluateWithModule(best->config);
     // A worker killed from outside is not the candidate's fault: try again.
     for (int attempt = 1; attempt < 3 && again.status == engine::EvalStatus::Crashed; ++attempt) {

@@ -124,10 +124,13 @@ struct Engine::Impl {
 
   bool verifies(Check check) const { return options.verify && check == Check::Verify; }
 
-  EvalResult runInWorker(const pipeline::PipelineConfig& config, bool want_module,
-                         Check check = Check::Verify) {
+  // Whether a request has a memo entry of its own, which a cancellation must drop.
+  enum class Memoized : bool { No, Yes };
+
+  EvalResult runInWorker(const pipeline::PipelineConfig& config, bool want_module, Check check,
+                         Memoized memoized) {
     try {
-      return runInWorkerOrThrow(config, want_module, check);
+      return runInWorkerOrThrow(config, want_module, check, memoized);
     } catch (const std::exception& e) {
       EvalResult result;
       result.status = EvalStatus::Failed;
@@ -138,7 +141,7 @@ struct Engine::Impl {
   }
 
   EvalResult runInWorkerOrThrow(const pipeline::PipelineConfig& config, bool want_module,
-                                Check check) {
+                                Check check, Memoized memoized) {
     nlohmann::json request;
     {
       std::lock_guard lock(mutex);
@@ -171,8 +174,7 @@ struct Engine::Impl {
       case WorkerReply::Kind::Canceled:
         result.status = EvalStatus::Canceled;
         result.reason = "canceled before it finished";
-        // evaluateWithModule (want_module) has no memo entry of its own.
-        forget(config, check, /*owns_memo_entry=*/!want_module);
+        forget(config, check, memoized == Memoized::Yes);
         return result;
     }
     record(config, result);
@@ -278,6 +280,20 @@ struct Engine::Impl {
     return answer;
   }
 
+  // A new evaluation for the memo. A verification also brings back the bytes
+  // it verified, for its caller only: the search keeps the best candidate's,
+  // so its answer needs no second run (the memo keeps no bytes).
+  EvalResult runFresh(const pipeline::PipelineConfig& config, Check check,
+                      std::promise<EvalResult>& promise) {
+    EvalResult fresh = runInWorker(config, verifies(check), check, Memoized::Yes);
+    wasm::Bytes bytes = std::move(fresh.module);
+    fresh.module.clear();
+    fresh.memo_hit = false;
+    promise.set_value(fresh);
+    if (fresh.verified(/*allow_bounded=*/true)) fresh.module = std::move(bytes);
+    return fresh;
+  }
+
   EvalResult withoutModule(EvalResult r, bool memo_hit) {
     r.module.clear();
     r.memo_hit = memo_hit;
@@ -311,10 +327,7 @@ EvalResult Engine::evaluate(const pipeline::PipelineConfig& config, Check check)
   std::promise<EvalResult> promise;
   bool started = false;
   auto future = impl_->lookupOrStart(config, check, started, promise);
-  if (started) {
-    promise.set_value(impl_->withoutModule(impl_->runInWorker(config, false, check), false));
-    return future.get();
-  }
+  if (started) return impl_->runFresh(config, check, promise);
   return impl_->withoutModule(future.get(), true);
 }
 
@@ -325,15 +338,15 @@ std::vector<EvalResult> Engine::evaluateBatch(const std::vector<pipeline::Pipeli
   std::vector<std::promise<EvalResult>> promises(configs.size());
   std::vector<std::shared_future<EvalResult>> futures(configs.size());
   std::vector<bool> started(configs.size());
+  std::vector<EvalResult> fresh(configs.size());
   std::vector<std::thread> waiters;
   for (std::size_t i = 0; i < configs.size(); ++i) {
     bool s = false;
     futures[i] = impl_->lookupOrStart(configs[i], check, s, promises[i]);
     started[i] = s;
     if (s) {
-      waiters.emplace_back([this, &configs, &promises, i, check] {
-        promises[i].set_value(
-            impl_->withoutModule(impl_->runInWorker(configs[i], false, check), false));
+      waiters.emplace_back([this, &configs, &promises, &fresh, i, check] {
+        fresh[i] = impl_->runFresh(configs[i], check, promises[i]);
       });
     }
   }
@@ -341,13 +354,14 @@ std::vector<EvalResult> Engine::evaluateBatch(const std::vector<pipeline::Pipeli
   std::vector<EvalResult> results;
   results.reserve(configs.size());
   for (std::size_t i = 0; i < configs.size(); ++i) {
-    results.push_back(started[i] ? futures[i].get() : impl_->withoutModule(futures[i].get(), true));
+    results.push_back(started[i] ? std::move(fresh[i])
+                                 : impl_->withoutModule(futures[i].get(), true));
   }
   return results;
 }
 
 EvalResult Engine::evaluateWithModule(const pipeline::PipelineConfig& config) {
-  return impl_->runInWorker(config, true);
+  return impl_->runInWorker(config, true, Check::Verify, Impl::Memoized::No);
 }
 
 void Engine::remember(const pipeline::PipelineConfig& config, const EvalResult& result) {

@@ -17,8 +17,10 @@
 #include "loom/pipeline/apply.hpp"
 #include "loom/pipeline/builtins.hpp"
 #include "loom/pipeline/phase.hpp"
+#include "loom/verify/verifier.hpp"
 #include "loom/wasm/loader.hpp"
 #include "support/test_support.hpp"
+#include "verify/verify_pair.hpp"
 
 namespace loom::engine {
 namespace {
@@ -285,6 +287,41 @@ TEST(Engine, ReturnsTheModuleWhenAskedAndItMatchesTheMetrics) {
   wasm::LoadedModule loaded = wasm::loadModuleFile(test::fixturePath("crc32"));
   EXPECT_EQ(r.module,
             pipeline::applyPipeline(loaded.module, *pipeline::builtinConfig("Oz")).writeBinary());
+}
+
+// A search keeps the best candidate's bytes from its verification instead of
+// running it again: they must be the bytes verified, after repair (a module
+// budget of 1 ms reverts functions), and only the call that ran it gets them.
+TEST(Engine, AVerificationReturnsTheBytesItVerifiedAndTheMemoKeepsNone) {
+  using namespace std::chrono_literals;
+  const auto source = wasm::probeModuleFile(test::fixturePath("strings"));
+  EngineOptions options = smallEngine(2);
+  options.evaluator.verify_options.module_budget = 1ms;
+  Engine engine(source, options);
+  const PipelineConfig oz = *pipeline::builtinConfig("Oz");
+  const EvalResult first = engine.evaluate(oz);
+  ASSERT_TRUE(first.verified(false)) << first.toJson().dump();
+  ASSERT_FALSE(first.repaired.empty()) << "1 ms reached every function";
+  EXPECT_FALSE(first.memo_hit);
+  EXPECT_EQ(first.module.size(), first.metrics.total_bytes);
+  wasm::LoadedModule loaded = wasm::loadModuleFile(test::fixturePath("strings"));
+  EXPECT_NE(first.module, pipeline::applyPipeline(loaded.module, oz).writeBinary());
+  // As `loom-evolve verify` would check it: the fixture has no names section.
+  const wasm::Module shipped = wasm::instantiate(wasm::probeModule("shipped", first.module));
+  verify::VerifyOptions by_export;
+  by_export.match_by_export = true;
+  const verify::ModuleVerdict again = verify::Verifier(loaded.module, by_export).verify(shipped);
+  EXPECT_EQ(again.overall(), verify::Verdict::Proved) << verify::describeVerdict(again);
+
+  const EvalResult memo = engine.evaluate(oz);
+  EXPECT_TRUE(memo.memo_hit);
+  EXPECT_TRUE(memo.module.empty());
+  const std::vector<EvalResult> batch = engine.evaluateBatch({oz, phases({"vacuum"})});
+  EXPECT_TRUE(batch[0].memo_hit);
+  EXPECT_TRUE(batch[0].module.empty());
+  ASSERT_TRUE(batch[1].verified(false)) << batch[1].toJson().dump();
+  EXPECT_EQ(batch[1].module, engine.evaluateWithModule(phases({"vacuum"})).module);
+  EXPECT_TRUE(engine.evaluate(phases({"dce"}), Check::MeasureOnly).module.empty());
 }
 
 // Functions kept original (those -Oz's output cannot verify) cost nothing

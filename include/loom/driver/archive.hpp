@@ -25,7 +25,8 @@ struct ArchivedCandidate {
 
 class Archive {
  public:
-  // Keeps the candidate if it is verified and better than what is known.
+  // Keeps the candidate if it is verified and better than what is known,
+  // with its module bytes if it has them (they are never saved in toJson).
   void offer(const ArchivedCandidate& candidate);
 
   // The best by the (first) objective; ties go to the candidate whose

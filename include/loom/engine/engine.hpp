@@ -70,6 +70,8 @@ class Engine {
   Engine(const wasm::ModuleSource& source, EngineOptions options);
   ~Engine();
 
+  // A result this call verified itself also carries the module bytes it
+  // verified (EvalResult::module); one answered from the memo does not.
   EvalResult evaluate(const pipeline::PipelineConfig& config, Check check = Check::Verify);
   std::vector<EvalResult> evaluateBatch(const std::vector<pipeline::PipelineConfig>& configs,
                                         Check check = Check::Verify);
