@@ -157,7 +157,6 @@ struct Engine::Impl {
     switch (reply.kind) {
       case WorkerReply::Kind::Result:
         result = EvalResult::fromJson(reply.header.at("result"));
-        result.module = std::move(reply.payload);
         break;
       case WorkerReply::Kind::Crashed:
         result.status = EvalStatus::Crashed;
@@ -177,7 +176,9 @@ struct Engine::Impl {
         forget(config, check, memoized == Memoized::Yes);
         return result;
     }
+    // Recorded without the bytes: what record keeps and tells listeners needs none.
     record(config, result);
+    result.module = std::move(reply.payload);
     return result;
   }
 
