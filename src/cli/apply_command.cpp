@@ -60,8 +60,20 @@ int runApply(const ApplyOptions& options) {
   if (!run.ok)
     throw wasm::Error(fmt::format("{}: the pipeline failed: {}", options.module, run.error));
   support::writeFileAtomic(options.output, run.binary);
-  fmt::print(stderr, "wrote {} ({} bytes, code {} bytes)\n", options.output,
-             run.metrics.total_bytes, run.metrics.code_bytes);
+  // Unverified, so compared with the wasm-opt tool's own -Oz (what users
+  // ship today) and the input file.
+  std::string versus;
+  const IsolatedRun oz = runIsolated(source, *pipeline::builtinConfig("Oz"), timeout);
+  if (oz.ok) {
+    const double change = 100.0 *
+                          (static_cast<double>(run.metrics.total_bytes) -
+                           static_cast<double>(oz.metrics.total_bytes)) /
+                          static_cast<double>(oz.metrics.total_bytes);
+    versus = fmt::format(", {:+.2f}% vs wasm-opt -Oz {} B", change, oz.metrics.total_bytes);
+  }
+  fmt::print(stderr, "wrote {} ({} bytes, code {} bytes, unverified{}; input file {} bytes)\n",
+             options.output, run.metrics.total_bytes, run.metrics.code_bytes, versus,
+             source.bytes.size());
   return 0;
 }
 

@@ -5,6 +5,7 @@
 
 #include "commands.hpp"
 #include "loom/driver/driver.hpp"
+#include "loom/driver/progress.hpp"
 #include "loom/driver/tune.hpp"
 
 namespace loom::cli {
@@ -70,8 +71,16 @@ int runEvolve(EvolveSettings& s) {
     if (!o.quiet) {
       const auto& r = outcome.report;
       if (r["recommended"].is_object()) {
-        fmt::print(stderr, "recommended: geometric mean {:.5f} of -Oz on training modules",
+        fmt::print(stderr,
+                   "recommended: geometric mean {:.5f} of the verified -Oz on training modules",
                    r["recommended"]["geomean_ratio_to_oz"].get<double>());
+        const auto& tool = r["train"]["summary"]["answer_geomean_ratio_to_wasm_opt_oz"];
+        if (tool.is_number()) {
+          fmt::print(stderr,
+                     " ({:.5f} of wasm-opt -Oz, unverified, keeping the input file where "
+                     "it is smaller)",
+                     tool.get<double>());
+        }
         if (!r["test"]["summary"]["geomean_ratio_to_oz"].is_null()) {
           fmt::print(
               stderr, ", {:.5f} on {} held-out modules ({} better, {} worse, all verified: {})",
@@ -90,22 +99,34 @@ int runEvolve(EvolveSettings& s) {
   }
   const driver::RunOutcome outcome = driver::runSearch(o);
   if (!o.quiet) {
-    const auto& best = outcome.report["best"];
+    const auto& report = outcome.report;
+    const auto& best = report["best"];
+    const auto& written = report["written"];
+    auto bytesOf = [](const nlohmann::json& j) -> std::uint64_t {
+      return j.is_object() && j.value("status", "") == "ok" && j["total_bytes"].is_number()
+                 ? j["total_bytes"].get<std::uint64_t>()
+                 : 0;
+    };
+    const std::uint64_t tool_oz = bytesOf(report["wasm_opt"]["Oz"]);
+    const auto& verified_oz = report["baselines"]["Oz"];
+    const std::uint64_t oz =
+        verified_oz.is_object() && verified_oz.value("verified", false) ? bytesOf(verified_oz) : 0;
     if (best.is_object()) {
-      std::string versus;
-      const auto& oz = outcome.report["baselines"]["Oz"];
-      if (oz.is_object() && oz.value("status", "") == "ok") {
-        const double delta = 100.0 *
-                             (best["total_bytes"].get<double>() - oz["total_bytes"].get<double>()) /
-                             oz["total_bytes"].get<double>();
-        versus = fmt::format(" ({:+.3f}% vs wasm-opt -Oz at {} bytes)", delta,
-                             oz["total_bytes"].get<std::uint64_t>());
-      }
-      fmt::print(stderr, "best verified: {} bytes{}, {} phases, found by {}\n",
-                 best["total_bytes"].get<std::uint64_t>(), versus, best["phases"].size(),
+      const auto bytes = best["total_bytes"].get<std::uint64_t>();
+      fmt::print(stderr, "best verified: {} bytes{}, {} phases, found by {}\n", bytes,
+                 driver::versusReferences(bytes, tool_oz, oz), best["phases"].size(),
                  best["found_by"].dump());
     }
-    if (o.output && best.is_object()) fmt::print(stderr, "wrote {}\n", o.output->string());
+    const bool input_file = written.is_object() && written["from"] == "input-file";
+    if (input_file) {
+      const auto bytes = written["total_bytes"].get<std::uint64_t>();
+      fmt::print(stderr, "nothing verified beats the input file: {} bytes{}\n", bytes,
+                 driver::versusReferences(bytes, tool_oz, oz));
+    }
+    if (o.output && (best.is_object() || input_file)) {
+      fmt::print(stderr, "wrote {}{}\n", o.output->string(),
+                 input_file ? " (the input file, unchanged)" : "");
+    }
     if (o.report) fmt::print(stderr, "wrote {}\n", o.report->string());
     if (outcome.interrupted) {
       fmt::print(stderr, "interrupted: resume with the same command and --resume (checkpoint {})\n",

@@ -1,9 +1,11 @@
 #include "loom/driver/progress.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <cmath>
+#include <vector>
 
 namespace loom::driver {
 
@@ -22,24 +24,31 @@ Progress::Mode Progress::detect(bool quiet, bool force_lines) {
   return Mode::Terminal;
 }
 
-namespace {
-
-std::string versusOz(std::uint64_t bytes, std::uint64_t oz) {
-  if (!bytes || !oz) return "";
-  const double change =
-      100.0 * (static_cast<double>(bytes) - static_cast<double>(oz)) / static_cast<double>(oz);
-  return fmt::format(" ({:+.2f}% vs -Oz {} B)", change, oz);
+std::string versusReferences(std::uint64_t bytes, std::uint64_t tool_oz,
+                             std::uint64_t verified_oz) {
+  if (!bytes) return "";
+  auto change = [bytes](std::uint64_t ref) {
+    return 100.0 * (static_cast<double>(bytes) - static_cast<double>(ref)) /
+           static_cast<double>(ref);
+  };
+  std::vector<std::string> parts;
+  if (tool_oz)
+    parts.push_back(
+        fmt::format("{:+.2f}% vs wasm-opt -Oz {} B, unverified", change(tool_oz), tool_oz));
+  if (verified_oz)
+    parts.push_back(fmt::format("{:+.2f}% vs verified -Oz {} B", change(verified_oz), verified_oz));
+  if (parts.empty()) return "";
+  return fmt::format(" ({})", fmt::join(parts, "; "));
 }
-
-}  // namespace
 
 void Progress::update(const ProgressSnapshot& p) {
   if (mode_ == Mode::Quiet) return;
   const std::string best = p.best_bytes ? fmt::format("{} B", p.best_bytes) : "none verified yet";
   const std::string head =
       fmt::format("generation {}/{}  best {}{}  {:.1f} evals/s  {} elapsed, {} left", p.generation,
-                  p.generations, best, versusOz(p.best_bytes, p.oz_bytes), p.evaluations_per_second,
-                  formatDuration(p.elapsed_seconds), formatDuration(p.remaining_seconds));
+                  p.generations, best, versusReferences(p.best_bytes, p.tool_oz_bytes, p.oz_bytes),
+                  p.evaluations_per_second, formatDuration(p.elapsed_seconds),
+                  formatDuration(p.remaining_seconds));
   if (mode_ == Mode::Lines) {
     fmt::print(out_, "{}\n", head);
     std::fflush(out_);

@@ -50,10 +50,15 @@ nlohmann::json describeCandidate(const pipeline::PipelineConfig& config,
                    {"inlining", config.toJson()["inlining"]},
                    {"unroll", config.toJson()["unroll"]}};
   // A repaired module is the pipeline's output with some functions put back
-  // as they were: no wasm-opt command line makes that.
-  const auto args = result.repaired.empty() ? config.wasmOptArgs(features) : std::nullopt;
+  // as they were, or some steps undone: no wasm-opt command line makes that.
+  const auto args = result.repaired.empty() && result.reverted_steps.empty()
+                        ? config.wasmOptArgs(features)
+                        : std::nullopt;
   j["wasm_opt_args"] = args ? nlohmann::json(*args) : nlohmann::json(nullptr);
   j["repaired_functions"] = result.repaired;
+  j["reverted_steps"] = nlohmann::json::array();
+  for (const auto& r : result.reverted_steps) j["reverted_steps"].push_back(r.toJson());
+  if (result.stepwise) j["stepwise"] = result.stepwise->toJson();
   j["status"] = engine::statusName(result.status);
   if (!result.reason.empty()) j["reason"] = result.reason;
   j["total_bytes"] = result.metrics.total_bytes;
@@ -65,6 +70,33 @@ nlohmann::json describeCandidate(const pipeline::PipelineConfig& config,
   return j;
 }
 
+nlohmann::json describeToolOutputs(const std::vector<ToolOutput>& outputs) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& t : outputs) {
+    nlohmann::json d = {{"status", engine::statusName(t.result.status)}, {"verified", false}};
+    if (t.result.status == engine::EvalStatus::Ok) {
+      d["total_bytes"] = t.result.metrics.total_bytes;
+      d["code_bytes"] = t.result.metrics.code_bytes;
+      d["instructions"] = t.result.metrics.instructions;
+      d["cycles"] = t.result.metrics.cycles;
+    } else {
+      d["total_bytes"] = nullptr;
+      d["code_bytes"] = nullptr;
+      d["reason"] = t.result.reason;
+    }
+    j[t.level] = d;
+  }
+  return j;
+}
+
+std::uint64_t toolOzBytes(const std::vector<ToolOutput>& outputs) {
+  for (const auto& t : outputs) {
+    if (t.level == "Oz" && t.result.status == engine::EvalStatus::Ok)
+      return t.result.metrics.total_bytes;
+  }
+  return 0;
+}
+
 nlohmann::json buildReport(const ReportInputs& in) {
   const BinaryenFeatures features = in.source.features;
   nlohmann::json r;
@@ -72,6 +104,9 @@ nlohmann::json buildReport(const ReportInputs& in) {
   r["module"] = {{"path", in.options.module.string()},
                  {"sha256", in.module_sha256},
                  {"bytes", in.source.bytes.size()},
+                 {"code_bytes", in.source.format == wasm::SourceFormat::Binary && in.answer
+                                    ? nlohmann::json(in.answer->input_file_code_bytes)
+                                    : nlohmann::json(nullptr)},
                  {"features", wasm::describeFeatures(features)}};
   r["input"] = describeCandidate(pipeline::PipelineConfig{}, in.input, features);
   r["options"] = in.options.toJson();
@@ -88,6 +123,18 @@ nlohmann::json buildReport(const ReportInputs& in) {
     r["best"] = best;
   } else {
     r["best"] = nullptr;
+  }
+
+  r["wasm_opt"] = describeToolOutputs(in.wasm_opt);
+  if (in.answer && (in.best || in.answer->input_file_wins)) {
+    const Answer& a = *in.answer;
+    r["written"] = {{"from", a.input_file_wins ? "input-file" : "best"},
+                    {"total_bytes", a.total_bytes},
+                    {"code_bytes", a.code_bytes},
+                    {"input_file_candidate", a.input_file_candidate},
+                    {"reason", a.reason}};
+  } else {
+    r["written"] = nullptr;
   }
 
   r["baselines"] = nlohmann::json::object();

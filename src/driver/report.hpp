@@ -45,6 +45,30 @@ struct Baseline {
   problems::Score score;
 };
 
+// What the wasm-opt tool itself writes at one -O level: the built-in
+// pipeline's raw output (scripts/check-builtins checks they are the same
+// bytes), measured and never verified, with no function kept original.
+struct ToolOutput {
+  std::string level;  // "O", "Os", "Oz", "O3", "O4"
+  engine::EvalResult result;
+};
+
+// The levels the report gives the wasm-opt tool's sizes for.
+inline const std::vector<std::string>& wasmOptLevels() {
+  static const std::vector<std::string> levels = {"O", "Os", "Oz", "O3", "O4"};
+  return levels;
+}
+
+// The input file's own bytes as a candidate (verified by definition), and
+// which of it and the best verified candidate the run writes.
+struct Answer {
+  bool input_file_wins = false;       // nothing beat the input file: it is written unchanged
+  bool input_file_candidate = false;  // false for a text input or with --strip-debug
+  std::uint64_t input_file_bytes = 0, input_file_code_bytes = 0;
+  std::uint64_t total_bytes = 0, code_bytes = 0;  // what is (or would be) written
+  std::string reason;  // why the input file was (not) a candidate or won, one line
+};
+
 struct IslandRecord {
   algorithms::IslandStrategy strategy;
   unsigned population = 0;
@@ -67,7 +91,15 @@ struct ReportInputs {
   double seconds = 0;
   unsigned generations_done = 0;
   bool interrupted = false;
+  std::vector<ToolOutput> wasm_opt = {};
+  std::optional<Answer> answer = {};
 };
+
+// The `wasm_opt` object of a report: per level, the tool's bytes (unverified).
+nlohmann::json describeToolOutputs(const std::vector<ToolOutput>& outputs);
+
+// The tool's -Oz total bytes (0 if it failed or was not measured).
+std::uint64_t toolOzBytes(const std::vector<ToolOutput>& outputs);
 
 nlohmann::json buildReport(const ReportInputs& inputs);
 

@@ -11,6 +11,7 @@
 #include "loom/driver/run_options.hpp"
 #include "loom/engine/engine.hpp"
 #include "problems/candidate_evaluator.hpp"
+#include "report.hpp"
 
 namespace loom::driver {
 
@@ -29,6 +30,18 @@ std::chrono::steady_clock::time_point deadlineOf(std::chrono::steady_clock::time
 std::optional<engine::EvalResult> keepWhatOzCannotVerify(engine::Engine& engine,
                                                          const RunOptions& options);
 ArchipelagoSettings archipelagoSettings(const RunOptions& options);
+
+// What the wasm-opt tool writes at each of `levels` (wasmOptLevels()): the
+// built-in pipelines run by an engine of their own that verifies nothing
+// and keeps no function original, so its results are the raw pipeline
+// output and the run's own engine and memo are left alone.
+std::vector<ToolOutput> measureWasmOpt(const wasm::ModuleSource& source, const RunOptions& options,
+                                       const std::vector<std::string>& levels = wasmOptLevels());
+
+// The input file's own bytes as a candidate against `best` (scored by the
+// run's objective, like every candidate): which one to write.
+Answer chooseAnswer(const wasm::ModuleSource& source, const engine::EvalResult& input,
+                    const std::optional<ArchivedCandidate>& best, const RunOptions& options);
 
 // The objective above which candidates are measured but not verified: the
 // best verified objective so far plus the screening margin. Set between

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <thread>
 
 #include "archipelago.hpp"
 #include "loom/driver/archive.hpp"
@@ -11,6 +12,7 @@
 #include "loom/driver/progress.hpp"
 #include "loom/pipeline/builtins.hpp"
 #include "loom/support/files.hpp"
+#include "loom/wasm/binary_layout.hpp"
 #include "loom/wasm/hash.hpp"
 #include "loom/wasm/loader.hpp"
 #include "report.hpp"
@@ -78,6 +80,86 @@ std::optional<engine::EvalResult> keepWhatOzCannotVerify(engine::Engine& engine,
   engine::EvalResult oz = engine.evaluateRetryingCrashes(*pipeline::builtinConfig("Oz"));
   if (oz.verified(options.fitness.allow_bounded)) engine.keepOriginal(oz.repaired);
   return oz;
+}
+
+std::vector<ToolOutput> measureWasmOpt(const wasm::ModuleSource& source, const RunOptions& options,
+                                       const std::vector<std::string>& levels) {
+  engine::EngineOptions e = engineOptions(options);
+  e.verify = false;
+  const unsigned cores =
+      options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
+  e.workers = std::max(1u, std::min(cores, static_cast<unsigned>(levels.size())));
+  engine::Engine tool(source, e);
+  std::vector<pipeline::PipelineConfig> configs;
+  for (const auto& level : levels) configs.push_back(*pipeline::builtinConfig(level));
+  std::vector<engine::EvalResult> results = tool.evaluateBatch(configs);
+  std::vector<ToolOutput> out;
+  for (std::size_t i = 0; i < levels.size(); ++i) {
+    // A worker killed from outside is not the pipeline's fault: once more.
+    if (results[i].status == engine::EvalStatus::Crashed ||
+        results[i].status == engine::EvalStatus::OutOfMemory)
+      results[i] = tool.evaluateRetryingCrashes(configs[i]);
+    results[i].module.clear();
+    out.push_back({levels[i], std::move(results[i])});
+  }
+  return out;
+}
+
+namespace {
+
+// The one number candidates are ranked by when choosing what to write; a
+// Pareto run writes the front's best by the weights, as the search does.
+double rankingObjective(const problems::Score& s, const RunOptions& options) {
+  if (options.fitness.objective == problems::Objective::Pareto)
+    return options.fitness.size_weight * s.size_ratio +
+           options.fitness.cycles_weight * s.cycles_ratio;
+  return s.objectives.front();
+}
+
+}  // namespace
+
+Answer chooseAnswer(const wasm::ModuleSource& source, const engine::EvalResult& input,
+                    const std::optional<ArchivedCandidate>& best, const RunOptions& options) {
+  Answer a;
+  if (best) {
+    a.total_bytes = best->result.metrics.total_bytes;
+    a.code_bytes = best->result.metrics.code_bytes;
+  }
+  if (source.format != wasm::SourceFormat::Binary) {
+    a.reason = "the input is a text module, so its file is no candidate";
+    return a;
+  }
+  a.input_file_bytes = source.bytes.size();
+  a.input_file_code_bytes = wasm::readBinaryLayout(source.bytes).codeSectionBytes();
+  if (options.strip_debug) {
+    a.reason = "--strip-debug: the input file, with its debug info, is no candidate";
+    return a;
+  }
+  a.input_file_candidate = true;
+  // The input file has the input's code, so the input's cycles; only its
+  // sizes are its own.
+  engine::EvalResult file = input;
+  file.metrics.total_bytes = a.input_file_bytes;
+  file.metrics.code_bytes = a.input_file_code_bytes;
+  const problems::Score file_score = problems::score(file, input.metrics, options.fitness);
+  if (best && rankingObjective(best->score, options) < rankingObjective(file_score, options)) {
+    a.reason = fmt::format("the best verified candidate ({} bytes) beats the input file ({} bytes)",
+                           a.total_bytes, a.input_file_bytes);
+    return a;
+  }
+  a.input_file_wins = true;
+  a.reason = best ? fmt::format(
+                        "nothing beats the input file ({} bytes; the best verified candidate has "
+                        "{} bytes): "
+                        "the input is written unchanged",
+                        a.input_file_bytes, best->result.metrics.total_bytes)
+                  : fmt::format(
+                        "no verified candidate beats the input file ({} bytes): the input is "
+                        "written unchanged",
+                        a.input_file_bytes);
+  a.total_bytes = a.input_file_bytes;
+  a.code_bytes = a.input_file_code_bytes;
+  return a;
 }
 
 std::chrono::steady_clock::time_point deadlineOf(std::chrono::steady_clock::time_point started,
@@ -172,8 +254,7 @@ RunOutcome runSearch(const RunOptions& options) {
 
   // The input as Binaryen writes it: the denominators of every ratio.
   // Set-up steps can take minutes on a large module: say what is going on.
-  progress.message(fmt::format("set-up: measuring {} and verifying wasm-opt -Oz on it",
-                               options.module.filename().string()));
+  progress.message(fmt::format("set-up: measuring {}", options.module.filename().string()));
   const engine::EvalResult input = engine->evaluateRetryingCrashes(pipeline::PipelineConfig{});
   if (input.status != engine::EvalStatus::Ok) {
     throw SearchError(
@@ -192,6 +273,12 @@ RunOutcome runSearch(const RunOptions& options) {
       std::make_shared<problems::ModuleEvaluator>(engine, input.metrics, options.fitness);
   context->evaluator = evaluator;
 
+  // The reference users know: what the wasm-opt tool itself writes
+  // (unverified), in an engine of its own, so nothing is kept original.
+  progress.message("set-up: what the wasm-opt tool writes at -O, -Os, -Oz, -O3, -O4");
+  const std::vector<ToolOutput> wasm_opt = measureWasmOpt(source, options);
+  const std::uint64_t tool_oz_bytes = toolOzBytes(wasm_opt);
+
   Archive archive;
   bool log_failed = false;
   auto logRecord = [&](const pipeline::PipelineConfig& config, const engine::EvalResult& result,
@@ -199,6 +286,7 @@ RunOutcome runSearch(const RunOptions& options) {
     if (!log || result.memo_hit || log_failed) return;
     log->record(run_id, module_sha, config, result, island, static_cast<int>(generation));
   };
+  if (options.repair) progress.message("set-up: verifying -Oz's output");
   if (const auto oz = keepWhatOzCannotVerify(*engine, options)) {
     logRecord(*pipeline::builtinConfig("Oz"), *oz, -1, 0);
   }
@@ -292,6 +380,7 @@ RunOutcome runSearch(const RunOptions& options) {
     }
     if (auto b = archive.best()) p.best_bytes = b->result.metrics.total_bytes;
     p.oz_bytes = oz_bytes;
+    p.tool_oz_bytes = tool_oz_bytes;
     p.elapsed_seconds = elapsed();
     p.evaluations = evaluationsSoFar();
     p.evaluations_per_second =
@@ -365,8 +454,14 @@ RunOutcome runSearch(const RunOptions& options) {
     }
   }
 
+  // The input file itself is a candidate too: the written module is never
+  // worse than doing nothing.
+  const Answer answer = chooseAnswer(source, input, best, options);
+
   ReportInputs inputs{options, source,          module_sha,           input, baselines, archive,
                       best,    islands->size(), islands->migrations()};
+  inputs.wasm_opt = wasm_opt;
+  inputs.answer = answer;
   inputs.island_records = islands->records();
   inputs.engine_counters = engine->counters();
   inputs.evaluations = evaluationsSoFar();
@@ -378,9 +473,12 @@ RunOutcome runSearch(const RunOptions& options) {
   outcome.interrupted = interrupted;
   outcome.exit_code = interrupted ? 130 : 0;
 
-  if (options.output && best) support::writeFileAtomic(*options.output, best_module);
+  if (options.output && answer.input_file_wins)
+    support::writeFileAtomic(*options.output, source.bytes);
+  else if (options.output && best)
+    support::writeFileAtomic(*options.output, best_module);
   if (options.report) support::writeFileAtomic(*options.report, outcome.report.dump(2) + "\n");
-  if (!best) {
+  if (!best && !answer.input_file_wins) {
     progress.message("no verified candidate: nothing written to the output");
     if (!interrupted) outcome.exit_code = 3;
   }

@@ -39,7 +39,8 @@ struct Loaded {
   wasm::ModuleSource source;
   std::string sha256;
   std::shared_ptr<engine::Engine> engine;
-  engine::EvalResult reference;  // wasm-opt -Oz
+  engine::EvalResult reference;  // -Oz, verified (its unverifiable functions kept original)
+  engine::EvalResult tool_oz;    // what the wasm-opt tool writes at -Oz, unverified
 };
 
 // Engines for every module; nothing evaluated yet.
@@ -75,6 +76,7 @@ void requireReferences(const std::vector<Loaded>& loaded) {
 // A module's -Oz reference, its unverifiable functions kept original from
 // then on.
 void measureReference(Loaded& l, const RunOptions& options) {
+  l.tool_oz = measureWasmOpt(l.source, options, {"Oz"}).front().result;
   keepWhatOzCannotVerify(*l.engine, options);
   l.reference = l.engine->evaluateRetryingCrashes(*pipeline::builtinConfig("Oz"));
 }
@@ -117,13 +119,32 @@ nlohmann::json setAsideUnverifiable(std::vector<Loaded>& loaded, bool allow_boun
 nlohmann::json moduleResult(const Loaded& l, const engine::EvalResult& tuned, bool allow_bounded) {
   const double ratio = static_cast<double>(tuned.metrics.total_bytes) /
                        static_cast<double>(l.reference.metrics.total_bytes);
+  // What applying the recommendation gives, never worse than doing nothing:
+  // the verified output, or the input file when that is no larger (a text
+  // input's file is no candidate).
+  const bool binary = l.source.format == wasm::SourceFormat::Binary;
+  const std::uint64_t input_bytes = l.source.bytes.size();
+  const bool keep_input =
+      binary && !l.source.strip_debug &&
+      (!tuned.verified(allow_bounded) || tuned.metrics.total_bytes >= input_bytes);
+  const std::uint64_t answer_bytes = keep_input ? input_bytes : tuned.metrics.total_bytes;
+  nlohmann::json tool = nullptr;
+  if (l.tool_oz.status == engine::EvalStatus::Ok) tool = l.tool_oz.metrics.total_bytes;
   return {
       {"name", l.module.name},
       {"split", l.module.split},
       {"sha256", l.sha256},
+      {"input_bytes", binary ? nlohmann::json(input_bytes) : nlohmann::json(nullptr)},
+      {"wasm_opt_oz_bytes", tool},
       {"oz_bytes", l.reference.metrics.total_bytes},
       {"tuned_bytes", tuned.metrics.total_bytes},
       {"ratio_to_oz", ratio},
+      {"answer", keep_input ? "input-file" : "tuned"},
+      {"answer_bytes", answer_bytes},
+      {"answer_ratio_to_wasm_opt_oz",
+       tool.is_null() ? nlohmann::json(nullptr)
+                      : nlohmann::json(static_cast<double>(answer_bytes) /
+                                       static_cast<double>(l.tool_oz.metrics.total_bytes))},
       {"tuned_status", engine::statusName(tuned.status)},
       {"verified", tuned.verified(allow_bounded)},
       {"verdict", tuned.verification
@@ -133,9 +154,14 @@ nlohmann::json moduleResult(const Loaded& l, const engine::EvalResult& tuned, bo
 }
 
 nlohmann::json summarize(const nlohmann::json& rows) {
-  double log_sum = 0;
-  int improved = 0, worse = 0, equal = 0, verified = 0;
+  double log_sum = 0, tool_log_sum = 0;
+  int improved = 0, worse = 0, equal = 0, verified = 0, input_kept = 0, tool_known = 0;
   for (const auto& r : rows) {
+    if (r["answer"] == "input-file") ++input_kept;
+    if (r["answer_ratio_to_wasm_opt_oz"].is_number()) {
+      tool_log_sum += std::log(r["answer_ratio_to_wasm_opt_oz"].get<double>());
+      ++tool_known;
+    }
     const double ratio = r["ratio_to_oz"];
     log_sum += std::log(ratio);
     if (ratio < 1)
@@ -154,7 +180,12 @@ nlohmann::json summarize(const nlohmann::json& rows) {
           {"worse", worse},
           {"equal", equal},
           {"verified", verified},
-          {"all_verified", verified == static_cast<int>(rows.size())}};
+          {"all_verified", verified == static_cast<int>(rows.size())},
+          {"input_file_kept", input_kept},
+          {"answer_geomean_ratio_to_wasm_opt_oz",
+           tool_known == static_cast<int>(rows.size()) && tool_known > 0
+               ? nlohmann::json(std::exp(tool_log_sum / tool_known))
+               : nlohmann::json(nullptr)}};
 }
 
 }  // namespace
@@ -361,8 +392,9 @@ RunOutcome runTune(const RunOptions& options) {
         if (best) p.best_bytes = best->result.metrics.total_bytes;
         progress.update(p);
         if (best)
-          progress.message(fmt::format("  geometric mean of size / -Oz on training modules: {:.5f}",
-                                       best->score.size_ratio));
+          progress.message(
+              fmt::format("  geometric mean of size / verified -Oz on training modules: {:.5f}",
+                          best->score.size_ratio));
       });
   if (last_generation % options.checkpoint_every != 0 || last_generation < first_generation)
     saveCheckpoint(last_generation);

@@ -17,8 +17,9 @@ struct IslandStatus {
 struct ProgressSnapshot {
   unsigned generation = 0, generations = 0;
   std::vector<IslandStatus> islands;
-  std::uint64_t best_bytes = 0;  // best verified overall
-  std::uint64_t oz_bytes = 0;    // wasm-opt -Oz, for comparison (0 if unknown)
+  std::uint64_t best_bytes = 0;     // best verified overall
+  std::uint64_t oz_bytes = 0;       // the verified -Oz, for comparison (0 if unknown)
+  std::uint64_t tool_oz_bytes = 0;  // what the wasm-opt tool writes at -Oz, unverified (0: unknown)
   double evaluations_per_second = 0;
   std::uint64_t evaluations = 0;
   double elapsed_seconds = 0;
@@ -42,5 +43,10 @@ class Progress {
 };
 
 std::string formatDuration(double seconds);
+
+// " (+1.23% vs wasm-opt -Oz 1703 B, unverified; -0.50% vs verified -Oz 1744 B)":
+// how `bytes` compares with the tool's -Oz and with the verified -Oz (a zero
+// reference is left out; empty if both are).
+std::string versusReferences(std::uint64_t bytes, std::uint64_t tool_oz, std::uint64_t verified_oz);
 
 }  // namespace loom::driver
