@@ -1,11 +1,13 @@
 // The command-line contract: useful output on good input, and on bad input a
 // single "loom-evolve: error: ..." line, a non-zero exit, and no output file.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "loom/support/files.hpp"
 #include "support/test_support.hpp"
@@ -216,6 +218,44 @@ TEST(Cli, ApplyWritesWhatWasmOptWrites) {
   const CommandResult r = loom({"apply", "Oz", m.string(), "-o", (dir / "out.wasm").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(support::readFile(dir / "out.wasm"), runWasmOpt(m, {"-Oz"}));
+}
+
+// The comparison users check: the report's wasm_opt sizes and the final
+// line are what the wasm-opt tool itself writes on the bundled example.
+TEST(Cli, ExampleComparesWithWhatWasmOptWrites) {
+  TempDir dir;
+  const fs::path example = sourceDir() / "examples" / "example.wasm";
+  const std::string report_path = (dir / "r.json").string();
+  const CommandResult run =
+      loom({example.string(), "--generations", "0", "--islands", "2", "--population", "4", "--jobs",
+            "2", "--report", report_path, "-o", (dir / "out.wasm").string(), "--progress-lines"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto report = nlohmann::json::parse(support::readTextFile(report_path));
+  std::vector<std::string> flags;
+  const std::string features = report["module"]["features"];
+  if (features != "mvp") {
+    std::stringstream in(features);
+    for (std::string f; std::getline(in, f, ',');) flags.push_back("--enable-" + f);
+  }
+  for (const char* level : {"O", "Os", "Oz", "O3", "O4"}) {
+    std::vector<std::string> args = flags;
+    args.push_back(std::string("-") + level);
+    EXPECT_EQ(report["wasm_opt"][level]["total_bytes"].get<std::uint64_t>(),
+              runWasmOpt(example, args).size())
+        << level;
+  }
+  std::vector<std::string> oz = flags;
+  oz.push_back("-Oz");
+  const auto tool_oz = runWasmOpt(example, oz).size();
+  const auto verified_oz = report["baselines"]["Oz"]["total_bytes"].get<std::uint64_t>();
+  // Both references named on the final line, with their byte counts.
+  EXPECT_NE(run.err.find(fmt::format("vs wasm-opt -Oz {} B, unverified", tool_oz)),
+            std::string::npos)
+      << run.err;
+  EXPECT_NE(run.err.find(fmt::format("vs verified -Oz {} B", verified_oz)), std::string::npos)
+      << run.err;
+  // Never larger than the input file.
+  EXPECT_LE(support::readFile(dir / "out.wasm").size(), support::readFile(example).size());
 }
 
 TEST(Cli, PlotDrawsPngAndSvg) {

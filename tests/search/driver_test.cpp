@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "loom/driver/plot.hpp"
 #include "loom/support/files.hpp"
 #include "loom/wasm/loader.hpp"
 #include "support/test_support.hpp"
@@ -213,6 +214,17 @@ TEST(Search, ParetoModeReportsAFront) {
     EXPECT_GT(p["size_ratio"].get<double>(), last_size);
     last_size = p["size_ratio"];
   }
+  // The Pareto plot is in bytes and estimated cycles: the front's own.
+  const PlotData plot = plotData(report, PlotKind::Pareto);
+  ASSERT_FALSE(plot.series.empty());
+  ASSERT_EQ(plot.series[0].points.size(), report["pareto_front"].size());
+  for (std::size_t i = 0; i < plot.series[0].points.size(); ++i) {
+    EXPECT_EQ(plot.series[0].points[i].first,
+              report["pareto_front"][i]["total_bytes"].get<double>());
+    EXPECT_EQ(plot.series[0].points[i].second, report["pareto_front"][i]["cycles"].get<double>());
+  }
+  EXPECT_NE(plot.xlabel.find("bytes"), std::string::npos);
+  EXPECT_NE(plot.ylabel.find("cycles"), std::string::npos);
 }
 
 }  // namespace
