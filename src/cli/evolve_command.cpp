@@ -29,6 +29,7 @@ struct EvolveSettings {
   std::string algorithms;
   double memory_limit_mb = 4096;
   unsigned verify_timeout_ms = 3000;
+  std::string verify_mode = "stepwise";
   double verify_budget_seconds = 600;
   double screen_margin_percent = 0;
   bool verify_all = false;
@@ -61,6 +62,7 @@ int runEvolve(EvolveSettings& s) {
   o.algorithms = splitList(s.algorithms);
   o.memory_limit_bytes = static_cast<std::uint64_t>(s.memory_limit_mb * 1024 * 1024);
   o.verify.function_timeout = std::chrono::milliseconds(s.verify_timeout_ms);
+  o.stepwise = s.verify_mode == "stepwise";
   o.verify.module_budget =
       std::chrono::milliseconds(static_cast<long long>(s.verify_budget_seconds * 1000));
   o.screen_margin = s.verify_all ? -1.0 : s.screen_margin_percent / 100.0;
@@ -180,6 +182,12 @@ void addSearchOptions(CLI::App& app, EvolveSettings& s) {
                "Accept functions verified only up to the loop bound");
   app.add_flag("!--no-repair", o.repair,
                "Do not give unverified functions their original bodies back");
+  app.add_option("--verify-mode", s.verify_mode,
+                 "stepwise: verify each step of a pipeline against the one before and undo, per "
+                 "function, the steps that do not verify; end-to-end: the output against the "
+                 "input")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"stepwise", "end-to-end"}));
   app.add_option("--screen-margin", s.screen_margin_percent,
                  "Verify only candidates whose measured objective is within PERCENT of the best "
                  "verified one")

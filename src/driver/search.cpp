@@ -178,6 +178,7 @@ engine::EngineOptions engineOptions(const RunOptions& o) {
   e.evaluator.verify_options = o.verify;
   e.evaluator.accept_bounded = o.fitness.allow_bounded;
   e.evaluator.repair = o.repair;
+  e.evaluator.stepwise = o.stepwise;
   return e;
 }
 

@@ -39,6 +39,54 @@ bool EvalResult::verified(bool allow_bounded) const {
   return v == verify::Verdict::Proved || (allow_bounded && v == verify::Verdict::Bounded);
 }
 
+nlohmann::json RevertedStep::toJson() const {
+  return {{"function", function}, {"phase", phase}, {"step", step}, {"reason", reason}};
+}
+
+RevertedStep RevertedStep::fromJson(const nlohmann::json& j) {
+  return {j.at("function").get<std::string>(), j.at("phase").get<std::string>(),
+          j.at("step").get<std::uint32_t>(), j.at("reason").get<std::string>()};
+}
+
+StepwiseStats& StepwiseStats::operator+=(const StepwiseStats& o) {
+  steps += o.steps;
+  steps_unchanged += o.steps_unchanged;
+  changed += o.changed;
+  proved_renamed += o.proved_renamed;
+  proved_cached += o.proved_cached;
+  proved_by_solver += o.proved_by_solver;
+  bounded += o.bounded;
+  reverted += o.reverted;
+  budget_units += o.budget_units;
+  return *this;
+}
+
+nlohmann::json StepwiseStats::toJson() const {
+  return {{"steps", steps},
+          {"steps_unchanged", steps_unchanged},
+          {"changed", changed},
+          {"proved_renamed", proved_renamed},
+          {"proved_cached", proved_cached},
+          {"proved_by_solver", proved_by_solver},
+          {"bounded", bounded},
+          {"reverted", reverted},
+          {"budget_units", budget_units}};
+}
+
+StepwiseStats StepwiseStats::fromJson(const nlohmann::json& j) {
+  StepwiseStats s;
+  s.steps = j.at("steps");
+  s.steps_unchanged = j.at("steps_unchanged");
+  s.changed = j.at("changed");
+  s.proved_renamed = j.at("proved_renamed");
+  s.proved_cached = j.at("proved_cached");
+  s.proved_by_solver = j.at("proved_by_solver");
+  s.bounded = j.at("bounded");
+  s.reverted = j.at("reverted");
+  s.budget_units = j.at("budget_units");
+  return s;
+}
+
 nlohmann::json EvalResult::toJson(bool with_times) const {
   nlohmann::json j;
   j["status"] = statusName(status);
@@ -60,6 +108,11 @@ nlohmann::json EvalResult::toJson(bool with_times) const {
                          {"first_problem", v.first_problem}};
   }
   if (!repaired.empty()) j["repaired"] = repaired;
+  if (!reverted_steps.empty()) {
+    j["reverted_steps"] = nlohmann::json::array();
+    for (const auto& r : reverted_steps) j["reverted_steps"].push_back(r.toJson());
+  }
+  if (stepwise) j["stepwise"] = stepwise->toJson();
   if (!output_hash.empty()) j["output_hash"] = output_hash;
   if (with_times) {
     j["seconds"] = {{"passes", times.passes},
@@ -102,6 +155,11 @@ EvalResult EvalResult::fromJson(const nlohmann::json& j) {
                t.at("total")};
   }
   if (j.contains("repaired")) r.repaired = j.at("repaired").get<std::vector<std::string>>();
+  if (j.contains("reverted_steps")) {
+    for (const auto& s : j.at("reverted_steps"))
+      r.reverted_steps.push_back(RevertedStep::fromJson(s));
+  }
+  if (j.contains("stepwise")) r.stepwise = StepwiseStats::fromJson(j.at("stepwise"));
   r.phases_reused = j.value("phases_reused", 0u);
   r.output_hash = j.value("output_hash", "");
   return r;
@@ -109,7 +167,7 @@ EvalResult EvalResult::fromJson(const nlohmann::json& j) {
 
 bool sameOutcome(const EvalResult& a, const EvalResult& b) {
   return a.status == b.status && a.metrics == b.metrics && a.verification == b.verification &&
-         a.repaired == b.repaired;
+         a.repaired == b.repaired && a.reverted_steps == b.reverted_steps;
 }
 
 }  // namespace loom::engine

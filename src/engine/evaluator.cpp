@@ -71,7 +71,8 @@ nlohmann::json EvaluatorOptions::toJson() const {
           {"prefix_cache_bytes", prefix_cache_bytes},
           {"prefix_stride", prefix_stride},
           {"repair", repair},
-          {"accept_bounded", accept_bounded}};
+          {"accept_bounded", accept_bounded},
+          {"stepwise", stepwise}};
 }
 
 EvaluatorOptions EvaluatorOptions::fromJson(const nlohmann::json& j) {
@@ -87,6 +88,7 @@ EvaluatorOptions EvaluatorOptions::fromJson(const nlohmann::json& j) {
   o.prefix_stride = j.at("prefix_stride");
   o.repair = j.at("repair");
   o.accept_bounded = j.at("accept_bounded");
+  o.stepwise = j.value("stepwise", true);
   return o;
 }
 
@@ -119,6 +121,8 @@ Evaluator::Evaluator(wasm::ModuleSource source, EvaluatorOptions options)
       original_global_of_.emplace(base_globals[i], original_globals[i]);
   }
   verifier_ = std::make_unique<verify::Verifier>(original_, options_.verify_options, verdicts_);
+  stepwise_ = std::make_unique<StepwiseValidator>(
+      StepwiseOptions{options_.verify_options, options_.accept_bounded}, verdicts_);
   if (options_.prefix_stride > 0) {
     // Binaryen IR takes tens of bytes per byte of binary; 40 is what the
     // prefix-cache benchmark measured as a safe over-estimate.
@@ -250,6 +254,70 @@ void Evaluator::repairInto(EvalResult& result, wasm::Bytes& binary, const wasm::
   }
 }
 
+void Evaluator::verifyStepwise(EvalResult& result, wasm::Bytes& binary,
+                               const pipeline::PipelineConfig& config,
+                               const std::vector<wasm::Hash128>& keys) {
+  const std::size_t n = config.phases.size();
+  const unsigned stride = options_.prefix_stride;
+  auto stepKey = [&](std::size_t k) { return wasm::hashString("stepwise|" + keys[k].hex()); };
+  std::size_t first = 0;
+  std::optional<StepwiseState> state;
+  if (stride > 0) {
+    for (std::size_t k = (n / stride) * stride; k > 0 && !state; k -= stride) {
+      const wasm::Hash128 key = stepKey(k);
+      for (auto it = step_snapshots_.begin(); it != step_snapshots_.end(); ++it) {
+        if (it->key != key) continue;
+        step_snapshots_.splice(step_snapshots_.begin(), step_snapshots_, it);
+        state = it->state.copy();
+        // The safety net is wall-clock time: a resumed chain starts its own.
+        state->ledger.deadline.reset();
+        first = k;
+        break;
+      }
+    }
+  }
+  if (!state) state = StepwiseState{base_.copy(), {}, {}, {}, false, {}};
+  for (std::size_t i = first; i < n; ++i) {
+    if (stepwise_->budgetSpent(*state)) {
+      // Every later step would be undone unchecked: say so once, run none.
+      state->reverted.push_back({"", config.phases[i], static_cast<std::uint32_t>(i + 1),
+                                 "not run: the module's verification budget is spent"});
+      ++state->stats.reverted;
+      break;
+    }
+    stepwise_->step(*state, config, i);
+    const std::size_t done = i + 1;
+    if (stride > 0 && snapshot_capacity_ > 0 && done % stride == 0 && done < n) {
+      const wasm::Hash128 key = stepKey(done);
+      bool known = false;
+      for (const auto& s : step_snapshots_) known = known || s.key == key;
+      if (!known) {
+        while (step_snapshots_.size() >= snapshot_capacity_) step_snapshots_.pop_back();
+        step_snapshots_.push_front(StepSnapshot{key, state->copy()});
+      }
+    }
+  }
+  StepwiseOutcome outcome = stepwise_->finish(std::move(*state), config);
+  binary = std::move(outcome.binary);
+  result.metrics = cost::measure(outcome.shipped, binary);
+  VerificationSummary s;
+  s.overall = outcome.bounded ? verify::Verdict::Bounded : verify::Verdict::Proved;
+  s.proved =
+      static_cast<std::uint32_t>(outcome.stats.proved_cached + outcome.stats.proved_by_solver);
+  s.bounded = static_cast<std::uint32_t>(outcome.stats.bounded);
+  s.unchanged = outcome.stats.steps_unchanged;
+  if (!outcome.reverted.empty()) {
+    const RevertedStep& r = outcome.reverted.front();
+    s.first_problem = fmt::format(
+        "{}{} at step {} ({}): {}", r.function.empty() ? "whole step" : r.function,
+        outcome.reverted.size() > 1 ? fmt::format(" and {} more", outcome.reverted.size() - 1) : "",
+        r.step, r.phase, r.reason);
+  }
+  result.verification = s;
+  result.reverted_steps = std::move(outcome.reverted);
+  result.stepwise = outcome.stats;
+}
+
 EvalResult Evaluator::evaluate(const pipeline::PipelineConfig& config, bool verify,
                                bool want_module, const std::vector<std::string>& keep_original) {
   const auto start = Clock::now();
@@ -319,7 +387,21 @@ EvalResult Evaluator::evaluate(const pipeline::PipelineConfig& config, bool veri
     result.output_hash = wasm::hashBytes(binary).hex();
     result.times.measuring = secondsSince(measure_start);
 
-    if (verify) {
+    if (verify && options_.stepwise) {
+      const auto verify_start = Clock::now();
+      verifyStepwise(result, binary, config, keys);
+      result.times.verification = secondsSince(verify_start);
+      for (const auto& r : result.reverted_steps) {
+        // As below: past Z3's memory limit this worker cannot check anything more.
+        if (r.reason.find("out of memory") == std::string::npos) continue;
+        result.status = EvalStatus::OutOfMemory;
+        result.reason = fmt::format("Z3 reached its memory limit verifying {} at step {}: {}",
+                                    r.function, r.step, r.reason);
+        result.times.total = secondsSince(start);
+        return result;
+      }
+      kept_names.clear();
+    } else if (verify) {
       const auto verify_start = Clock::now();
       const verify::ModuleVerdict verdict = verifier_->verify(*checked, origins);
       result.verification = summarize(verdict);

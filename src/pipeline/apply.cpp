@@ -57,31 +57,35 @@ bool testPhasesEnabled() {
   return value && std::string_view(value) == "1";
 }
 
+void runPhase(wasm::Module& module, const PipelineConfig& config, std::size_t index) {
+  const Phase* phase = findPhase(config.phases.at(index));
+  if (!phase)
+    throw ConfigError(fmt::format("configuration: unknown phase '{}'", config.phases[index]));
+  switch (phase->origin) {
+    case PhaseOrigin::Test:
+      if (!testPhasesEnabled()) {
+        throw ConfigError(fmt::format("phase '{}' is for tests only", phase->name));
+      }
+      runTestPhase(phase->name);
+    case PhaseOrigin::Project:
+      if (config.unrolls()) unrollLoops(module.get(), config.unroll);
+      break;
+    default: {
+      std::vector<const char*> passes;
+      for (auto pass : phase->passes) passes.push_back(pass.data());
+      std::lock_guard lock(wasm::binaryenGlobalsMutex());
+      setGlobalOptions(config);
+      BinaryenModuleRunPasses(module.get(), passes.data(),
+                              static_cast<BinaryenIndex>(passes.size()));
+      break;
+    }
+  }
+}
+
 void runPhases(wasm::Module& module, const PipelineConfig& config, std::size_t first_phase,
                const PhaseObserver& observer) {
   for (std::size_t i = first_phase; i < config.phases.size(); ++i) {
-    const Phase* phase = findPhase(config.phases[i]);
-    if (!phase)
-      throw ConfigError(fmt::format("configuration: unknown phase '{}'", config.phases[i]));
-    switch (phase->origin) {
-      case PhaseOrigin::Test:
-        if (!testPhasesEnabled()) {
-          throw ConfigError(fmt::format("phase '{}' is for tests only", phase->name));
-        }
-        runTestPhase(phase->name);
-      case PhaseOrigin::Project:
-        if (config.unrolls()) unrollLoops(module.get(), config.unroll);
-        break;
-      default: {
-        std::vector<const char*> passes;
-        for (auto pass : phase->passes) passes.push_back(pass.data());
-        std::lock_guard lock(wasm::binaryenGlobalsMutex());
-        setGlobalOptions(config);
-        BinaryenModuleRunPasses(module.get(), passes.data(),
-                                static_cast<BinaryenIndex>(passes.size()));
-        break;
-      }
-    }
+    runPhase(module, config, i);
     if (observer) observer(i + 1, module);
   }
 }

@@ -6,6 +6,7 @@
 
 #include <bit>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -61,14 +62,21 @@ class Stream {
 
 class FunctionHasher {
  public:
-  explicit FunctionHasher(const GlobalRename* rename = nullptr) : rename_(rename) {}
+  explicit FunctionHasher(const GlobalRename* rename = nullptr, bool rename_locals = false)
+      : rename_(rename), rename_locals_(rename_locals) {}
 
   FunctionHash run(BinaryenFunctionRef f) {
+    function_ = f;
+    params_ = BinaryenTypeArity(BinaryenFunctionGetParams(f));
     stream_.word(BinaryenFunctionGetParams(f));
     stream_.word(BinaryenFunctionGetResults(f));
     const BinaryenIndex vars = BinaryenFunctionGetNumVars(f);
-    stream_.word(vars);
-    for (BinaryenIndex i = 0; i < vars; ++i) stream_.word(BinaryenFunctionGetVar(f, i));
+    // Renamed, a var is hashed with its type where it is first used; vars
+    // never used are zero-initialized values nothing reads.
+    if (!rename_locals_) {
+      stream_.word(vars);
+      for (BinaryenIndex i = 0; i < vars; ++i) stream_.word(BinaryenFunctionGetVar(f, i));
+    }
     std::uint64_t expressions = 0;
     walk(BinaryenFunctionGetBody(f), [&](BinaryenExpressionRef e, unsigned) {
       visit(e);
@@ -79,6 +87,19 @@ class FunctionHasher {
   }
 
  private:
+  // Parameters are the signature and keep their indices; vars are numbered
+  // in order of first use, so two bodies hash alike exactly when a
+  // type-preserving one-to-one renaming of vars turns one into the other.
+  void local(BinaryenIndex index) {
+    if (!rename_locals_ || index < params_) {
+      stream_.word(index);
+      return;
+    }
+    auto [it, fresh] = locals_.emplace(index, params_ + locals_.size());
+    stream_.word(it->second);
+    if (fresh) stream_.word(BinaryenFunctionGetVar(function_, index - params_));
+  }
+
   void label(const char* name) {
     if (!name) {
       stream_.word(~0ULL);
@@ -144,10 +165,10 @@ class FunctionHasher {
         stream_.word(BinaryenCallIndirectIsReturn(e));
         break;
       case ExprKind::LocalGet:
-        stream_.word(BinaryenLocalGetGetIndex(e));
+        local(BinaryenLocalGetGetIndex(e));
         break;
       case ExprKind::LocalSet:
-        stream_.word(BinaryenLocalSetGetIndex(e));
+        local(BinaryenLocalSetGetIndex(e));
         stream_.word(BinaryenLocalSetIsTee(e));
         break;
       case ExprKind::GlobalGet:
@@ -298,6 +319,10 @@ class FunctionHasher {
   Stream stream_;
   std::unordered_map<std::string, std::uint64_t> labels_;
   const GlobalRename* rename_ = nullptr;
+  bool rename_locals_ = false;
+  BinaryenFunctionRef function_ = nullptr;
+  BinaryenIndex params_ = 0;
+  std::map<BinaryenIndex, BinaryenIndex> locals_;
   bool opaque_ = false;
 };
 
@@ -309,6 +334,10 @@ FunctionHash hashFunction(BinaryenFunctionRef function) {
 
 FunctionHash hashFunction(BinaryenFunctionRef function, const GlobalRename& rename) {
   return FunctionHasher(&rename).run(function);
+}
+
+FunctionHash hashFunctionUpToLocals(BinaryenFunctionRef function, const GlobalRename* rename) {
+  return FunctionHasher(rename, true).run(function);
 }
 
 std::unordered_map<std::string, FunctionHash> hashFunctions(BinaryenModuleRef module) {

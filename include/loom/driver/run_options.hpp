@@ -46,6 +46,9 @@ struct RunOptions {
   std::uint64_t memory_limit_bytes = 4ull << 30;
   verify::VerifyOptions verify;
   bool repair = true;  // give unverified functions their original bodies back (engine/repair.hpp)
+  // Verify each step of a pipeline against the one before (engine/stepwise.hpp);
+  // off: the output against the input, as one step.
+  bool stepwise = true;
   // Verify only candidates measured within this fraction of the best verified
   // objective (problems/candidate_evaluator.hpp); negative: verify every one.
   double screen_margin = 0.0;

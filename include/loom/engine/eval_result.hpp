@@ -37,6 +37,33 @@ struct VerificationSummary {
   friend bool operator==(const VerificationSummary&, const VerificationSummary&) = default;
 };
 
+// One (function, step) that was undone, or a whole step (`function` empty).
+struct RevertedStep {
+  std::string function;
+  std::string phase;       // the phase's name, or "write" for the final encoding
+  std::uint32_t step = 0;  // 1-based position in the pipeline; phases + 1 for "write"
+  std::string reason;
+  nlohmann::json toJson() const;
+  static RevertedStep fromJson(const nlohmann::json& json);
+  friend bool operator==(const RevertedStep&, const RevertedStep&) = default;
+};
+
+struct StepwiseStats {
+  std::uint32_t steps = 0;            // steps checked, the final write included
+  std::uint32_t steps_unchanged = 0;  // steps that changed no function
+  std::uint64_t changed = 0;          // (step, function) pairs whose body changed
+  std::uint64_t proved_renamed = 0;   // equal up to renamed vars: no solver call
+  std::uint64_t proved_cached = 0;    // proved from the verdict cache, no solver call
+  std::uint64_t proved_by_solver = 0;
+  std::uint64_t bounded = 0;       // accepted as bounded (only with accept_bounded)
+  std::uint64_t reverted = 0;      // (step, function) pairs undone, whole steps counted once
+  std::uint64_t budget_units = 0;  // solver units the chain charged to the module budget
+  StepwiseStats& operator+=(const StepwiseStats& other);
+  nlohmann::json toJson() const;
+  static StepwiseStats fromJson(const nlohmann::json& json);
+  friend bool operator==(const StepwiseStats&, const StepwiseStats&) = default;
+};
+
 struct StageTimes {
   double passes = 0, validation = 0, measuring = 0, verification = 0, total = 0;  // seconds
 };
@@ -48,8 +75,12 @@ struct EvalResult {
   std::optional<VerificationSummary> verification;  // absent when not verified
   StageTimes times;
   std::vector<std::string> repaired;  // functions that kept their original body (see repair.hpp)
-  std::uint32_t phases_reused = 0;    // phases skipped thanks to the prefix cache
-  bool memo_hit = false;              // answered from the engine's memo, no work done
+  // Stepwise verification (stepwise.hpp): the (function, step) pairs undone,
+  // and what the chain checked.
+  std::vector<RevertedStep> reverted_steps;
+  std::optional<StepwiseStats> stepwise;
+  std::uint32_t phases_reused = 0;  // phases skipped thanks to the prefix cache
+  bool memo_hit = false;            // answered from the engine's memo, no work done
   // The measured module's hash (before any repair): a verification of the same
   // bytes says the same, whatever pipeline made them.
   std::string output_hash;

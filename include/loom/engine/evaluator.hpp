@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "loom/engine/eval_result.hpp"
+#include "loom/engine/stepwise.hpp"
 #include "loom/pipeline/config.hpp"
 #include "loom/verify/verifier.hpp"
 #include "loom/wasm/loader.hpp"
@@ -30,6 +31,10 @@ struct EvaluatorOptions {
   // verified only with accept_bounded.
   bool repair = true;
   bool accept_bounded = false;
+  // Verify each step of the pipeline against the step before (stepwise.hpp)
+  // rather than the output against the input; a step that does not verify is
+  // undone for the functions it could not prove.
+  bool stepwise = true;
   nlohmann::json toJson() const;
   static EvaluatorOptions fromJson(const nlohmann::json& json);
 };
@@ -68,6 +73,9 @@ class Evaluator {
   verify::GlobalOrigins originsOf(const wasm::Module& optimized, const wasm::Module& shipped) const;
   void repairInto(EvalResult& result, wasm::Bytes& binary, const wasm::Module& shipped,
                   const verify::GlobalOrigins& origins, const verify::ModuleVerdict& verdict);
+  void verifyStepwise(EvalResult& result, wasm::Bytes& binary,
+                      const pipeline::PipelineConfig& config,
+                      const std::vector<wasm::Hash128>& keys);
   const wasm::Module* findSnapshot(const wasm::Hash128& key);
   void storeSnapshot(const wasm::Hash128& key, const wasm::Module& module);
 
@@ -83,6 +91,14 @@ class Evaluator {
   std::unordered_map<wasm::Hash128, std::list<Snapshot>::iterator, wasm::Hash128Hasher>
       snapshot_index_;
   std::size_t snapshot_capacity_ = 0;
+  // Verified chains after every `prefix_stride` steps, for pipelines that
+  // share their first phases (most of a search's candidates do).
+  struct StepSnapshot {
+    wasm::Hash128 key;
+    StepwiseState state;
+  };
+  std::list<StepSnapshot> step_snapshots_;  // most recently used first
+  std::unique_ptr<StepwiseValidator> stepwise_;
   PrefixCacheStats prefix_stats_;
 };
 

@@ -19,6 +19,9 @@ using PhaseObserver = std::function<void(std::size_t phases_done, const wasm::Mo
 void runPhases(wasm::Module& module, const PipelineConfig& config, std::size_t first_phase = 0,
                const PhaseObserver& observer = {});
 
+// Runs phase `index` of `config` alone: one step of the pipeline.
+void runPhase(wasm::Module& module, const PipelineConfig& config, std::size_t index);
+
 // A new module: `input` copied, then the whole pipeline. `input` is untouched.
 wasm::Module applyPipeline(const wasm::Module& input, const PipelineConfig& config);
 

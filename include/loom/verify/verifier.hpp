@@ -93,6 +93,8 @@ struct FunctionVerdict {
 struct ModuleVerdict {
   std::vector<FunctionVerdict> functions;  // the functions that changed
   std::size_t unchanged_functions = 0;     // skipped: same body hash, no solver call
+  // Of those, bodies equal only up to a renaming of their vars.
+  std::size_t locals_renamed_functions = 0;
   // Module-level differences: exports, imports, start, tables, segments,
   // globals, a removed function that something can still reach.
   std::vector<std::string> module_problems;
@@ -133,6 +135,16 @@ class VerdictCache {
 // verified under it); a right one only lets more of it succeed.
 using GlobalOrigins = std::map<std::string, std::string>;  // optimized -> original
 
+// What the module budget has paid for across several verify() calls: the
+// steps of one stepwise chain share a candidate's budget, so a long pipeline
+// is bounded like a short one.
+struct BudgetLedger {
+  std::uint64_t spent_units = 0;
+  // The wall-clock safety net of the whole chain, set by the first call.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  bool exhausted = false;  // a function went unchecked because the budget was spent
+};
+
 class Verifier {
  public:
   // `original` must outlive the verifier; its function hashes are computed once.
@@ -148,6 +160,9 @@ class Verifier {
   // binary without a names section names them by position) are aligned in
   // order by type, import, exports and initial value.
   ModuleVerdict verify(const wasm::Module& optimized, const GlobalOrigins& origins = {});
+  // The same, with the module budget taken from and charged to `ledger`.
+  ModuleVerdict verify(const wasm::Module& optimized, const GlobalOrigins& origins,
+                       BudgetLedger& ledger);
 
   // Which global of `optimized` each original global is, by name, as
   // verify() pairs them. An original global without a counterpart is absent.

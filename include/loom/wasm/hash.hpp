@@ -44,6 +44,13 @@ FunctionHash hashFunction(BinaryenFunctionRef function);
 using GlobalRename = std::function<std::string(std::string_view)>;
 FunctionHash hashFunction(BinaryenFunctionRef function, const GlobalRename& rename);
 
+// The same up to a renaming of the function's vars (its non-parameter
+// locals): equal hashes mean the bodies differ at most by a one-to-one,
+// type-preserving renaming of vars, which changes nothing a caller can see
+// (what reorder-locals and coalesce-locals often do and nothing else).
+FunctionHash hashFunctionUpToLocals(BinaryenFunctionRef function,
+                                    const GlobalRename* rename = nullptr);
+
 // Name -> hash for every defined function.
 std::unordered_map<std::string, FunctionHash> hashFunctions(BinaryenModuleRef module);
 

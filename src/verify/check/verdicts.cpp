@@ -162,6 +162,7 @@ nlohmann::json ModuleVerdict::toJson() const {
   j["functions"] = nlohmann::json::array();
   for (const auto& f : functions) j["functions"].push_back(f.toJson());
   j["unchanged_functions"] = unchanged_functions;
+  j["locals_renamed_functions"] = locals_renamed_functions;
   j["module_problems"] = module_problems;
   j["module_problems_refute"] = module_problems_refute;
   j["counts"] = {{"proved", count(Verdict::Proved)},

@@ -62,11 +62,14 @@ std::set<std::string> callClosure(const sem::ModuleInfo& m, const std::string& r
 // work the units do not count.
 class ModuleBudget {
  public:
-  explicit ModuleBudget(std::chrono::milliseconds nominal)
+  ModuleBudget(std::chrono::milliseconds nominal, BudgetLedger& ledger)
       : nominal_(nominal),
         units_(static_cast<std::uint64_t>(std::max<long long>(0, nominal.count())) *
                smt::Budget::unitsPerMs()),
-        deadline_(std::chrono::steady_clock::now() + 3 * nominal + std::chrono::seconds(1)) {}
+        ledger_(ledger) {
+    if (!ledger_.deadline)
+      ledger_.deadline = std::chrono::steady_clock::now() + 3 * nominal + std::chrono::seconds(1);
+  }
 
   // Encoding work counts too, or a module of cheap proofs over expensive
   // encodings would only ever stop at the safety net: a term costs about as
@@ -74,12 +77,14 @@ class ModuleBudget {
   // sqljs's -Oz output: 4-250 us per term, median near 10 us).
   static constexpr std::uint64_t kUnitsPerTerm = 20;
   void charge(const FunctionVerdict& v) {
-    spent_ += v.solver_units + v.encoding_terms * kUnitsPerTerm;
+    ledger_.spent_units += v.solver_units + v.encoding_terms * kUnitsPerTerm;
   }
   bool spent() const {
-    return units_ > 0 && (spent_ >= units_ || std::chrono::steady_clock::now() >= deadline_);
+    return units_ > 0 &&
+           (ledger_.spent_units >= units_ || std::chrono::steady_clock::now() >= *ledger_.deadline);
   }
   FunctionVerdict notChecked(const std::string& function) const {
+    ledger_.exhausted = true;
     FunctionVerdict v;
     v.function = function;
     v.verdict = Verdict::Unknown;
@@ -91,8 +96,7 @@ class ModuleBudget {
  private:
   std::chrono::milliseconds nominal_;
   std::uint64_t units_;  // 0: no module budget
-  std::uint64_t spent_ = 0;
-  std::chrono::steady_clock::time_point deadline_;
+  BudgetLedger& ledger_;
 };
 
 }  // namespace
@@ -114,7 +118,10 @@ struct Verifier::Impl {
     original_fingerprint = wasm::hashString(s);
   }
 
-  bool unchanged(const check::Correspondence& c, const check::FunctionPair& pair) const {
+  // Whether the pair needs no check: the same body, or the same up to a
+  // renaming of vars (`*locals_renamed` then says so).
+  bool unchanged(const check::Correspondence& c, const check::FunctionPair& pair,
+                 bool* locals_renamed = nullptr) const {
     const sem::FunctionInfo& o = *c.original().function(pair.original);
     const sem::FunctionInfo& p = *c.optimized().function(pair.optimized);
     if (o.hash.opaque || p.hash.opaque) return false;
@@ -122,15 +129,26 @@ struct Verifier::Impl {
     // on both sides. Names shift when unnamed globals are removed, so a body
     // may also be the same once its globals are called by their counterparts'
     // names (a function repair put back).
-    const bool same_names = o.hash.hash == p.hash.hash;
+    bool same_names = o.hash.hash == p.hash.hash;
+    bool renamed = false;
+    if (!same_names &&
+        wasm::hashFunctionUpToLocals(o.ref).hash == wasm::hashFunctionUpToLocals(p.ref).hash) {
+      same_names = renamed = true;
+    }
     if (!same_names && !c.globalsRenamed()) return false;
     if (!same_names) {
       const wasm::GlobalRename to_original = [&](std::string_view name) {
         const std::string counterpart = c.originalGlobal(std::string(name));
         return counterpart.empty() ? "unpaired " + std::string(name) : counterpart;
       };
-      if (wasm::hashFunction(p.ref, to_original).hash != o.hash.hash) return false;
+      if (wasm::hashFunction(p.ref, to_original).hash != o.hash.hash) {
+        if (wasm::hashFunctionUpToLocals(p.ref, &to_original).hash !=
+            wasm::hashFunctionUpToLocals(o.ref).hash)
+          return false;
+        renamed = true;
+      }
     }
+    if (locals_renamed) *locals_renamed = renamed;
     for (const auto& g : o.globals_used) {
       const auto os = c.layout().slot(sem::Side::Original, g);
       const auto ps = c.layout().slot(sem::Side::Optimized, same_names ? g : c.optimizedGlobal(g));
@@ -170,7 +188,8 @@ struct Verifier::Impl {
     return wasm::hashString(s);
   }
 
-  ModuleVerdict verify(const wasm::Module& optimized, const GlobalOrigins& origins) {
+  ModuleVerdict verify(const wasm::Module& optimized, const GlobalOrigins& origins,
+                       BudgetLedger& ledger) {
     ModuleVerdict out;
     // LOOM_VERIFY_TRACE=FILE: one line per function checked, appended to
     // FILE (workers' stderr is the engine's), to see where a budget goes.
@@ -188,8 +207,10 @@ struct Verifier::Impl {
       out.module_problems_refute = problems.definite;
       std::vector<const check::FunctionPair*> changed;
       for (const auto& pair : c.pairs()) {
-        if (unchanged(c, pair)) {
+        bool locals_renamed = false;
+        if (unchanged(c, pair, &locals_renamed)) {
           ++out.unchanged_functions;
+          if (locals_renamed) ++out.locals_renamed_functions;
         } else {
           changed.push_back(&pair);
         }
@@ -200,7 +221,7 @@ struct Verifier::Impl {
         return c.original().function(a->original)->hash.expressions <
                c.original().function(b->original)->hash.expressions;
       });
-      ModuleBudget budget(options.module_budget);
+      ModuleBudget budget(options.module_budget, ledger);
       std::vector<std::pair<const check::FunctionPair*, FunctionVerdict>> decided;
       for (const check::FunctionPair* pair : changed) {
         if (budget.spent()) {
@@ -269,7 +290,13 @@ Verifier::Verifier(const wasm::Module& original, VerifyOptions options,
 Verifier::~Verifier() = default;
 
 ModuleVerdict Verifier::verify(const wasm::Module& optimized, const GlobalOrigins& origins) {
-  return impl_->verify(optimized, origins);
+  BudgetLedger ledger;
+  return impl_->verify(optimized, origins, ledger);
+}
+
+ModuleVerdict Verifier::verify(const wasm::Module& optimized, const GlobalOrigins& origins,
+                               BudgetLedger& ledger) {
+  return impl_->verify(optimized, origins, ledger);
 }
 
 std::map<std::string, std::string> Verifier::pairGlobals(const wasm::Module& optimized,

@@ -1,0 +1,87 @@
+// Stepwise translation validation: every step of a pipeline (one phase, as
+// the engine runs it, and the final write to bytes) is verified for each
+// function it changed, against that function as it was just before the step.
+// Steps chain by transitivity under the verifier's one relation, so the
+// output is proved equivalent to the input when every step is. A step that
+// is not proved for a function is undone for that function only (its body
+// from before the step comes back) and the pipeline goes on from there, so
+// what the other steps gained is kept.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loom/engine/eval_result.hpp"
+#include "loom/pipeline/config.hpp"
+#include "loom/verify/verifier.hpp"
+#include "loom/wasm/module.hpp"
+
+namespace loom::engine {
+
+// The chain's state after some steps: what a later step starts from.
+struct StepwiseState {
+  wasm::Module module;  // Binaryen IR after the steps so far, each verified or undone
+  std::vector<RevertedStep> reverted;
+  StepwiseStats stats;
+  verify::BudgetLedger ledger;
+  bool bounded = false;  // some accepted step is only bounded
+  // Stack IR phases (generate-/optimize-stack-ir) change only what is
+  // written, and a module holding Stack IR cannot be copied: they run at the
+  // final write, which is verified as a step of its own.
+  std::vector<std::size_t> stack_ir_phases;
+  StepwiseState copy() const;
+};
+
+// The end of the chain: the bytes to ship, decoded again, verified against
+// the last IR state.
+struct StepwiseOutcome {
+  wasm::Module shipped;  // `binary` decoded with names: what was verified
+  wasm::Bytes binary;
+  std::vector<RevertedStep> reverted;
+  StepwiseStats stats;
+  bool bounded = false;
+};
+
+struct StepwiseOptions {
+  verify::VerifyOptions verify_options;
+  bool accept_bounded = false;
+};
+
+class StepwiseValidator {
+ public:
+  StepwiseValidator(StepwiseOptions options, std::shared_ptr<verify::VerdictCache> cache);
+
+  // Runs phase `index` of `config` on `state` and keeps what verifies.
+  void step(StepwiseState& state, const pipeline::PipelineConfig& config, std::size_t index);
+
+  // The same for any transformation of the module, named `name` in what is
+  // undone (how tests put a wrong step between two real ones).
+  using Transform = std::function<void(wasm::Module&)>;
+  void step(StepwiseState& state, const std::string& name, std::uint32_t step_number,
+            const Transform& transform);
+
+  // Whether the module budget is spent: later steps would all be undone, so
+  // a caller may stop running them.
+  bool budgetSpent(const StepwiseState& state) const;
+
+  // The final step: writing `state.module` as it would be shipped, after the
+  // Stack IR phases of `config` that no other phase followed.
+  StepwiseOutcome finish(StepwiseState state, const pipeline::PipelineConfig& config) const;
+
+ private:
+  StepwiseOptions options_;
+  std::shared_ptr<verify::VerdictCache> cache_;
+};
+
+// Runs all of `config` from `input` stepwise: the verified module that
+// pipeline makes, with what had to be undone.
+StepwiseOutcome runStepwise(const wasm::Module& input, const pipeline::PipelineConfig& config,
+                            const StepwiseOptions& options,
+                            std::shared_ptr<verify::VerdictCache> cache = nullptr);
+
+}  // namespace loom::engine

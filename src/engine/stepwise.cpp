@@ -1,0 +1,302 @@
+#include "loom/engine/stepwise.hpp"
+
+#include <fmt/format.h>
+
+#include <utility>
+
+#include "loom/engine/repair.hpp"
+#include "loom/pipeline/apply.hpp"
+
+namespace loom::engine {
+
+StepwiseState StepwiseState::copy() const {
+  return {module.copy(), reverted, stats, ledger, bounded, stack_ir_phases};
+}
+
+namespace {
+
+std::vector<std::string> globalNames(const wasm::Module& module) {
+  std::vector<std::string> names;
+  for (BinaryenIndex i = 0, n = BinaryenGetNumGlobals(module.get()); i < n; ++i)
+    names.emplace_back(BinaryenGlobalGetName(BinaryenGetGlobalByIndex(module.get(), i)));
+  return names;
+}
+
+// Passes keep a global's name: each global after a step is the one of the
+// same name before it. Said explicitly, since positional names ("global$3"
+// of a binary without names) would otherwise be aligned by guesswork.
+verify::GlobalOrigins sameNames(const wasm::Module& before, const wasm::Module& after) {
+  verify::GlobalOrigins origins;
+  for (const auto& name : globalNames(after)) {
+    if (BinaryenGetGlobal(before.get(), name.c_str())) origins.emplace(name, name);
+  }
+  return origins;
+}
+
+// Global names in the order Binaryen writes the globals: imports first.
+std::vector<std::string> writtenGlobalOrder(const wasm::Module& module) {
+  std::vector<std::string> imported, defined;
+  for (BinaryenIndex i = 0, n = BinaryenGetNumGlobals(module.get()); i < n; ++i) {
+    BinaryenGlobalRef g = BinaryenGetGlobalByIndex(module.get(), i);
+    const char* import_module = BinaryenGlobalImportGetModule(g);
+    (import_module && *import_module ? imported : defined).push_back(BinaryenGlobalGetName(g));
+  }
+  imported.insert(imported.end(), defined.begin(), defined.end());
+  return imported;
+}
+
+// Writing renames globals by position: which IR global each decoded one is.
+verify::GlobalOrigins writtenOrigins(const wasm::Module& ir, const wasm::Module& decoded) {
+  const std::vector<std::string> before = writtenGlobalOrder(ir);
+  const std::vector<std::string> after = writtenGlobalOrder(decoded);
+  verify::GlobalOrigins origins;
+  if (before.size() != after.size()) return origins;
+  for (std::size_t i = 0; i < before.size(); ++i) origins.emplace(after[i], before[i]);
+  return origins;
+}
+
+wasm::Module decodeWritten(const wasm::Module& module, wasm::Bytes& binary) {
+  binary = module.writeBinary();
+  wasm::Module decoded =
+      wasm::Module::parseBinaryTrusted(module.writeBinary({.names_section = true}));
+  decoded.setFeatures(module.features());
+  return decoded;
+}
+
+bool makesStackIr(const std::string& phase) {
+  return phase == "generate-stack-ir" || phase == "optimize-stack-ir";
+}
+
+bool accepted(const verify::FunctionVerdict& v, bool accept_bounded) {
+  return v.verdict == verify::Verdict::Proved ||
+         (accept_bounded && v.verdict == verify::Verdict::Bounded);
+}
+
+struct StepResult {
+  std::optional<wasm::Module> module;  // absent: the whole step is undone
+  std::vector<RevertedStep> reverted;
+  std::string why_undone;
+  StepwiseStats stats;
+  bool bounded = false;
+};
+
+// Verifies `after` against `before` for one step and repairs what does not
+// verify, a few rounds at most (a reverted callee changes what its callers
+// are verified against).
+StepResult checkStep(const wasm::Module& before, wasm::Module after,
+                     const verify::GlobalOrigins& origins, const std::string& phase,
+                     std::uint32_t step, const StepwiseOptions& options,
+                     const std::shared_ptr<verify::VerdictCache>& cache,
+                     verify::BudgetLedger& ledger) {
+  StepResult out;
+  verify::Verifier verifier(before, options.verify_options, cache);
+  verify::ModuleVerdict verdict = verifier.verify(after, origins, ledger);
+  auto tally = [&](const verify::ModuleVerdict& v) {
+    if (v.functions.empty() && v.module_problems.empty() && v.locals_renamed_functions == 0)
+      ++out.stats.steps_unchanged;
+    out.stats.changed += v.locals_renamed_functions;
+    out.stats.proved_renamed += v.locals_renamed_functions;
+    for (const auto& f : v.functions) {
+      ++out.stats.changed;
+      if (f.verdict == verify::Verdict::Proved) {
+        ++(f.cached ? out.stats.proved_cached : out.stats.proved_by_solver);
+      } else if (f.verdict == verify::Verdict::Bounded && options.accept_bounded) {
+        ++out.stats.bounded;
+        out.bounded = true;
+      }
+    }
+  };
+  tally(verdict);
+  ++out.stats.steps;
+  if (!verdict.module_problems.empty()) {
+    out.why_undone = verdict.module_problems.front();
+    return out;
+  }
+  std::vector<std::string> failing;
+  for (const auto& f : verdict.functions) {
+    if (accepted(f, options.accept_bounded)) continue;
+    failing.push_back(f.function);
+    out.reverted.push_back(
+        {f.function, phase, step, fmt::format("{}: {}", verify::verdictName(f.verdict), f.reason)});
+  }
+  if (failing.empty()) {
+    out.module = std::move(after);
+    return out;
+  }
+  const std::map<std::string, std::string> globals = verifier.pairGlobals(after, origins);
+  constexpr int kRounds = 3;
+  for (int round = 1;; ++round) {
+    Repair repair = revertFunctions(before, after, failing, globals);
+    if (!repair.module) {
+      out.why_undone = "not repairable: " + repair.why_not;
+      return out;
+    }
+    verify::GlobalOrigins repaired_origins = origins;
+    for (const auto& [added, original_name] : repair.added_globals)
+      repaired_origins.emplace(added, original_name);
+    const verify::ModuleVerdict again = verifier.verify(*repair.module, repaired_origins, ledger);
+    std::vector<std::string> more;
+    for (const auto& f : again.functions) {
+      if (accepted(f, options.accept_bounded)) continue;
+      more.push_back(f.function);
+      out.reverted.push_back({f.function, phase, step,
+                              fmt::format("{}: {}", verify::verdictName(f.verdict), f.reason)});
+    }
+    if (again.module_problems.empty() && more.empty()) {
+      // Callers reverted with a callee whose signature went back are listed too.
+      for (const auto& name : repair.reverted) {
+        bool listed = false;
+        for (const auto& r : out.reverted) listed = listed || r.function == name;
+        if (!listed)
+          out.reverted.push_back(
+              {name, phase, step, "reverted with a function whose signature went back"});
+      }
+      for (const auto& f : again.functions) {
+        if (f.verdict == verify::Verdict::Bounded) out.bounded = true;
+      }
+      out.module = std::move(*repair.module);
+      return out;
+    }
+    if (round == kRounds || !again.module_problems.empty()) {
+      out.why_undone = again.module_problems.empty()
+                           ? "the repaired step did not verify either"
+                           : "after repair: " + again.module_problems.front();
+      return out;
+    }
+    failing.insert(failing.end(), more.begin(), more.end());
+  }
+}
+
+void keepOutcome(StepwiseState& state, StepResult result, const std::string& phase,
+                 std::uint32_t step, std::optional<wasm::Module>& fallback) {
+  state.stats += result.stats;
+  state.bounded = state.bounded || result.bounded;
+  if (result.module) {
+    state.stats.reverted += result.reverted.size();
+    state.reverted.insert(state.reverted.end(), result.reverted.begin(), result.reverted.end());
+    state.module = std::move(*result.module);
+  } else {
+    ++state.stats.reverted;
+    state.reverted.push_back({"", phase, step, result.why_undone});
+    state.module = std::move(*fallback);
+  }
+}
+
+}  // namespace
+
+StepwiseValidator::StepwiseValidator(StepwiseOptions options,
+                                     std::shared_ptr<verify::VerdictCache> cache)
+    : options_(std::move(options)),
+      cache_(cache ? std::move(cache) : std::make_shared<verify::VerdictCache>()) {}
+
+void StepwiseValidator::step(StepwiseState& state, const pipeline::PipelineConfig& config,
+                             std::size_t index) {
+  const std::string& phase = config.phases.at(index);
+  const auto step_number = static_cast<std::uint32_t>(index + 1);
+  if (makesStackIr(phase)) {
+    state.stack_ir_phases.push_back(index);
+    return;
+  }
+  // A later phase changes the IR that Stack IR was made from; Binaryen
+  // would throw that function's Stack IR away, and the write makes it anew
+  // only for phases after this one.
+  for (std::size_t dropped : state.stack_ir_phases) {
+    state.reverted.push_back({"", config.phases[dropped], static_cast<std::uint32_t>(dropped + 1),
+                              "not run: Stack IR made before a later phase is not carried over"});
+    ++state.stats.reverted;
+  }
+  state.stack_ir_phases.clear();
+  step(state, phase, step_number,
+       [&](wasm::Module& module) { pipeline::runPhase(module, config, index); });
+}
+
+void StepwiseValidator::step(StepwiseState& state, const std::string& phase,
+                             std::uint32_t step_number, const Transform& transform) {
+  std::optional<wasm::Module> before = state.module.copy();
+  transform(state.module);
+  if (!state.module.validate()) {
+    ++state.stats.steps;
+    ++state.stats.reverted;
+    state.reverted.push_back({"", phase, step_number, "the module does not validate after it"});
+    state.module = std::move(*before);
+    return;
+  }
+  const verify::GlobalOrigins origins = sameNames(*before, state.module);
+  wasm::Module after = std::move(state.module);
+  StepResult result =
+      checkStep(*before, after.copy(), origins, phase, step_number, options_, cache_, state.ledger);
+  if (result.module && result.reverted.empty()) result.module = std::move(after);
+  keepOutcome(state, std::move(result), phase, step_number, before);
+  state.stats.budget_units = state.ledger.spent_units;
+}
+
+bool StepwiseValidator::budgetSpent(const StepwiseState& state) const {
+  return state.ledger.exhausted;
+}
+
+StepwiseOutcome StepwiseValidator::finish(StepwiseState state,
+                                          const pipeline::PipelineConfig& config) const {
+  StepwiseOutcome out;
+  // Kept before Stack IR exists, for a write without it.
+  wasm::Module plain = state.module.copy();
+  for (std::size_t index : state.stack_ir_phases) pipeline::runPhase(state.module, config, index);
+  // What is written is what ships: the encoding (and the Stack IR that
+  // optimize-stack-ir rewrote behind the IR's back) is one more step.
+  wasm::Bytes binary;
+  wasm::Module shipped = decodeWritten(state.module, binary);
+  const verify::GlobalOrigins origins = writtenOrigins(state.module, shipped);
+  // An encoding step that is not proved for a function gives it back the
+  // IR's body, which a plain write (no Stack IR) then encodes.
+  const auto write_step = static_cast<std::uint32_t>(config.phases.size() + 1);
+  StepResult result = checkStep(plain, shipped.copy(), origins, "write", write_step, options_,
+                                cache_, state.ledger);
+  state.stats += result.stats;
+  state.bounded = state.bounded || result.bounded;
+  if (result.module && result.reverted.empty()) {
+    out.shipped = std::move(shipped);
+    out.binary = std::move(binary);
+  } else if (result.module) {
+    state.stats.reverted += result.reverted.size();
+    state.reverted.insert(state.reverted.end(), result.reverted.begin(), result.reverted.end());
+    out.binary = result.module->writeBinary();
+    out.shipped = std::move(*result.module);
+  } else {
+    // Without Stack IR: a copy of the IR carries none, and writes the IR as it is.
+    ++state.stats.reverted;
+    state.reverted.push_back({"", "write", write_step, result.why_undone});
+    out.shipped = decodeWritten(plain, out.binary);
+    const StepResult plain_check =
+        checkStep(plain, out.shipped.copy(), writtenOrigins(plain, out.shipped), "write",
+                  write_step, options_, cache_, state.ledger);
+    state.stats += plain_check.stats;
+    if (!plain_check.module || !plain_check.reverted.empty()) {
+      throw std::runtime_error(
+          "the module's own encoding does not verify: " +
+          (plain_check.module ? plain_check.reverted.front().reason : plain_check.why_undone));
+    }
+  }
+  state.stats.budget_units = state.ledger.spent_units;
+  out.reverted = std::move(state.reverted);
+  out.stats = state.stats;
+  out.bounded = state.bounded;
+  return out;
+}
+
+StepwiseOutcome runStepwise(const wasm::Module& input, const pipeline::PipelineConfig& config,
+                            const StepwiseOptions& options,
+                            std::shared_ptr<verify::VerdictCache> cache) {
+  StepwiseValidator validator(options, std::move(cache));
+  StepwiseState state{input.copy(), {}, {}, {}, false, {}};
+  for (std::size_t i = 0; i < config.phases.size(); ++i) {
+    if (validator.budgetSpent(state)) {
+      state.reverted.push_back({"", config.phases[i], static_cast<std::uint32_t>(i + 1),
+                                "not run: the module's verification budget is spent"});
+      ++state.stats.reverted;
+      continue;
+    }
+    validator.step(state, config, i);
+  }
+  return validator.finish(std::move(state), config);
+}
+
+}  // namespace loom::engine

@@ -1,0 +1,190 @@
+// Stepwise validation (engine/stepwise.hpp): a wrong transformation put in
+// as a step between two real phases of -Oz must be undone for the function
+// it broke, whatever the operator, and the chain's output must still behave
+// as the input in Node; a pipeline whose steps all verify writes what the
+// pipeline alone writes.
+#include "loom/engine/stepwise.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "loom/pipeline/apply.hpp"
+#include "loom/pipeline/builtins.hpp"
+#include "loom/wasm/hash.hpp"
+#include "loom/wasm/ir.hpp"
+#include "loom/wasm/loader.hpp"
+#include "support/test_support.hpp"
+#include "verify/mutants.hpp"
+#include "verify/replay.hpp"
+
+namespace loom::test {
+namespace {
+
+using engine::StepwiseOptions;
+using engine::StepwiseState;
+using engine::StepwiseValidator;
+
+wasm::Module loadFixture(const std::string& name) {
+  // As the engine loads its input: with the features the module uses.
+  return wasm::instantiate(wasm::probeModuleFile(fixtureBinary(name)));
+}
+
+StepwiseOptions options() {
+  StepwiseOptions o;
+  o.verify_options.function_timeout = std::chrono::milliseconds(3000);
+  return o;
+}
+
+// Node runs of `function` in `a` and `b` on the same calls: how they differ.
+Differential compareInNode(const wasm::Module& a, const wasm::Module& b,
+                           const std::string& function, const std::string& fixture,
+                           const TempDir& dir) {
+  const auto tests = parseFixtureTests(fixturePath(fixture));
+  const std::vector<CallSpec> calls = differentialCalls(a, function, tests, 48);
+  const auto pa = dir.path() / "a.wasm";
+  const auto pb = dir.path() / "b.wasm";
+  writeBytes(pa, makeRunnable(a).writeBinary());
+  writeBytes(pb, makeRunnable(b).writeBinary());
+  const auto outcomes = runBatch({{pa, calls}, {pb, calls}});
+  const std::set<std::string> globals = observableGlobals(a);
+  return compareRuns(calls, outcomes.at(0), outcomes.at(1), &globals);
+}
+
+struct Campaign {
+  unsigned mutants = 0, undone = 0, kept_equivalent = 0;
+};
+
+// Every operator, once per fixture: -Oz's first half, the mutant as a step,
+// -Oz's second half, the write.
+void runCampaign(const std::string& fixture, Campaign& campaign) {
+  const wasm::Module input = loadFixture(fixture);
+  const pipeline::PipelineConfig oz = *pipeline::builtinConfig("Oz");
+  const std::size_t half = oz.phases.size() / 2;
+  StepwiseValidator validator(options(), nullptr);
+  StepwiseState start{input.copy(), {}, {}, {}, false, {}};
+  for (std::size_t i = 0; i < half; ++i) validator.step(start, oz, i);
+
+  std::set<MutationOperator> seen;
+  TempDir dir;
+  for (Mutant& mutant : generateMutants(start.module, fixture, {.max_sites_per_operator = 1})) {
+    if (!seen.insert(mutant.id.op).second) continue;
+    SCOPED_TRACE(mutant.id.name() + " (" + mutant.id.description + ")");
+    ++campaign.mutants;
+    StepwiseState state = start.copy();
+    const auto mutant_step = static_cast<std::uint32_t>(half + 1);
+    validator.step(state, "mutant", mutant_step,
+                   [&](wasm::Module& module) { module = std::move(mutant.module); });
+    bool undone = false;
+    for (const auto& r : state.reverted) {
+      if (r.phase != "mutant") continue;
+      undone = undone || r.function == mutant.id.function || r.function.empty();
+      EXPECT_EQ(r.reason.rfind("proved", 0), std::string::npos) << r.reason;
+    }
+    if (undone) {
+      ++campaign.undone;
+    } else {
+      // Kept: then it must be a mutant that changes nothing observable.
+      const Differential d =
+          compareInNode(start.module, state.module, mutant.id.function, fixture, dir);
+      EXPECT_EQ(d.differing, 0u) << "a kept mutant step behaves differently: "
+                                 << d.first_difference;
+      ++campaign.kept_equivalent;
+    }
+    for (std::size_t i = half; i < oz.phases.size(); ++i) validator.step(state, oz, i);
+    const engine::StepwiseOutcome out = validator.finish(std::move(state), oz);
+    // Whatever was undone, the chain's output behaves as the input.
+    const Differential d = compareInNode(input, out.shipped, mutant.id.function, fixture, dir);
+    EXPECT_EQ(d.differing, 0u) << "the chain's output differs from the input: "
+                               << d.first_difference;
+  }
+}
+
+TEST(Stepwise, AWrongStepBetweenTwoRealPhasesIsUndoneForEveryOperator) {
+  Campaign campaign;
+  for (const char* fixture : {"arith", "crc32", "globals", "helpers"}) {
+    SCOPED_TRACE(fixture);
+    runCampaign(fixture, campaign);
+  }
+  // Not vacuous: most operators make a real difference, and each of those is undone.
+  EXPECT_GE(campaign.mutants, 30u);
+  EXPECT_GE(campaign.undone, campaign.mutants * 3 / 4)
+      << campaign.kept_equivalent << " mutants kept as equivalent";
+}
+
+TEST(Stepwise, APipelineWhoseStepsAllVerifyWritesWhatThePipelineWrites) {
+  for (const char* fixture : {"arith", "strings", "dead_code"}) {
+    SCOPED_TRACE(fixture);
+    const wasm::Module input = loadFixture(fixture);
+    const pipeline::PipelineConfig oz = *pipeline::builtinConfig("Oz");
+    const engine::StepwiseOutcome out = engine::runStepwise(input, oz, options());
+    for (const auto& r : out.reverted) ADD_FAILURE() << r.toJson().dump();
+    if (!out.reverted.empty()) continue;
+    const wasm::Module plain = pipeline::applyPipeline(input, oz);
+    EXPECT_EQ(out.binary, plain.writeBinary());
+    EXPECT_EQ(out.stats.steps, oz.phases.size() - 2 + 1)  // Stack IR phases run at the write
+        << out.stats.toJson().dump();
+    EXPECT_GT(out.stats.proved_by_solver + out.stats.proved_renamed, 0u);
+  }
+}
+
+// Vars 2 and 3 exchanged at every use (`all`), or at the sets only.
+void swapVars(wasm::Module& module, bool all) {
+  BinaryenFunctionRef f = BinaryenGetFunction(module.get(), "f");
+  wasm::walk(BinaryenFunctionGetBody(f), [&](BinaryenExpressionRef e, unsigned) {
+    auto swapped = [](BinaryenIndex i) { return i == 2 ? 3 : i == 3 ? 2 : i; };
+    if (wasm::kindOf(e) == wasm::ExprKind::LocalGet && all)
+      BinaryenLocalGetSetIndex(e, swapped(BinaryenLocalGetGetIndex(e)));
+    if (wasm::kindOf(e) == wasm::ExprKind::LocalSet)
+      BinaryenLocalSetSetIndex(e, swapped(BinaryenLocalSetGetIndex(e)));
+    return true;
+  });
+}
+
+TEST(Stepwise, RenamedVarsAreProvedWithoutTheSolverAndAPartialRenamingIsNot) {
+  const char* text = R"((module
+    (func $f (export "f") (param $a i32) (param $b i32) (result i32)
+      (local $x i32) (local $y i32)
+      (local.set $x (i32.add (local.get $a) (i32.const 3)))
+      (local.set $y (i32.mul (local.get $b) (local.get $x)))
+      (i32.sub (local.get $x) (local.get $y)))))";
+  const wasm::Module input = wasm::Module::parseTextTrusted(text);
+  StepwiseValidator validator(options(), nullptr);
+
+  StepwiseState renamed{input.copy(), {}, {}, {}, false, {}};
+  validator.step(renamed, "swap-vars", 1, [](wasm::Module& m) { swapVars(m, true); });
+  EXPECT_TRUE(renamed.reverted.empty());
+  EXPECT_EQ(renamed.stats.proved_renamed, 1u) << renamed.stats.toJson().dump();
+  EXPECT_EQ(renamed.stats.proved_by_solver, 0u);
+
+  StepwiseState partial{input.copy(), {}, {}, {}, false, {}};
+  validator.step(partial, "swap-sets", 1, [](wasm::Module& m) { swapVars(m, false); });
+  EXPECT_EQ(partial.stats.proved_renamed, 0u);
+  ASSERT_EQ(partial.reverted.size(), 1u) << partial.stats.toJson().dump();
+  EXPECT_EQ(partial.reverted[0].function, "f");
+  EXPECT_EQ(partial.reverted[0].reason.rfind("refuted", 0), 0u) << partial.reverted[0].reason;
+  // Undone: the function is back as it was.
+  EXPECT_EQ(wasm::hashFunction(BinaryenGetFunction(partial.module.get(), "f")).hash,
+            wasm::hashFunction(BinaryenGetFunction(input.get(), "f")).hash);
+}
+
+TEST(Stepwise, ASpentModuleBudgetStopsTheChainWithAVerifiedModule) {
+  const wasm::Module input = loadFixture("crc32");
+  StepwiseOptions o = options();
+  o.verify_options.module_budget = std::chrono::milliseconds(1);
+  const pipeline::PipelineConfig oz = *pipeline::builtinConfig("Oz");
+  const engine::StepwiseOutcome out = engine::runStepwise(input, oz, o);
+  bool stopped = false;
+  for (const auto& r : out.reverted)
+    stopped = stopped || r.reason.find("budget is spent") != std::string::npos;
+  EXPECT_TRUE(stopped);
+  // What was written behaves as the input.
+  TempDir dir;
+  const Differential d = compareInNode(input, out.shipped, "crc32_bitwise", "crc32", dir);
+  EXPECT_EQ(d.differing, 0u) << d.first_difference;
+}
+
+}  // namespace
+}  // namespace loom::test
