@@ -93,12 +93,22 @@ void measureReferences(std::vector<Loaded>& loaded, const RunOptions& options) {
 // feature the verifier does not compare, a repair that cannot be made) would
 // make every candidate infeasible, since a candidate must verify on every
 // training module: it is left out of the search, and the report says why.
+// Stepwise, every candidate verifies (at worst as the input), but a module
+// whose every changing step was undone whole teaches the search nothing.
+bool nothingVerifies(const engine::EvalResult& r) {
+  if (!r.stepwise) return false;
+  const engine::StepwiseStats& s = *r.stepwise;
+  bool whole_step_undone = false;
+  for (const auto& step : r.reverted_steps) whole_step_undone |= step.function.empty();
+  return whole_step_undone && s.proved_by_solver + s.proved_renamed + s.proved_cached == 0;
+}
+
 nlohmann::json setAsideUnverifiable(std::vector<Loaded>& loaded, bool allow_bounded,
                                     Progress& progress) {
   nlohmann::json excluded = nlohmann::json::array();
   std::vector<Loaded> kept;
   for (auto& l : loaded) {
-    if (l.reference.verified(allow_bounded)) {
+    if (l.reference.verified(allow_bounded) && !nothingVerifies(l.reference)) {
       kept.push_back(std::move(l));
       continue;
     }

@@ -313,6 +313,11 @@ void Evaluator::verifyStepwise(EvalResult& result, wasm::Bytes& binary,
         outcome.reverted.size() > 1 ? fmt::format(" and {} more", outcome.reverted.size() - 1) : "",
         r.step, r.phase, r.reason);
   }
+  if (!outcome.unverifiable.empty()) {
+    s.overall = verify::Verdict::Unknown;
+    s.module_problems = 1;
+    s.first_problem = outcome.unverifiable;
+  }
   result.verification = s;
   result.reverted_steps = std::move(outcome.reverted);
   result.stepwise = outcome.stats;

@@ -293,7 +293,8 @@ TEST(Engine, ReturnsTheModuleWhenAskedAndItMatchesTheMetrics) {
 
 // A search keeps the best candidate's bytes from its verification instead of
 // running it again: they must be the bytes verified, after repair (a module
-// budget of 1 ms reverts functions), and only the call that ran it gets them.
+// budget of 1 ms undoes steps, or reverts functions end to end), and only the
+// call that ran it gets them.
 TEST(Engine, AVerificationReturnsTheBytesItVerifiedAndTheMemoKeepsNone) {
   using namespace std::chrono_literals;
   const auto source = wasm::probeModuleFile(test::fixturePath("strings"));
@@ -303,7 +304,8 @@ TEST(Engine, AVerificationReturnsTheBytesItVerifiedAndTheMemoKeepsNone) {
   const PipelineConfig oz = *pipeline::builtinConfig("Oz");
   const EvalResult first = engine.evaluate(oz);
   ASSERT_TRUE(first.verified(false)) << first.toJson().dump();
-  ASSERT_FALSE(first.repaired.empty()) << "1 ms reached every function";
+  ASSERT_FALSE(first.repaired.empty() && first.reverted_steps.empty())
+      << "1 ms reached every function";
   EXPECT_FALSE(first.memo_hit);
   EXPECT_EQ(first.module.size(), first.metrics.total_bytes);
   wasm::LoadedModule loaded = wasm::loadModuleFile(test::fixturePath("strings"));
@@ -445,20 +447,27 @@ TEST(Evaluator, AModuleBudgetLeavesTheRestOriginalAndVerified) {
   using namespace std::chrono_literals;
   const auto source = wasm::probeModuleFile(test::fixturePath("strings"));
   const pipeline::PipelineConfig oz = *pipeline::builtinConfig("Oz");
-  Evaluator unlimited(source, {});
-  const EvalResult full = unlimited.evaluate(oz, true, false);
-  ASSERT_EQ(full.status, EvalStatus::Ok) << full.reason;
-  ASSERT_TRUE(full.verified(false)) << full.toJson().dump();
+  for (bool stepwise : {true, false}) {
+    SCOPED_TRACE(stepwise ? "stepwise" : "end to end");
+    EvaluatorOptions options;
+    options.stepwise = stepwise;
+    Evaluator unlimited(source, options);
+    const EvalResult full = unlimited.evaluate(oz, true, false);
+    ASSERT_EQ(full.status, EvalStatus::Ok) << full.reason;
+    ASSERT_TRUE(full.verified(false)) << full.toJson().dump();
 
-  EvaluatorOptions options;
-  options.verify_options.module_budget = 1ms;
-  Evaluator limited(source, options);
-  const EvalResult r = limited.evaluate(oz, true, false);
-  ASSERT_EQ(r.status, EvalStatus::Ok) << r.reason;
-  EXPECT_TRUE(r.verified(false)) << r.toJson().dump();
-  EXPECT_FALSE(r.repaired.empty()) << "1 ms reached every function: " << r.toJson().dump();
-  EXPECT_GE(r.metrics.total_bytes, full.metrics.total_bytes);
-  EXPECT_LE(r.metrics.total_bytes, source.bytes.size());
+    options.verify_options.module_budget = 1ms;
+    Evaluator limited(source, options);
+    const EvalResult r = limited.evaluate(oz, true, false);
+    ASSERT_EQ(r.status, EvalStatus::Ok) << r.reason;
+    EXPECT_TRUE(r.verified(false)) << r.toJson().dump();
+    // End to end the functions not reached keep their original bodies; stepwise
+    // the steps not reached are not run.
+    EXPECT_FALSE((stepwise ? r.reverted_steps.size() : r.repaired.size()) == 0)
+        << "1 ms reached every function: " << r.toJson().dump();
+    EXPECT_GE(r.metrics.total_bytes, full.metrics.total_bytes);
+    EXPECT_LE(r.metrics.total_bytes, source.bytes.size());
+  }
 }
 
 // Past Z3's memory limit (per process; workers set it) every check of the

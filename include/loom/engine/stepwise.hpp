@@ -45,6 +45,8 @@ struct StepwiseOutcome {
   std::vector<RevertedStep> reverted;
   StepwiseStats stats;
   bool bounded = false;
+  // Why nothing at all verifies (the module's own encoding does not), or empty.
+  std::string unverifiable;
 };
 
 struct StepwiseOptions {
