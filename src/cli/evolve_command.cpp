@@ -7,6 +7,7 @@
 #include "loom/driver/driver.hpp"
 #include "loom/driver/progress.hpp"
 #include "loom/driver/tune.hpp"
+#include "loom/engine/proof_store.hpp"
 
 namespace loom::cli {
 
@@ -30,6 +31,8 @@ struct EvolveSettings {
   double memory_limit_mb = 4096;
   unsigned verify_timeout_ms = 3000;
   std::string verify_mode = "stepwise";
+  std::string proof_store;
+  bool no_proof_store = false;
   double verify_budget_seconds = 600;
   double screen_margin_percent = 0;
   bool verify_all = false;
@@ -63,6 +66,9 @@ int runEvolve(EvolveSettings& s) {
   o.memory_limit_bytes = static_cast<std::uint64_t>(s.memory_limit_mb * 1024 * 1024);
   o.verify.function_timeout = std::chrono::milliseconds(s.verify_timeout_ms);
   o.stepwise = s.verify_mode == "stepwise";
+  if (!s.no_proof_store)
+    o.proof_store =
+        s.proof_store.empty() ? engine::ProofStore::defaultPath().string() : s.proof_store;
   o.verify.module_budget =
       std::chrono::milliseconds(static_cast<long long>(s.verify_budget_seconds * 1000));
   o.screen_margin = s.verify_all ? -1.0 : s.screen_margin_percent / 100.0;
@@ -182,6 +188,11 @@ void addSearchOptions(CLI::App& app, EvolveSettings& s) {
                "Accept functions verified only up to the loop bound");
   app.add_flag("!--no-repair", o.repair,
                "Do not give unverified functions their original bodies back");
+  app.add_option("--proof-store", s.proof_store,
+                 "SQLite file of verdicts shared by every run (default: "
+                 "$LOOM_PROOF_STORE, else ~/.cache/loom-evolve/proofs.db)");
+  app.add_flag("--no-proof-store", s.no_proof_store,
+               "Verify without reading or writing the proof store");
   app.add_option("--verify-mode", s.verify_mode,
                  "stepwise: verify each step of a pipeline against the one before and undo, per "
                  "function, the steps that do not verify; end-to-end: the output against the "

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "loom/engine/proof_store.hpp"
+#include "loom/engine/stepwise.hpp"
 #include "loom/pipeline/apply.hpp"
 #include "loom/support/child_process.hpp"
 
@@ -11,31 +13,60 @@ namespace loom::cli {
 
 namespace {
 
-// Reply layout: 5 little-endian u64 metric fields, then the module bytes.
-constexpr std::size_t kHeaderWords = 5;
+// Reply layout: 6 little-endian u64 fields (5 metrics, then the length of a
+// JSON text of the verification, 0 without), that text, then the module bytes.
+constexpr std::size_t kHeaderWords = 6;
 
 }  // namespace
 
 IsolatedRun runIsolated(const wasm::ModuleSource& source, const pipeline::PipelineConfig& config,
-                        std::chrono::milliseconds timeout) {
+                        std::chrono::milliseconds timeout,
+                        const std::optional<verify::VerifyOptions>& verify,
+                        const std::string& proof_store) {
   support::ChildLimits limits;
   limits.timeout = timeout;
   const auto outcome = support::runInChild(
       [&](int fd) {
         wasm::Module base = wasm::instantiate(source);
-        wasm::Module out = pipeline::applyPipeline(base, config);
-        if (!out.validate()) {
-          std::fputs("the optimized module does not validate\n", stderr);
-          return 3;
+        wasm::Bytes binary;
+        cost::Metrics m;
+        std::string verification;
+        if (verify) {
+          auto cache = std::make_shared<verify::VerdictCache>();
+          if (!proof_store.empty()) {
+            try {
+              cache->attachStore(std::make_shared<engine::ProofStore>(proof_store));
+            } catch (const std::exception&) {
+              // Checked by the command before; only sharing is lost.
+            }
+          }
+          engine::StepwiseOutcome out =
+              engine::runStepwise(base, config, engine::StepwiseOptions{*verify, false}, cache);
+          binary = std::move(out.binary);
+          m = cost::measure(out.shipped, binary);
+          nlohmann::json j;
+          j["reverted_steps"] = nlohmann::json::array();
+          for (const auto& r : out.reverted) j["reverted_steps"].push_back(r.toJson());
+          j["stepwise"] = out.stats.toJson();
+          j["unverifiable"] = out.unverifiable;
+          verification = j.dump();
+        } else {
+          wasm::Module out = pipeline::applyPipeline(base, config);
+          if (!out.validate()) {
+            std::fputs("the optimized module does not validate\n", stderr);
+            return 3;
+          }
+          binary = out.writeBinary();
+          m = cost::measure(out, binary);
         }
-        const wasm::Bytes binary = out.writeBinary();
-        const cost::Metrics m = cost::measure(out, binary);
         double cycles = m.cycles;
         std::uint64_t cycle_bits = 0;
         std::memcpy(&cycle_bits, &cycles, sizeof cycles);
-        const std::uint64_t header[kHeaderWords] = {m.total_bytes, m.code_bytes, m.instructions,
-                                                    cycle_bits, m.functions};
+        const std::uint64_t header[kHeaderWords] = {m.total_bytes,  m.code_bytes,
+                                                    m.instructions, cycle_bits,
+                                                    m.functions,    verification.size()};
         support::writeAll(fd, header, sizeof header);
+        support::writeAll(fd, verification.data(), verification.size());
         support::writeAll(fd, binary.data(), binary.size());
         return 0;
       },
@@ -55,7 +86,15 @@ IsolatedRun runIsolated(const wasm::ModuleSource& source, const pipeline::Pipeli
   run.metrics.instructions = header[2];
   std::memcpy(&run.metrics.cycles, &header[3], sizeof(double));
   run.metrics.functions = static_cast<std::uint32_t>(header[4]);
-  run.binary.assign(outcome.result.begin() + sizeof header, outcome.result.end());
+  const std::size_t text = header[5];
+  if (text > outcome.result.size() - sizeof header) {
+    run.ok = false;
+    run.error = "the child's reply is cut short";
+    return run;
+  }
+  const auto* begin = outcome.result.data() + sizeof header;
+  if (text > 0) run.verification = nlohmann::json::parse(begin, begin + text);
+  run.binary.assign(begin + text, outcome.result.data() + outcome.result.size());
   return run;
 }
 

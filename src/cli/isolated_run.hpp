@@ -3,10 +3,13 @@
 #pragma once
 
 #include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "loom/cost/cost_model.hpp"
 #include "loom/pipeline/config.hpp"
+#include "loom/verify/verifier.hpp"
 #include "loom/wasm/loader.hpp"
 
 namespace loom::cli {
@@ -16,10 +19,16 @@ struct IsolatedRun {
   std::string error;  // one line when !ok
   wasm::Bytes binary;
   cost::Metrics metrics;
+  // With verification: {"reverted_steps": [...], "stepwise": {...},
+  // "unverifiable": "..."} (engine/stepwise.hpp).
+  std::optional<nlohmann::json> verification;
 };
 
-// An empty phase list measures the input as Binaryen writes it.
+// An empty phase list measures the input as Binaryen writes it. With
+// `verify`, the pipeline runs stepwise and what is written is verified.
 IsolatedRun runIsolated(const wasm::ModuleSource& source, const pipeline::PipelineConfig& config,
-                        std::chrono::milliseconds timeout);
+                        std::chrono::milliseconds timeout,
+                        const std::optional<verify::VerifyOptions>& verify = std::nullopt,
+                        const std::string& proof_store = "");
 
 }  // namespace loom::cli

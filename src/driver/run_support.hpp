@@ -8,6 +8,7 @@
 
 #include "archipelago.hpp"
 #include "loom/driver/archive.hpp"
+#include "loom/driver/progress.hpp"
 #include "loom/driver/run_options.hpp"
 #include "loom/engine/engine.hpp"
 #include "problems/candidate_evaluator.hpp"
@@ -19,6 +20,10 @@ namespace loom::driver {
 std::string verifyFingerprint(const RunOptions& options);
 
 engine::EngineOptions engineOptions(const RunOptions& options);
+
+// Opens the run's proof store once before any work: a file that is not one
+// throws engine::ProofStoreError; a corrupt one is made anew, with a warning.
+void openProofStore(const RunOptions& options, Progress& progress);
 
 // When a run that started at `started` must stop (--time-budget; max(): never).
 std::chrono::steady_clock::time_point deadlineOf(std::chrono::steady_clock::time_point started,

@@ -10,6 +10,7 @@
 #include "loom/driver/driver.hpp"
 #include "loom/driver/evaluation_log.hpp"
 #include "loom/driver/progress.hpp"
+#include "loom/engine/proof_store.hpp"
 #include "loom/pipeline/builtins.hpp"
 #include "loom/support/files.hpp"
 #include "loom/wasm/binary_layout.hpp"
@@ -169,6 +170,14 @@ std::chrono::steady_clock::time_point deadlineOf(std::chrono::steady_clock::time
                        std::chrono::duration<double>(options.time_budget_seconds));
 }
 
+void openProofStore(const RunOptions& options, Progress& progress) {
+  if (options.proof_store.empty()) return;
+  // Opened here first, so that a file that is not a proof store stops the
+  // run before any work, in one line; workers open it again.
+  const engine::ProofStore store(options.proof_store);
+  if (!store.note().empty()) progress.message("warning: " + store.note());
+}
+
 engine::EngineOptions engineOptions(const RunOptions& o) {
   engine::EngineOptions e;
   e.workers = o.jobs;
@@ -179,6 +188,7 @@ engine::EngineOptions engineOptions(const RunOptions& o) {
   e.evaluator.accept_bounded = o.fitness.allow_bounded;
   e.evaluator.repair = o.repair;
   e.evaluator.stepwise = o.stepwise;
+  e.evaluator.proof_store = o.proof_store;
   return e;
 }
 
@@ -192,6 +202,7 @@ RunOutcome runSearch(const RunOptions& options) {
   if (options.report) support::checkWritable(*options.report);
   const auto checkpoint_path = options.checkpointPath();
   support::checkWritable(checkpoint_path);
+  openProofStore(options, progress);
   wasm::LoadOptions load;
   load.strip_debug = options.strip_debug;
   const wasm::ModuleSource source = wasm::probeModuleFile(options.module, load);

@@ -252,6 +252,7 @@ RunOutcome runTune(const RunOptions& options) {
   if (options.report) support::checkWritable(*options.report);
   const auto checkpoint_path = options.checkpointPath();
   support::checkWritable(checkpoint_path);
+  openProofStore(options, progress);
 
   const auto corpus = readCorpus(options.module);
   std::vector<CorpusModule> train, test;

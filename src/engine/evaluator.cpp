@@ -6,6 +6,7 @@
 #include <chrono>
 #include <new>
 
+#include "loom/engine/proof_store.hpp"
 #include "loom/engine/repair.hpp"
 #include "loom/pipeline/apply.hpp"
 #include "loom/pipeline/builtins.hpp"
@@ -72,7 +73,8 @@ nlohmann::json EvaluatorOptions::toJson() const {
           {"prefix_stride", prefix_stride},
           {"repair", repair},
           {"accept_bounded", accept_bounded},
-          {"stepwise", stepwise}};
+          {"stepwise", stepwise},
+          {"proof_store", proof_store}};
 }
 
 EvaluatorOptions EvaluatorOptions::fromJson(const nlohmann::json& j) {
@@ -89,6 +91,7 @@ EvaluatorOptions EvaluatorOptions::fromJson(const nlohmann::json& j) {
   o.repair = j.at("repair");
   o.accept_bounded = j.at("accept_bounded");
   o.stepwise = j.value("stepwise", true);
+  o.proof_store = j.value("proof_store", "");
   return o;
 }
 
@@ -119,6 +122,14 @@ Evaluator::Evaluator(wasm::ModuleSource source, EvaluatorOptions options)
   if (base_globals.size() == original_globals.size()) {
     for (std::size_t i = 0; i < base_globals.size(); ++i)
       original_global_of_.emplace(base_globals[i], original_globals[i]);
+  }
+  if (!options_.proof_store.empty()) {
+    // The run opened it first and said what was wrong with it; here a
+    // store that cannot be opened only means verdicts are not shared.
+    try {
+      verdicts_->attachStore(std::make_shared<ProofStore>(options_.proof_store));
+    } catch (const std::exception&) {
+    }
   }
   verifier_ = std::make_unique<verify::Verifier>(original_, options_.verify_options, verdicts_);
   stepwise_ = std::make_unique<StepwiseValidator>(

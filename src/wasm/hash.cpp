@@ -68,14 +68,14 @@ class FunctionHasher {
   FunctionHash run(BinaryenFunctionRef f) {
     function_ = f;
     params_ = BinaryenTypeArity(BinaryenFunctionGetParams(f));
-    stream_.word(BinaryenFunctionGetParams(f));
-    stream_.word(BinaryenFunctionGetResults(f));
+    type(BinaryenFunctionGetParams(f));
+    type(BinaryenFunctionGetResults(f));
     const BinaryenIndex vars = BinaryenFunctionGetNumVars(f);
     // Renamed, a var is hashed with its type where it is first used; vars
     // never used are zero-initialized values nothing reads.
     if (!rename_locals_) {
       stream_.word(vars);
-      for (BinaryenIndex i = 0; i < vars; ++i) stream_.word(BinaryenFunctionGetVar(f, i));
+      for (BinaryenIndex i = 0; i < vars; ++i) type(BinaryenFunctionGetVar(f, i));
     }
     std::uint64_t expressions = 0;
     walk(BinaryenFunctionGetBody(f), [&](BinaryenExpressionRef e, unsigned) {
@@ -87,6 +87,36 @@ class FunctionHasher {
   }
 
  private:
+  // A tuple type (several parameters or results) is an interned pointer,
+  // different in every process: hashed by its parts, so that hashes, and
+  // the verdict keys built on them, mean the same in every process.
+  void type(BinaryenType t) {
+    const BinaryenIndex arity = BinaryenTypeArity(t);
+    if (arity <= 1) {
+      stream_.word(stableType(t));
+      return;
+    }
+    std::vector<BinaryenType> parts(arity);
+    BinaryenTypeExpand(t, parts.data());
+    stream_.word(0x7e9a11e5u);  // a tuple follows
+    stream_.word(arity);
+    for (BinaryenType p : parts) stream_.word(stableType(p));
+  }
+
+  // Numbers and v128 are small constants; the reference types are interned
+  // too, so each gets a constant of its own. Any other (a typed reference
+  // of GC) keeps its process-local value: its hash is good within a process.
+  static std::uint64_t stableType(BinaryenType t) {
+    if (t <= BinaryenTypeVec128()) return t;
+    static const BinaryenType references[] = {BinaryenTypeFuncref(), BinaryenTypeExternref(),
+                                              BinaryenTypeAnyref(),  BinaryenTypeEqref(),
+                                              BinaryenTypeI31ref(),  BinaryenTypeDataref()};
+    for (std::size_t i = 0; i < std::size(references); ++i) {
+      if (t == references[i]) return 0x5ef0 + i;
+    }
+    return t;
+  }
+
   // Parameters are the signature and keep their indices; vars are numbered
   // in order of first use, so two bodies hash alike exactly when a
   // type-preserving one-to-one renaming of vars turns one into the other.
@@ -97,7 +127,7 @@ class FunctionHasher {
     }
     auto [it, fresh] = locals_.emplace(index, params_ + locals_.size());
     stream_.word(it->second);
-    if (fresh) stream_.word(BinaryenFunctionGetVar(function_, index - params_));
+    if (fresh) type(BinaryenFunctionGetVar(function_, index - params_));
   }
 
   void label(const char* name) {
@@ -130,7 +160,7 @@ class FunctionHasher {
     const ExprKind kind = kindOf(e);
     if (!isTransparent(kind)) opaque_ = true;
     stream_.word(static_cast<std::uint64_t>(kind));
-    stream_.word(BinaryenExpressionGetType(e));
+    type(BinaryenExpressionGetType(e));
     stream_.word(childrenOf(e).size());
     switch (kind) {
       case ExprKind::Block:
@@ -160,8 +190,8 @@ class FunctionHasher {
         break;
       case ExprKind::CallIndirect:
         stream_.text(BinaryenCallIndirectGetTable(e));
-        stream_.word(BinaryenCallIndirectGetParams(e));
-        stream_.word(BinaryenCallIndirectGetResults(e));
+        type(BinaryenCallIndirectGetParams(e));
+        type(BinaryenCallIndirectGetResults(e));
         stream_.word(BinaryenCallIndirectIsReturn(e));
         break;
       case ExprKind::LocalGet:
@@ -189,7 +219,7 @@ class FunctionHasher {
         stream_.word(BinaryenStoreGetOffset(e));
         stream_.word(BinaryenStoreGetAlign(e));
         stream_.word(BinaryenStoreGetBytes(e));
-        stream_.word(BinaryenStoreGetValueType(e));
+        type(BinaryenStoreGetValueType(e));
         break;
       case ExprKind::Const:
         constant(e);
@@ -210,7 +240,7 @@ class FunctionHasher {
         stream_.word(BinaryenAtomicCmpxchgGetOffset(e));
         break;
       case ExprKind::AtomicWait:
-        stream_.word(BinaryenAtomicWaitGetExpectedType(e));
+        type(BinaryenAtomicWaitGetExpectedType(e));
         break;
       case ExprKind::AtomicFence:
         stream_.word(BinaryenAtomicFenceGetOrder(e));

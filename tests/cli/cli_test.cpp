@@ -212,12 +212,36 @@ TEST(Cli, BaselinesPrintsEveryBuiltinAsJson) {
   }
 }
 
-TEST(Cli, ApplyWritesWhatWasmOptWrites) {
+TEST(Cli, ApplyUnverifiedWritesWhatWasmOptWrites) {
   TempDir dir;
   const auto m = fixturePath("sort");
-  const CommandResult r = loom({"apply", "Oz", m.string(), "-o", (dir / "out.wasm").string()});
+  const CommandResult r =
+      loom({"apply", "Oz", m.string(), "-o", (dir / "out.wasm").string(), "--unverified"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(support::readFile(dir / "out.wasm"), runWasmOpt(m, {"-Oz"}));
+  EXPECT_NE(r.err.find("unverified"), std::string::npos) << r.err;
+}
+
+// `apply` verifies step by step by default: what it writes is wasm-opt's
+// output where every step is proved, and says what it undid otherwise.
+TEST(Cli, ApplyVerifiesStepByStep) {
+  TempDir dir;
+  for (const char* fixture : {"sort", "crc32"}) {
+    SCOPED_TRACE(fixture);
+    const auto input = fixtureBinary(fixture);
+    const auto out = dir / (std::string(fixture) + ".wasm");
+    const CommandResult r = loom({"apply", "Oz", input.string(), "-o", out.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto written = support::readFile(out);
+    EXPECT_LE(written.size(), support::readFile(input).size());
+    if (r.err.find("unchanged") != std::string::npos) continue;  // the input itself won
+    EXPECT_NE(r.err.find("verified step by step"), std::string::npos) << r.err;
+    if (r.err.find("  undone: ") == std::string::npos) {
+      EXPECT_EQ(written, runWasmOpt(input, {"-Oz"})) << r.err;
+    } else {
+      EXPECT_NE(written, runWasmOpt(input, {"-Oz"})) << r.err;
+    }
+  }
 }
 
 // The comparison users check: the report's wasm_opt sizes and the final

@@ -49,6 +49,8 @@ struct RunOptions {
   // Verify each step of a pipeline against the one before (engine/stepwise.hpp);
   // off: the output against the input, as one step.
   bool stepwise = true;
+  // The proof store (engine/proof_store.hpp); empty: none.
+  std::string proof_store;
   // Verify only candidates measured within this fraction of the best verified
   // objective (problems/candidate_evaluator.hpp); negative: verify every one.
   double screen_margin = 0.0;

@@ -35,6 +35,9 @@ struct EvaluatorOptions {
   // rather than the output against the input; a step that does not verify is
   // undone for the functions it could not prove.
   bool stepwise = true;
+  // The proof store's file (proof_store.hpp), shared with every other
+  // process that verifies; empty: none.
+  std::string proof_store;
   nlohmann::json toJson() const;
   static EvaluatorOptions fromJson(const nlohmann::json& json);
 };

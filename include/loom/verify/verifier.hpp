@@ -28,7 +28,9 @@ enum class Verdict {
   Unknown,  // could not decide; `reason` says why
 };
 
-std::string_view verdictName(Verdict verdict);  // "proved", "bounded", "refuted", "unknown"
+std::string_view verdictName(Verdict verdict);
+std::string solverVersion();  // the SMT solver's, as it reports it  // "proved", "bounded",
+                              // "refuted", "unknown"
 std::optional<Verdict> parseVerdict(std::string_view name);
 
 struct VerifyOptions {
@@ -107,6 +109,16 @@ struct ModuleVerdict {
   nlohmann::json toJson() const;
 };
 
+// Verdicts kept beyond one process (engine/proof_store.hpp keeps them on
+// disk): every verdict but those that say something of the process that
+// checked (out of memory, a solver error).
+class VerdictStore {
+ public:
+  virtual ~VerdictStore() = default;
+  virtual std::optional<FunctionVerdict> find(const wasm::Hash128& key) = 0;
+  virtual void insert(const wasm::Hash128& key, const FunctionVerdict& verdict) = 0;
+};
+
 // Verdicts keyed by everything they depend on (the function's body on both
 // sides, the bodies of the callees that were executed symbolically, the
 // module context and the options). Thread-safe. Entries can be exported and
@@ -122,6 +134,9 @@ class VerdictCache {
   std::uint64_t misses() const;
   nlohmann::json exportEntries() const;
   void importEntries(const nlohmann::json& entries);
+  // Misses are looked up in `store`, and decided verdicts written to it.
+  void attachStore(std::shared_ptr<VerdictStore> store);
+  std::uint64_t storeHits() const;
 
  private:
   struct Impl;

@@ -12,27 +12,72 @@ struct VerdictCache::Impl {
   std::unordered_map<wasm::Hash128, FunctionVerdict, wasm::Hash128Hasher> entries;
   mutable std::atomic<std::uint64_t> hits{0};
   mutable std::atomic<std::uint64_t> misses{0};
+  mutable std::atomic<std::uint64_t> store_hits{0};
+  std::shared_ptr<VerdictStore> store;
 };
+
+namespace {
+
+// Whether a verdict says something of the two functions, not of the
+// process that checked them (its memory, a solver error): only those are
+// worth keeping beyond it. An unknown within the solver's budget is kept (the
+// budget is part of the key, and an unknown only ever undoes a step).
+bool keepable(const FunctionVerdict& v) {
+  if (v.verdict != Verdict::Unknown) return true;
+  return v.reason.find("out of memory") == std::string::npos &&
+         v.reason.find("Z3 error") == std::string::npos &&
+         v.reason.find("not checked") == std::string::npos;
+}
+
+}  // namespace
 
 VerdictCache::VerdictCache() : impl_(std::make_unique<Impl>()) {}
 VerdictCache::~VerdictCache() = default;
 
 std::optional<FunctionVerdict> VerdictCache::find(const wasm::Hash128& key) const {
-  std::lock_guard lock(impl_->mutex);
-  auto it = impl_->entries.find(key);
-  if (it == impl_->entries.end()) {
-    ++impl_->misses;
-    return std::nullopt;
+  std::shared_ptr<VerdictStore> store;
+  {
+    std::lock_guard lock(impl_->mutex);
+    auto it = impl_->entries.find(key);
+    if (it != impl_->entries.end()) {
+      ++impl_->hits;
+      return it->second;
+    }
+    store = impl_->store;
   }
-  ++impl_->hits;
-  return it->second;
+  if (store) {
+    if (auto stored = store->find(key); stored && keepable(*stored)) {
+      ++impl_->hits;
+      ++impl_->store_hits;
+      stored->cached = false;
+      std::lock_guard lock(impl_->mutex);
+      impl_->entries.insert_or_assign(key, *stored);
+      return stored;
+    }
+  }
+  ++impl_->misses;
+  return std::nullopt;
 }
 
 void VerdictCache::insert(const wasm::Hash128& key, const FunctionVerdict& verdict) {
-  std::lock_guard lock(impl_->mutex);
   FunctionVerdict stored = verdict;
   stored.cached = false;
-  impl_->entries.insert_or_assign(key, std::move(stored));
+  std::shared_ptr<VerdictStore> store;
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->entries.insert_or_assign(key, stored);
+    store = impl_->store;
+  }
+  if (store && keepable(stored)) store->insert(key, stored);
+}
+
+void VerdictCache::attachStore(std::shared_ptr<VerdictStore> store) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->store = std::move(store);
+}
+
+std::uint64_t VerdictCache::storeHits() const {
+  return impl_->store_hits;
 }
 
 std::size_t VerdictCache::size() const {
@@ -57,9 +102,13 @@ nlohmann::json VerdictCache::exportEntries() const {
 }
 
 void VerdictCache::importEntries(const nlohmann::json& entries) {
+  // Another worker's verdicts: that worker has stored them already.
   for (const auto& e : entries) {
-    insert(wasm::Hash128::fromHex(e.at("key").get<std::string>()),
-           FunctionVerdict::fromJson(e.at("verdict")));
+    FunctionVerdict v = FunctionVerdict::fromJson(e.at("verdict"));
+    v.cached = false;
+    std::lock_guard lock(impl_->mutex);
+    impl_->entries.insert_or_assign(wasm::Hash128::fromHex(e.at("key").get<std::string>()),
+                                    std::move(v));
   }
 }
 

@@ -283,6 +283,10 @@ struct Verifier::Impl {
   }
 };
 
+std::string solverVersion() {
+  return Z3_get_full_version();
+}
+
 Verifier::Verifier(const wasm::Module& original, VerifyOptions options,
                    std::shared_ptr<VerdictCache> cache)
     : impl_(std::make_unique<Impl>(original, options, std::move(cache))) {}
