@@ -32,6 +32,16 @@ std::string describeFunction(const sem::FunctionInfo& f) {
                      f.hash.opaque ? "!" : "");
 }
 
+std::string describeEffects(const sem::ModuleInfo& m, const sem::FunctionInfo& f) {
+  if (f.imported) return {};
+  const sem::EffectSummary& e = m.effects(f.name);
+  std::string s =
+      fmt::format(" fx{}{}{}{}", e.writes_memory ? 'm' : '-', e.grows_memory ? 'g' : '-',
+                  e.calls ? 'c' : '-', e.writes_all_globals ? 'a' : '-');
+  for (const auto& g : e.globals_written) s += "," + g;
+  return s;
+}
+
 // Names of the functions an encoding of `root` may execute or abstract:
 // everything reachable within one call level more than the inline depth.
 std::set<std::string> callClosure(const sem::ModuleInfo& m, const std::string& root,
@@ -106,17 +116,12 @@ struct Verifier::Impl {
   VerifyOptions options;
   std::shared_ptr<VerdictCache> cache;
   sem::ModuleInfo original_info;
-  wasm::Hash128 original_fingerprint;
 
   Impl(const wasm::Module& m, VerifyOptions o, std::shared_ptr<VerdictCache> c)
       : original(m),
         options(o),
         cache(c ? std::move(c) : std::make_shared<VerdictCache>()),
-        original_info(m) {
-    std::string s;
-    for (const auto& [name, f] : original_info.functions()) s += describeFunction(f) + "|";
-    original_fingerprint = wasm::hashString(s);
-  }
+        original_info(m) {}
 
   // Whether the pair needs no check: the same body, or the same up to a
   // renaming of vars (`*locals_renamed` then says so).
@@ -170,20 +175,31 @@ struct Verifier::Impl {
     return !o.calls_indirect || c.tablesCorrespond();
   }
 
+  // Everything a verdict depends on, and nothing more, so that it is found
+  // again in another module where the same functions meet the same context
+  // (the next candidate, the next step): the options, both modules'
+  // contexts (memory, table, globals and what writes them, imports,
+  // exports), the global pairing, and for every function the check may
+  // execute or abstract (`callClosure`, on both sides) its name, signature,
+  // body hash and transitive effects (an abstracted call writes what they
+  // say). Twins and counterparts of those functions follow from the same
+  // descriptions.
   wasm::Hash128 cacheKey(const check::Correspondence& c, const check::FunctionPair& pair,
                          const GlobalOrigins& origins) const {
-    std::string s = "loom-verify-1|" + options.toJson().dump() + "|" + original_fingerprint.hex() +
-                    "|" + c.original().contextHash().hex() + "|" +
-                    c.optimized().contextHash().hex();
+    std::string s = "loom-verify-2|" + options.toJson().dump() + "|" +
+                    c.original().contextHash().hex() + "|" + c.optimized().contextHash().hex();
     for (const auto& [optimized_name, original_name] : origins)
       s += "|origin " + optimized_name + "=" + original_name;
     s += "|pair " + pair.label + " " + pair.original + " " + pair.optimized;
     for (const auto& name : callClosure(c.original(), pair.original, options.inline_depth)) {
-      if (const auto* f = c.original().function(name)) s += "|o " + describeFunction(*f);
+      if (const auto* f = c.original().function(name))
+        s += "|o " + describeFunction(*f) + describeEffects(c.original(), *f);
     }
     for (const auto& name : callClosure(c.optimized(), pair.optimized, options.inline_depth)) {
-      if (const auto* f = c.optimized().function(name)) s += "|p " + describeFunction(*f);
-      if (const auto* f = c.original().function(name)) s += "|po " + describeFunction(*f);
+      if (const auto* f = c.optimized().function(name))
+        s += "|p " + describeFunction(*f) + describeEffects(c.optimized(), *f);
+      if (const auto* f = c.original().function(name))
+        s += "|po " + describeFunction(*f) + describeEffects(c.original(), *f);
     }
     return wasm::hashString(s);
   }
