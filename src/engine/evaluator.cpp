@@ -10,6 +10,7 @@
 #include "loom/engine/repair.hpp"
 #include "loom/pipeline/apply.hpp"
 #include "loom/pipeline/builtins.hpp"
+#include "loom/wasm/binary_layout.hpp"
 
 namespace loom::engine {
 
@@ -19,18 +20,6 @@ using Clock = std::chrono::steady_clock;
 
 double secondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// Global names in the order Binaryen writes the globals: imports first.
-std::vector<std::string> writtenGlobalOrder(const wasm::Module& module) {
-  std::vector<std::string> imported, defined;
-  for (BinaryenIndex i = 0, n = BinaryenGetNumGlobals(module.get()); i < n; ++i) {
-    BinaryenGlobalRef g = BinaryenGetGlobalByIndex(module.get(), i);
-    const char* import_module = BinaryenGlobalImportGetModule(g);
-    (import_module && *import_module ? imported : defined).push_back(BinaryenGlobalGetName(g));
-  }
-  imported.insert(imported.end(), defined.begin(), defined.end());
-  return imported;
 }
 
 verify::GlobalOrigins withAdded(verify::GlobalOrigins origins,
@@ -117,8 +106,8 @@ Evaluator::Evaluator(wasm::ModuleSource source, EvaluatorOptions options)
   // by index; both sides must be named the same way for the verifier to pair
   // them (docs/fuzzing.md, finding 2).
   original_ = decodeWritten(base_.copy());
-  const std::vector<std::string> base_globals = writtenGlobalOrder(base_);
-  const std::vector<std::string> original_globals = writtenGlobalOrder(original_);
+  const std::vector<std::string> base_globals = wasm::writtenGlobalOrder(base_);
+  const std::vector<std::string> original_globals = wasm::writtenGlobalOrder(original_);
   if (base_globals.size() == original_globals.size()) {
     for (std::size_t i = 0; i < base_globals.size(); ++i)
       original_global_of_.emplace(base_globals[i], original_globals[i]);
@@ -211,8 +200,8 @@ bool Evaluator::acceptable(const verify::ModuleVerdict& verdict) const {
 // module before and after writing says which original global each one is.
 verify::GlobalOrigins Evaluator::originsOf(const wasm::Module& optimized,
                                            const wasm::Module& shipped) const {
-  const std::vector<std::string> before = writtenGlobalOrder(optimized);
-  const std::vector<std::string> after = writtenGlobalOrder(shipped);
+  const std::vector<std::string> before = wasm::writtenGlobalOrder(optimized);
+  const std::vector<std::string> after = wasm::writtenGlobalOrder(shipped);
   verify::GlobalOrigins origins;
   if (before.size() != after.size()) return origins;
   for (std::size_t i = 0; i < before.size(); ++i) {

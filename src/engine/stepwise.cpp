@@ -6,6 +6,7 @@
 
 #include "loom/engine/repair.hpp"
 #include "loom/pipeline/apply.hpp"
+#include "loom/wasm/binary_layout.hpp"
 
 namespace loom::engine {
 
@@ -33,22 +34,10 @@ verify::GlobalOrigins sameNames(const wasm::Module& before, const wasm::Module& 
   return origins;
 }
 
-// Global names in the order Binaryen writes the globals: imports first.
-std::vector<std::string> writtenGlobalOrder(const wasm::Module& module) {
-  std::vector<std::string> imported, defined;
-  for (BinaryenIndex i = 0, n = BinaryenGetNumGlobals(module.get()); i < n; ++i) {
-    BinaryenGlobalRef g = BinaryenGetGlobalByIndex(module.get(), i);
-    const char* import_module = BinaryenGlobalImportGetModule(g);
-    (import_module && *import_module ? imported : defined).push_back(BinaryenGlobalGetName(g));
-  }
-  imported.insert(imported.end(), defined.begin(), defined.end());
-  return imported;
-}
-
 // Writing renames globals by position: which IR global each decoded one is.
 verify::GlobalOrigins writtenOrigins(const wasm::Module& ir, const wasm::Module& decoded) {
-  const std::vector<std::string> before = writtenGlobalOrder(ir);
-  const std::vector<std::string> after = writtenGlobalOrder(decoded);
+  const std::vector<std::string> before = wasm::writtenGlobalOrder(ir);
+  const std::vector<std::string> after = wasm::writtenGlobalOrder(decoded);
   verify::GlobalOrigins origins;
   if (before.size() != after.size()) return origins;
   for (std::size_t i = 0; i < before.size(); ++i) origins.emplace(after[i], before[i]);

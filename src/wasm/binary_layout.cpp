@@ -212,4 +212,15 @@ bool BinaryLayout::hasDebugSections() const {
   return false;
 }
 
+std::vector<std::string> writtenGlobalOrder(const Module& module) {
+  std::vector<std::string> imported, defined;
+  for (BinaryenIndex i = 0, n = BinaryenGetNumGlobals(module.get()); i < n; ++i) {
+    BinaryenGlobalRef g = BinaryenGetGlobalByIndex(module.get(), i);
+    const char* import_module = BinaryenGlobalImportGetModule(g);
+    (import_module && *import_module ? imported : defined).push_back(BinaryenGlobalGetName(g));
+  }
+  imported.insert(imported.end(), defined.begin(), defined.end());
+  return imported;
+}
+
 }  // namespace loom::wasm

@@ -63,4 +63,10 @@ BinaryLayout readBinaryLayout(std::span<const std::uint8_t> bytes);
 
 bool looksLikeBinary(std::span<const std::uint8_t> bytes);
 
+class Module;
+// Global names in the order Binaryen writes the globals (imports first):
+// the position each has in the binary, and so its name once written without
+// names and read again.
+std::vector<std::string> writtenGlobalOrder(const Module& module);
+
 }  // namespace loom::wasm
