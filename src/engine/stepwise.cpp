@@ -237,26 +237,49 @@ StepwiseOutcome StepwiseValidator::finish(StepwiseState state,
   // An encoding step that is not proved for a function gives it back the
   // IR's body, which a plain write (no Stack IR) then encodes.
   const auto write_step = static_cast<std::uint32_t>(config.phases.size() + 1);
-  StepResult result = checkStep(plain, shipped.copy(), origins, "write", write_step, options_,
-                                cache_, state.ledger);
+  // Every candidate needs its write verified, so the module budget (which
+  // bounds the pipeline's steps, and may be spent) does not hold here: the
+  // write's checks are bounded by the function budget alone.
+  StepwiseOptions write_options = options_;
+  write_options.verify_options.module_budget = std::chrono::milliseconds(0);
+  verify::BudgetLedger write_ledger;
+  StepResult result = checkStep(plain, shipped.copy(), origins, "write", write_step, write_options,
+                                cache_, write_ledger);
   state.stats += result.stats;
   state.bounded = state.bounded || result.bounded;
+  bool written = false;
+  std::string why_not = result.why_undone;
   if (result.module && result.reverted.empty()) {
     out.shipped = std::move(shipped);
     out.binary = std::move(binary);
+    written = true;
   } else if (result.module) {
-    state.stats.reverted += result.reverted.size();
-    state.reverted.insert(state.reverted.end(), result.reverted.begin(), result.reverted.end());
-    out.binary = result.module->writeBinary();
-    out.shipped = std::move(*result.module);
-  } else {
+    // Some functions took back their IR bodies: the repaired module is
+    // written in its turn, and that encoding verified against it too.
+    wasm::Bytes repaired_binary;
+    wasm::Module decoded = decodeWritten(*result.module, repaired_binary);
+    const StepResult encoding =
+        checkStep(*result.module, decoded.copy(), writtenOrigins(*result.module, decoded), "write",
+                  write_step, write_options, cache_, write_ledger);
+    state.stats += encoding.stats;
+    if (encoding.module && encoding.reverted.empty()) {
+      state.stats.reverted += result.reverted.size();
+      state.reverted.insert(state.reverted.end(), result.reverted.begin(), result.reverted.end());
+      out.shipped = std::move(decoded);
+      out.binary = std::move(repaired_binary);
+      written = true;
+    } else {
+      why_not = "the repaired module's encoding did not verify";
+    }
+  }
+  if (!written) {
     // Without Stack IR: a copy of the IR carries none, and writes the IR as it is.
     ++state.stats.reverted;
-    state.reverted.push_back({"", "write", write_step, result.why_undone});
+    state.reverted.push_back({"", "write", write_step, why_not});
     out.shipped = decodeWritten(plain, out.binary);
     const StepResult plain_check =
         checkStep(plain, out.shipped.copy(), writtenOrigins(plain, out.shipped), "write",
-                  write_step, options_, cache_, state.ledger);
+                  write_step, write_options, cache_, write_ledger);
     state.stats += plain_check.stats;
     if (!plain_check.module || !plain_check.reverted.empty()) {
       // Not even the module compared with its own encoding verifies (a
