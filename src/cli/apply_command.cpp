@@ -11,6 +11,7 @@
 #include "loom/engine/proof_store.hpp"
 #include "loom/pipeline/builtins.hpp"
 #include "loom/support/files.hpp"
+#include "loom/wasm/binary_layout.hpp"
 #include "loom/wasm/loader.hpp"
 
 namespace loom::cli {
@@ -104,8 +105,7 @@ int runApply(const ApplyOptions& options) {
   // The input file itself is verified by definition: it is written when
   // nothing verifies, or when the verified output is no smaller (a .wat or
   // a stripped input has no such file to fall back on).
-  const bool input_is_wasm = !options.strip_debug && source.bytes.size() >= 4 &&
-                             std::equal(source.bytes.begin(), source.bytes.begin() + 4, "\0asm");
+  const bool input_is_wasm = !options.strip_debug && wasm::looksLikeBinary(source.bytes);
   const std::string unverifiable = v.value("unverifiable", "");
   if (!unverifiable.empty() && !input_is_wasm)
     throw wasm::Error(fmt::format("{}: nothing can be verified: {}", options.module, unverifiable));

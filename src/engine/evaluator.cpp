@@ -172,21 +172,25 @@ bool makesStackIr(const std::string& phase) {
 
 }  // namespace
 
-const wasm::Module* Evaluator::findSnapshot(const wasm::Hash128& key) {
+const StepwiseState* Evaluator::findSnapshot(const wasm::Hash128& key) {
   auto it = snapshot_index_.find(key);
   if (it == snapshot_index_.end()) return nullptr;
   snapshots_.splice(snapshots_.begin(), snapshots_, it->second);
-  return &it->second->module;
+  return &it->second->state;
 }
 
-void Evaluator::storeSnapshot(const wasm::Hash128& key, const wasm::Module& module) {
-  if (snapshot_capacity_ == 0 || snapshot_index_.count(key)) return;
+bool Evaluator::wantsSnapshot(const wasm::Hash128& key) const {
+  return snapshot_capacity_ > 0 && !snapshot_index_.count(key);
+}
+
+void Evaluator::storeSnapshot(const wasm::Hash128& key, StepwiseState state) {
+  if (!wantsSnapshot(key)) return;
   while (snapshots_.size() >= snapshot_capacity_) {
     snapshot_index_.erase(snapshots_.back().key);
     snapshots_.pop_back();
     ++prefix_stats_.evictions;
   }
-  snapshots_.push_front(Snapshot{key, module.copy()});
+  snapshots_.push_front(Snapshot{key, std::move(state)});
   snapshot_index_[key] = snapshots_.begin();
   ++prefix_stats_.snapshots;
 }
@@ -259,44 +263,24 @@ void Evaluator::verifyStepwise(EvalResult& result, wasm::Bytes& binary,
                                const std::vector<wasm::Hash128>& keys) {
   const std::size_t n = config.phases.size();
   const unsigned stride = options_.prefix_stride;
+  // Verified chains share the prefix snapshots, under keys of their own.
   auto stepKey = [&](std::size_t k) { return wasm::hashString("stepwise|" + keys[k].hex()); };
   std::size_t first = 0;
   std::optional<StepwiseState> state;
-  if (stride > 0) {
-    for (std::size_t k = (n / stride) * stride; k > 0 && !state; k -= stride) {
-      const wasm::Hash128 key = stepKey(k);
-      for (auto it = step_snapshots_.begin(); it != step_snapshots_.end(); ++it) {
-        if (it->key != key) continue;
-        step_snapshots_.splice(step_snapshots_.begin(), step_snapshots_, it);
-        state = it->state.copy();
-        // The safety net is wall-clock time: a resumed chain starts its own.
-        state->ledger.deadline.reset();
-        first = k;
-        break;
-      }
+  for (std::size_t k = stride > 0 ? (n / stride) * stride : 0; k > 0; k -= stride) {
+    if (const StepwiseState* snapshot = findSnapshot(stepKey(k))) {
+      state = snapshot->copy();
+      // The safety net is wall-clock time: a resumed chain starts its own.
+      state->ledger.deadline.reset();
+      first = k;
+      break;
     }
   }
   if (!state) state = StepwiseState{base_.copy(), {}, {}, {}, false, {}};
-  for (std::size_t i = first; i < n; ++i) {
-    if (stepwise_->budgetSpent(*state)) {
-      // Every later step would be undone unchecked: say so once, run none.
-      state->reverted.push_back({"", config.phases[i], static_cast<std::uint32_t>(i + 1),
-                                 "not run: the module's verification budget is spent"});
-      ++state->stats.reverted;
-      break;
-    }
-    stepwise_->step(*state, config, i);
-    const std::size_t done = i + 1;
-    if (stride > 0 && snapshot_capacity_ > 0 && done % stride == 0 && done < n) {
-      const wasm::Hash128 key = stepKey(done);
-      bool known = false;
-      for (const auto& s : step_snapshots_) known = known || s.key == key;
-      if (!known) {
-        while (step_snapshots_.size() >= snapshot_capacity_) step_snapshots_.pop_back();
-        step_snapshots_.push_front(StepSnapshot{key, state->copy()});
-      }
-    }
-  }
+  stepwise_->run(*state, config, first, [&](std::size_t done, const StepwiseState& s) {
+    if (stride > 0 && done % stride == 0 && done < n && wantsSnapshot(stepKey(done)))
+      storeSnapshot(stepKey(done), s.copy());
+  });
   StepwiseOutcome outcome = stepwise_->finish(std::move(*state), config);
   binary = std::move(outcome.binary);
   result.metrics = cost::measure(outcome.shipped, binary);
@@ -338,8 +322,8 @@ EvalResult Evaluator::evaluate(const pipeline::PipelineConfig& config, bool veri
     if (stride > 0) {
       ++prefix_stats_.lookups;
       for (std::size_t k = (n / stride) * stride; k > 0; k -= stride) {
-        if (const wasm::Module* snapshot = findSnapshot(keys[k])) {
-          module = snapshot->copy();
+        if (const StepwiseState* snapshot = findSnapshot(keys[k])) {
+          module = snapshot->module.copy();
           first = k;
           ++prefix_stats_.hits;
           break;
@@ -355,7 +339,8 @@ EvalResult Evaluator::evaluate(const pipeline::PipelineConfig& config, bool veri
     bool stack_ir = false;
     pipeline::runPhases(module, config, first, [&](std::size_t done, const wasm::Module& m) {
       stack_ir = stack_ir || makesStackIr(config.phases[done - 1]);
-      if (stride > 0 && !stack_ir && done % stride == 0 && done < n) storeSnapshot(keys[done], m);
+      if (stride > 0 && !stack_ir && done % stride == 0 && done < n && wantsSnapshot(keys[done]))
+        storeSnapshot(keys[done], StepwiseState{m.copy(), {}, {}, {}, false, {}});
     });
     result.times.passes = secondsSince(passes_start);
 

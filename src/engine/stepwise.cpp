@@ -157,7 +157,7 @@ StepResult checkStep(const wasm::Module& before, wasm::Module after,
 }
 
 void keepOutcome(StepwiseState& state, StepResult result, const std::string& phase,
-                 std::uint32_t step, std::optional<wasm::Module>& fallback) {
+                 std::uint32_t step, wasm::Module& before) {
   state.stats += result.stats;
   state.bounded = state.bounded || result.bounded;
   if (result.module) {
@@ -167,7 +167,7 @@ void keepOutcome(StepwiseState& state, StepResult result, const std::string& pha
   } else {
     ++state.stats.reverted;
     state.reverted.push_back({"", phase, step, result.why_undone});
-    state.module = std::move(*fallback);
+    state.module = std::move(before);
   }
 }
 
@@ -201,26 +201,36 @@ void StepwiseValidator::step(StepwiseState& state, const pipeline::PipelineConfi
 
 void StepwiseValidator::step(StepwiseState& state, const std::string& phase,
                              std::uint32_t step_number, const Transform& transform) {
-  std::optional<wasm::Module> before = state.module.copy();
+  wasm::Module before = state.module.copy();
   transform(state.module);
   if (!state.module.validate()) {
     ++state.stats.steps;
     ++state.stats.reverted;
     state.reverted.push_back({"", phase, step_number, "the module does not validate after it"});
-    state.module = std::move(*before);
+    state.module = std::move(before);
     return;
   }
-  const verify::GlobalOrigins origins = sameNames(*before, state.module);
+  const verify::GlobalOrigins origins = sameNames(before, state.module);
   wasm::Module after = std::move(state.module);
   StepResult result =
-      checkStep(*before, after.copy(), origins, phase, step_number, options_, cache_, state.ledger);
+      checkStep(before, after.copy(), origins, phase, step_number, options_, cache_, state.ledger);
   if (result.module && result.reverted.empty()) result.module = std::move(after);
   keepOutcome(state, std::move(result), phase, step_number, before);
   state.stats.budget_units = state.ledger.spent_units;
 }
 
-bool StepwiseValidator::budgetSpent(const StepwiseState& state) const {
-  return state.ledger.exhausted;
+void StepwiseValidator::run(StepwiseState& state, const pipeline::PipelineConfig& config,
+                            std::size_t first, const StepObserver& after_step) {
+  for (std::size_t i = first; i < config.phases.size(); ++i) {
+    if (state.ledger.exhausted) {
+      state.reverted.push_back({"", config.phases[i], static_cast<std::uint32_t>(i + 1),
+                                "not run: the module's verification budget is spent"});
+      ++state.stats.reverted;
+      return;
+    }
+    step(state, config, i);
+    if (after_step) after_step(i + 1, state);
+  }
 }
 
 StepwiseOutcome StepwiseValidator::finish(StepwiseState state,
@@ -300,15 +310,7 @@ StepwiseOutcome runStepwise(const wasm::Module& input, const pipeline::PipelineC
                             std::shared_ptr<verify::VerdictCache> cache) {
   StepwiseValidator validator(options, std::move(cache));
   StepwiseState state{input.copy(), {}, {}, {}, false, {}};
-  for (std::size_t i = 0; i < config.phases.size(); ++i) {
-    if (validator.budgetSpent(state)) {
-      state.reverted.push_back({"", config.phases[i], static_cast<std::uint32_t>(i + 1),
-                                "not run: the module's verification budget is spent"});
-      ++state.stats.reverted;
-      continue;
-    }
-    validator.step(state, config, i);
-  }
+  validator.run(state, config);
   return validator.finish(std::move(state), config);
 }
 

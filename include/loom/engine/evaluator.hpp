@@ -67,9 +67,11 @@ class Evaluator {
   wasm::Module decodeWritten(const wasm::Module& module) const;
 
  private:
+  // A pipeline's state after some phases: for the measurement, only its
+  // module; for a stepwise verification, the verified chain.
   struct Snapshot {
     wasm::Hash128 key;
-    wasm::Module module;
+    StepwiseState state;
   };
 
   bool acceptable(const verify::ModuleVerdict& verdict) const;
@@ -79,8 +81,9 @@ class Evaluator {
   void verifyStepwise(EvalResult& result, wasm::Bytes& binary,
                       const pipeline::PipelineConfig& config,
                       const std::vector<wasm::Hash128>& keys);
-  const wasm::Module* findSnapshot(const wasm::Hash128& key);
-  void storeSnapshot(const wasm::Hash128& key, const wasm::Module& module);
+  const StepwiseState* findSnapshot(const wasm::Hash128& key);
+  bool wantsSnapshot(const wasm::Hash128& key) const;
+  void storeSnapshot(const wasm::Hash128& key, StepwiseState state);
 
   wasm::ModuleSource source_;
   EvaluatorOptions options_;
@@ -94,13 +97,6 @@ class Evaluator {
   std::unordered_map<wasm::Hash128, std::list<Snapshot>::iterator, wasm::Hash128Hasher>
       snapshot_index_;
   std::size_t snapshot_capacity_ = 0;
-  // Verified chains after every `prefix_stride` steps, for pipelines that
-  // share their first phases (most of a search's candidates do).
-  struct StepSnapshot {
-    wasm::Hash128 key;
-    StepwiseState state;
-  };
-  std::list<StepSnapshot> step_snapshots_;  // most recently used first
   std::unique_ptr<StepwiseValidator> stepwise_;
   PrefixCacheStats prefix_stats_;
 };

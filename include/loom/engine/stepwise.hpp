@@ -67,9 +67,12 @@ class StepwiseValidator {
   void step(StepwiseState& state, const std::string& name, std::uint32_t step_number,
             const Transform& transform);
 
-  // Whether the module budget is spent: later steps would all be undone, so
-  // a caller may stop running them.
-  bool budgetSpent(const StepwiseState& state) const;
+  // Runs phases [first, end) of `config` on `state`. Once the module budget
+  // is spent every later step would be undone unchecked: one entry says so
+  // and none runs. `after_step` sees the state after each step.
+  using StepObserver = std::function<void(std::size_t phases_done, const StepwiseState& state)>;
+  void run(StepwiseState& state, const pipeline::PipelineConfig& config, std::size_t first = 0,
+           const StepObserver& after_step = {});
 
   // The final step: writing `state.module` as it would be shipped, after the
   // Stack IR phases of `config` that no other phase followed.
