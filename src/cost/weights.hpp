@@ -13,15 +13,30 @@
 
 #include <binaryen-c.h>
 
+#include <array>
+
+#include "loom/cost/cost_model.hpp"
 #include "loom/wasm/ir.hpp"
 
 namespace loom::cost {
 
-// Each loop nesting level multiplies the cost of the code inside it by this
-// many assumed iterations; nesting deeper than kMaxLoopDepth counts as that.
-inline constexpr double kLoopIterations = 10.0;
-inline constexpr unsigned kMaxLoopDepth = 6;
+// How often code runs, relative to one call of its function
+// (cost_model.cpp explains the loop model):
+// - a loop whose trip count the model cannot see runs this many original
+//   iterations per entry;
+inline constexpr double kAssumedTrips = 10.0;
+// - each arm of an `if` runs with this probability;
+inline constexpr double kIfArmProbability = 0.5;
+// - no code runs more often than this (about six nested loops).
+inline constexpr double kMaxFrequency = 1e6;
 
+// An expression's weight from the x86 tables above, before its class weight.
 double expressionWeight(BinaryenExpressionRef expr, wasm::ExprKind kind);
+
+CostClass costClass(BinaryenExpressionRef expr, wasm::ExprKind kind);
+
+// One multiplier per class, fitted to measured V8 run times; see weights.cpp
+// for where they come from.
+extern const std::array<double, kCostClassCount> kClassWeights;
 
 }  // namespace loom::cost
