@@ -3,14 +3,15 @@
 //
 //   speed_fit RESULTS.jsonl [--stat cpu_median_ms] [--ridge 0.05]
 //
-// Model: the time of variant v of workload w is s_w * sum_c W_c * F_wvc,
+// Model: the time of variant v of workload w is o_w + s_w * sum_c W_c F_wvc,
 // where F_wvc is the class-c feature the probe measured (the x86-table cost
-// of that class, weighted by how often the loop model expects it to run)
-// and s_w a per-workload scale (how much of the module the workload runs,
-// and how fast). The fit minimises the squared relative errors of every
-// (workload, variant) point plus ridge * sum_c (W_c - 1)^2, which keeps a
-// class the data says little about at its table value; W_c stays at least
-// kFloor. Alternates: s_w in closed form, then W by least squares.
+// of that class, weighted by how often the model expects it to run), o_w a
+// per-workload offset (what the estimate cannot see: the JS driver, code
+// the workload never runs) and s_w >= 0 a per-workload scale. The fit
+// minimises the squared relative errors of every (workload, variant) point
+// plus ridge * sum_c (W_c - 1)^2, which keeps a class the data says little
+// about at its table value; W_c stays at least kFloor. It alternates: o_w,
+// s_w by least squares per workload, then W by least squares (Eigen).
 // Prints the weights (as weights.cpp takes them) and the fit's error.
 #include <Eigen/Dense>
 #include <algorithm>
@@ -71,37 +72,53 @@ int main(int argc, char** argv) {
   std::cerr << points.size() << " points, " << nw << " workloads\n";
 
   Eigen::VectorXd weights = Eigen::VectorXd::Ones(kC);
-  std::vector<double> scale(nw, 1.0);
+  std::vector<double> scale(nw, 1.0), offset(nw, 0.0);
   auto error = [&] {
     double e = 0;
     for (const Point& p : points) {
-      const double r = scale[p.workload] * p.features.dot(weights) / p.time - 1.0;
+      const double r =
+          (offset[p.workload] + scale[p.workload] * p.features.dot(weights)) / p.time - 1.0;
       e += r * r;
     }
     return std::sqrt(e / static_cast<double>(points.size()));
   };
+  // Per workload, time ~ offset + scale * estimate (relative errors): the
+  // offset is what the estimate cannot see (the JS driver, code the
+  // workload never runs), the scale converts cycles to ms. A negative
+  // scale (the estimate ranks the workload backwards) is not allowed: 0.
   auto fitScales = [&] {
-    // minimise sum_v (s * e_v / t_v - 1)^2: s = sum(e/t) / sum((e/t)^2)
-    std::vector<double> num(nw, 0), den(nw, 0);
-    for (const Point& p : points) {
-      const double x = p.features.dot(weights) / p.time;
-      num[p.workload] += x;
-      den[p.workload] += x * x;
+    for (std::size_t w = 0; w < nw; ++w) {
+      Eigen::Matrix2d ata = Eigen::Matrix2d::Zero();
+      Eigen::Vector2d atb = Eigen::Vector2d::Zero();
+      double sx = 0, st = 0, n = 0;
+      for (const Point& p : points) {
+        if (p.workload != w) continue;
+        const Eigen::Vector2d row(1.0 / p.time, p.features.dot(weights) / p.time);
+        ata += row * row.transpose();
+        atb += row;
+        sx += p.features.dot(weights);
+        st += p.time;
+        n += 1;
+      }
+      Eigen::Vector2d x = ata.ldlt().solve(atb);
+      if (!(x[1] >= 0)) x = Eigen::Vector2d(st / n, 0.0);
+      offset[w] = x[0];
+      scale[w] = x[1];
+      (void)sx;
     }
-    for (std::size_t w = 0; w < nw; ++w) scale[w] = den[w] > 0 ? num[w] / den[w] : 1.0;
   };
   fitScales();
   std::cerr << "relative rms error with the table weights: " << error() << "\n";
   std::vector<bool> fixed(kC, false);
-  for (int round = 0; round < 50; ++round) {
-    // rows: s_w F / t . W = 1, plus sqrt(ridge) (W_c - 1) = 0
+  for (int round = 0; round < 100; ++round) {
+    // rows: (s_w F / t) . W = 1 - o_w / t, plus sqrt(ridge) (W_c - 1) = 0
     const auto n = static_cast<Eigen::Index>(points.size() + kC);
     Eigen::MatrixXd a = Eigen::MatrixXd::Zero(n, static_cast<Eigen::Index>(kC));
     Eigen::VectorXd b = Eigen::VectorXd::Zero(n);
     Eigen::Index r = 0;
     for (const Point& p : points) {
       a.row(r) = (scale[p.workload] / p.time) * p.features.transpose();
-      b[r++] = 1.0;
+      b[r++] = 1.0 - offset[p.workload] / p.time;
     }
     for (std::size_t c = 0; c < kC; ++c) {
       a(r, static_cast<Eigen::Index>(c)) = std::sqrt(ridge);
@@ -122,7 +139,8 @@ int main(int argc, char** argv) {
         fixed[c] = true;
       }
     }
-    weights = next;
+    // The weights only matter up to a common factor: keep their mean at 1.
+    weights = next / next.mean();
     fitScales();
   }
   std::cerr << "relative rms error with the fitted weights: " << error() << "\n";

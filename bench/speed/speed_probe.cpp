@@ -4,6 +4,8 @@
 //       runs a pipeline configuration (JSON as `loom-evolve apply` takes it,
 //       or a built-in name: loom, O, Os, Oz, O3, O4) on IN, unverified, and
 //       writes what the evaluator would ship: the module as written.
+//   speed_probe functions A.wasm
+//       per function: name, call frequency, cycles per call, their product.
 //   speed_probe config NAME|CONFIG.json
 //       prints the configuration's canonical JSON.
 //   speed_probe measure A.wasm [B.wasm ...]
@@ -82,6 +84,18 @@ int run(int argc, char** argv) {
   }
   if (cmd == "config" && argc == 3) {
     std::cout << readConfig(argv[2]).toJson().dump() << "\n";
+    return 0;
+  }
+  if (cmd == "functions" && argc == 3) {
+    wasm::LoadedModule in = wasm::loadModuleFile(argv[2]);
+    const wasm::Module d = decoded(in.module);
+    const std::vector<BinaryenFunctionRef> functions = wasm::definedFunctions(d.get());
+    std::vector<cost::CycleFeatures> per;
+    for (BinaryenFunctionRef f : functions) per.push_back(cost::cycleFeatures(f));
+    const std::vector<double> frequency = cost::callFrequencies(d.get(), functions, per);
+    for (std::size_t i = 0; i < functions.size(); ++i)
+      std::cout << BinaryenFunctionGetName(functions[i]) << "\t" << frequency[i] << "\t"
+                << per[i].cycles() << "\t" << frequency[i] * per[i].cycles() << "\n";
     return 0;
   }
   if (cmd == "measure" && argc >= 3) {

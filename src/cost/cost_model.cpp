@@ -221,7 +221,11 @@ class Walker {
       auto step = shape.steps.find(local);
       auto init = constants_.find(local);
       if (step == shape.steps.end() || init == constants_.end() || step->second == 0) continue;
-      const double trips = std::ceil(std::abs(bound - init->second) / std::abs(step->second));
+      // Only a count that steps towards its bound; anything else (wrapping
+      // around, a bound already passed) is not a counted loop.
+      const double distance = bound - init->second;
+      if (distance == 0 || (distance > 0) != (step->second > 0)) continue;
+      const double trips = std::ceil(distance / step->second);
       return std::clamp(trips, 1.0, kMaxFrequency);
     }
     return kAssumedTrips / passes;

@@ -123,6 +123,53 @@ TEST(CostModel, UnrolledThenOptimizedStaysNearTheOptimized) {
   EXPECT_GT(after, 0.5 * optimized);
 }
 
+double measuredCycles(const wasm::Module& m) {
+  return measure(m, m.writeBinary()).cycles;
+}
+
+// A module's estimate weighs functions by how often its exports reach them.
+TEST(CostModel, FunctionsCountByHowOftenTheEntryPointsCallThem) {
+  const char* helper =
+      "(func $helper (param i32) (result i32) (i32.div_u (local.get 0) (i32.const 7)))";
+  auto moduleWith = [&](const std::string& funcs) {
+    return wasm::Module::parseTextTrusted(std::string("(module ") + helper + funcs + ")");
+  };
+  // Called once from an export.
+  const double once = measuredCycles(moduleWith(
+      "(func $main (export \"main\") (param i32) (result i32) (call $helper (local.get 0)))"));
+  // Called from a loop of unknown count: about the assumed 10 times as often.
+  const double looped = measuredCycles(
+      moduleWith("(func $main (export \"main\") (param i32) (result i32) "
+                 "  (loop $l (local.set 0 (call $helper (local.get 0))) (br_if $l (local.get 0))) "
+                 "  (local.get 0))"));
+  EXPECT_GT(looped, 8 * once);
+  // Reached from nowhere: the helper costs nothing, whatever its body.
+  const double unreached = measuredCycles(
+      moduleWith("(func $main (export \"main\") (param i32) (result i32) (local.get 0))"));
+  EXPECT_LT(unreached, 0.2 * once);
+}
+
+// Inlining a helper into its callers moves its cost there at the same
+// frequency and saves the calls: it must not look more expensive (it did
+// when every function counted once, so copies counted twice).
+TEST(CostModel, InliningDoesNotLookMoreExpensive) {
+  const wasm::Module m = wasm::Module::parseTextTrusted(
+      "(module "
+      "(func $helper (param i32) (result i32) "
+      "  (i32.add (i32.mul (local.get 0) (i32.const 31)) (i32.div_u (local.get 0) (i32.const 7))))"
+      "(func $a (export \"a\") (param i32) (result i32) "
+      "  (loop $l (local.set 0 (call $helper (local.get 0))) (br_if $l (local.get 0))) "
+      "  (local.get 0))"
+      "(func $b (export \"b\") (param i32) (result i32) (call $helper (local.get 0))))");
+  pipeline::PipelineConfig inline_all;
+  inline_all.phases = {"inlining", "remove-unused-module-elements"};
+  inline_all.inlining.always_inline_max_size = 100;
+  inline_all.inlining.flexible_inline_max_size = 100;
+  const wasm::Module inlined = pipeline::applyPipeline(m, inline_all);
+  ASSERT_EQ(wasm::definedFunctions(inlined.get()).size(), 2u);  // the helper is gone
+  EXPECT_LT(measuredCycles(inlined), measuredCycles(m));
+}
+
 TEST(CostModel, FeaturesSumToTheEstimate) {
   wasm::LoadedModule loaded = wasm::loadModuleFile(test::fixturePath("crc32"));
   for (auto f : wasm::definedFunctions(loaded.module.get())) {
