@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
-#include <z3++.h>
 
 #include <chrono>
 #include <cstring>
@@ -16,6 +15,7 @@
 
 #include "loom/engine/evaluator.hpp"
 #include "loom/support/sanitizers.hpp"
+#include "loom/verify/verifier.hpp"
 #include "loom/wasm/loader.hpp"
 #include "protocol.hpp"
 
@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
         if (!loom::support::kAddressSanitizer) ::setrlimit(RLIMIT_AS, &limit);
         // Z3 crashes when an allocation fails; its own limit makes it give up
         // cleanly (an unknown verdict) while the process still has room.
-        z3::set_param("memory_max_size", static_cast<int>(bytes / 2 / (1024 * 1024)));
+        verify::limitSolverMemory(static_cast<int>(bytes / 2 / (1024 * 1024)));
       }
     }
   }

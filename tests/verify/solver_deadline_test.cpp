@@ -15,21 +15,22 @@ namespace {
 // from what the memory held before: Z3's read-over-write simplification on
 // assertion is quadratic in the chain. Asserting the query below with 3000
 // stores takes about a minute on the reference machine (800 stores: 5 s).
-z3::expr slowToAssert(Smt& smt, int stores) {
-  z3::expr memory = smt.fresh("memory", smt.memorySort());
-  const z3::expr base = smt.freshBv("base", 32);
+smt::Expr slowToAssert(Smt& smt, int stores) {
+  smt::Expr memory = smt.fresh("memory", smt.memorySort());
+  const smt::Expr base = smt.freshBv("base", 32);
   for (int i = 0; i < stores; ++i) {
-    const z3::expr at = base + smt.bv(4u * static_cast<unsigned>(i), 32);
-    const z3::expr word =
-        z3::concat(z3::select(memory, at + 3),
-                   z3::concat(z3::select(memory, at + 2),
-                              z3::concat(z3::select(memory, at + 1), z3::select(memory, at)))) +
+    const smt::Expr at = base + smt.bv(4u * static_cast<unsigned>(i), 32);
+    const smt::Expr word =
+        smt::concat(
+            smt::select(memory, at + 3),
+            smt::concat(smt::select(memory, at + 2),
+                        smt::concat(smt::select(memory, at + 1), smt::select(memory, at)))) +
         smt.bv(1, 32);
     for (unsigned b = 0; b < 4; ++b)
-      memory = z3::store(memory, at + smt.bv(b, 32), word.extract(8 * b + 7, 8 * b));
+      memory = smt::store(memory, at + smt.bv(b, 32), word.extract(8 * b + 7, 8 * b));
   }
-  const z3::expr probe = smt.freshBv("probe", 32);
-  return z3::select(memory, probe) != z3::select(memory, probe + 1);
+  const smt::Expr probe = smt.freshBv("probe", 32);
+  return smt::select(memory, probe) != smt::select(memory, probe + 1);
 }
 
 TEST(SolverDeadline, HoldsWhileZ3SimplifiesAnAssertion) {

@@ -3,7 +3,6 @@
 // the stock C++ header then wrote through a null pointer (a segmentation
 // fault in Z3_set_error_handler, seen in workers of long tune runs).
 #include <gtest/gtest.h>
-#include <z3.h>
 
 #include <cstdlib>
 
@@ -16,7 +15,7 @@ TEST(Z3MemoryLimit, PastItFunctionsAreUnknownNotACrash) {
   EXPECT_EXIT(
       {
         // 1 MB: less than creating a context takes.
-        Z3_global_param_set("memory_max_size", "1");
+        limitSolverMemory(1);
         const ModuleVerdict v = verifyPair(R"((module
           (func (export "f") (param i32 i32) (result i32)
             (i32.add (local.get 0) (local.get 1)))))",

@@ -32,6 +32,10 @@ std::string_view verdictName(Verdict verdict);
 std::string solverVersion();  // the SMT solver's, as it reports it  // "proved", "bounded",
                               // "refuted", "unknown"
 std::optional<Verdict> parseVerdict(std::string_view name);
+// Past `megabytes` of memory (process-wide) the SMT solver gives up, which
+// gives an unknown verdict ("out of memory"), instead of failing inside an
+// allocation.
+void limitSolverMemory(int megabytes);
 
 struct VerifyOptions {
   std::chrono::milliseconds function_timeout{5000};  // solver budget per function

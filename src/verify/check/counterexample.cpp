@@ -20,7 +20,7 @@ constexpr std::uint64_t kReplayPageCap = 1024;
 
 struct Context {
   smt::Smt& smt;
-  z3::context& c;
+  smt::Context& c;
   const Encoding& enc;
   const Correspondence& corr;
   const FunctionPair& pair;
@@ -31,52 +31,52 @@ struct Context {
 // The module's initial byte at `address`. An if-then-else chain rather than
 // a constant array: equalities between arrays built from constant arrays
 // leave Z3's array theory incomplete ("unknown").
-std::optional<z3::expr> imageByte(Context& x, const z3::expr& address) {
+std::optional<smt::Expr> imageByte(Context& x, const smt::Expr& address) {
   const auto image = initialImage(x.memory);
   if (image.size() > 65536) return std::nullopt;
-  z3::expr byte = x.c.bv_val(0, 8);
+  smt::Expr byte = x.c.bvVal(0, 8);
   for (auto it = image.rbegin(); it != image.rend(); ++it) {
-    byte = z3::ite(address == x.c.bv_val(it->first, 32), x.c.bv_val(it->second, 8), byte);
+    byte = smt::ite(address == x.c.bvVal(it->first, 32), x.c.bvVal(it->second, 8), byte);
   }
   return byte;
 }
 
-std::vector<z3::expr> loadedBytes(Context& x) {
-  std::vector<z3::expr> out;
+std::vector<smt::Expr> loadedBytes(Context& x) {
+  std::vector<smt::Expr> out;
   for (const auto* s : {&*x.enc.original, &*x.enc.optimized}) {
     for (const auto& load : s->loads) {
       for (unsigned k = 0; k < load.bytes; ++k) {
-        out.push_back(load.address.extract(31, 0) + x.c.bv_val(k, 32));
+        out.push_back(load.address.extract(31, 0) + x.c.bvVal(k, 32));
       }
     }
   }
   return out;
 }
 
-z3::expr isNaNBits(const z3::expr& bits) {
+smt::Expr isNaNBits(const smt::Expr& bits) {
   return smt::fpIsNaN(smt::bitsToFp(bits));
 }
 
-z3::expr canonicalNaN(z3::context& c, unsigned width) {
-  return c.bv_val(static_cast<uint64_t>(smt::quietNanMask(width)), width);
+smt::Expr canonicalNaN(smt::Context& c, unsigned width) {
+  return c.bvVal(static_cast<uint64_t>(smt::quietNanMask(width)), width);
 }
 
 // Float values that cross the JavaScript boundary lose NaN payloads.
-z3::expr jsSafeFloat(z3::context& c, const z3::expr& bits, bool allow_nan) {
-  const unsigned w = bits.get_sort().bv_size();
+smt::Expr jsSafeFloat(smt::Context& c, const smt::Expr& bits, bool allow_nan) {
+  const unsigned w = bits.sort().bvSize();
   if (!allow_nan) return !isNaNBits(bits);
-  return z3::implies(isNaNBits(bits), bits == canonicalNaN(c, w));
+  return smt::implies(isNaNBits(bits), bits == canonicalNaN(c, w));
 }
 
 std::vector<const sem::SideOutcome*> sides(const Encoding& enc) {
   return {&*enc.original, &*enc.optimized};
 }
 
-std::vector<z3::expr> replayConstraints(Context& x, int tier) {
-  std::vector<z3::expr> out;
+std::vector<smt::Expr> replayConstraints(Context& x, int tier) {
+  std::vector<smt::Expr> out;
   const sem::Environment& env = *x.enc.env;
   out.push_back(env.replayable());
-  std::vector<z3::expr> visible;
+  std::vector<smt::Expr> visible;
   for (const auto& part : x.enc.parts) {
     if (part.replayable) visible.push_back(part.differs);
   }
@@ -99,28 +99,28 @@ std::vector<z3::expr> replayConstraints(Context& x, int tier) {
           g.present[0] ? x.corr.original().global(g.name) : x.corr.optimized().global(g.name);
       if (info && info->init_bits) {
         out.push_back(env.global0(slot) ==
-                      x.c.bv_val(static_cast<uint64_t>(*info->init_bits), sem::widthOf(g.type)));
+                      x.c.bvVal(static_cast<uint64_t>(*info->init_bits), sem::widthOf(g.type)));
       }
     }
   }
   for (const auto* s : sides(x.enc)) {
     for (const auto& ev : s->events) {
       if (ev.internal || ev.result_types.empty() || !sem::isFloat(ev.result_types[0])) continue;
-      z3::expr r = const_cast<sem::Environment&>(env).eventResult(0, ev.index, ev.result_types[0]);
-      out.push_back(z3::implies(ev.pc, jsSafeFloat(x.c, r, allow_nan)));
+      smt::Expr r = const_cast<sem::Environment&>(env).eventResult(0, ev.index, ev.result_types[0]);
+      out.push_back(smt::implies(ev.pc, jsSafeFloat(x.c, r, allow_nan)));
     }
   }
   if (x.memory.present) {
     const std::uint64_t cap = std::min<std::uint64_t>(x.memory.max_pages, kReplayPageCap);
     if (tier == 0) {
-      out.push_back(env.pages0() == x.c.bv_val(static_cast<uint64_t>(x.memory.initial_pages), 32));
+      out.push_back(env.pages0() == x.c.bvVal(static_cast<uint64_t>(x.memory.initial_pages), 32));
     } else {
-      out.push_back(z3::ule(env.pages0(), x.c.bv_val(static_cast<uint64_t>(cap), 32)));
+      out.push_back(smt::ule(env.pages0(), x.c.bvVal(static_cast<uint64_t>(cap), 32)));
     }
     for (const auto* s : sides(x.enc)) {
       for (const auto& g : s->grows) {
-        out.push_back(z3::implies(
-            g.pc && g.succeeded, z3::ule(g.new_pages, x.c.bv_val(static_cast<uint64_t>(cap), 32))));
+        out.push_back(smt::implies(
+            g.pc && g.succeeded, smt::ule(g.new_pages, x.c.bvVal(static_cast<uint64_t>(cap), 32))));
       }
     }
     // Bytes nobody reads are whatever the data segments put there. The only
@@ -128,11 +128,12 @@ std::vector<z3::expr> replayConstraints(Context& x, int tier) {
     // compared at.
     bool unbounded = false;
     for (const auto* s : sides(x.enc)) unbounded = unbounded || s->unbounded_reads;
-    const z3::expr& w = x.enc.memory_witness;
+    const smt::Expr& w = x.enc.memory_witness;
     if (auto initial = imageByte(x, w); initial && !unbounded) {
-      std::vector<z3::expr> unread;
+      std::vector<smt::Expr> unread;
       for (const auto& a : loadedBytes(x)) unread.push_back(w != a);
-      out.push_back(z3::implies(smt::mkAnd(x.c, unread), z3::select(env.memory0(), w) == *initial));
+      out.push_back(
+          smt::implies(smt::mkAnd(x.c, unread), smt::select(env.memory0(), w) == *initial));
     }
   }
   return out;
@@ -192,7 +193,7 @@ std::string describe(Context& x, const smt::ModelReader& m, Side side) {
     if (!m.truth(part.differs)) continue;
     if (part.what == "memory") {
       const std::uint64_t w = m.bitsOr(x.enc.memory_witness, 0);
-      const z3::expr byte = z3::select(s.final_state.at(x.layout.memory()), x.enc.memory_witness);
+      const smt::Expr byte = smt::select(s.final_state.at(x.layout.memory()), x.enc.memory_witness);
       text += fmt::format(", leaving byte 0x{:02x} at address {}", m.bitsOr(byte, 0), w);
     } else if (part.what.rfind("global ", 0) == 0) {
       auto slot = x.layout.slot(side, part.what.substr(7));
@@ -227,7 +228,7 @@ Counterexample build(Context& x, const smt::ModelReader& m, std::size_t* import_
         for (unsigned k = 0; k < load.bytes; ++k) {
           const auto addr = static_cast<std::uint32_t>(a + k);
           const auto byte = static_cast<std::uint8_t>(
-              m.bitsOr(z3::select(env.memory0(), x.c.bv_val(addr, 32)), 0));
+              m.bitsOr(smt::select(env.memory0(), x.c.bvVal(addr, 32)), 0));
           auto it = image.find(addr);
           const std::uint8_t initial = it == image.end() ? 0 : it->second;
           if (byte != initial) cex.memory[addr] = byte;
@@ -254,7 +255,7 @@ Counterexample build(Context& x, const smt::ModelReader& m, std::size_t* import_
     if (it != events.end() && !it->second.result_types.empty()) {
       const sem::ValType rt = it->second.result_types[0];
       const std::string t = sem::typeName(rt);
-      z3::expr r = const_cast<sem::Environment&>(env).eventResult(0, x.c.bv_val(i, 32), rt);
+      smt::Expr r = const_cast<sem::Environment&>(env).eventResult(0, x.c.bvVal(i, 32), rt);
       results.push_back(TypedValue{t, smt::formatValue(t, m.bitsOr(r, 0))});
     }
     cex.import_results.push_back(std::move(results));
@@ -276,30 +277,29 @@ smt::CheckResult confirm(Context& x, smt::Solver& solver, const Counterexample& 
                          std::size_t import_count, const smt::ModelReader& model) {
   const auto witness = static_cast<std::uint32_t>(model.bitsOr(x.enc.memory_witness, 0));
   sem::Environment& env = *x.enc.env;
-  std::vector<z3::expr> fixed{env.replayable()};
+  std::vector<smt::Expr> fixed{env.replayable()};
   for (std::size_t i = 0; i < env.params().size(); ++i) {
-    fixed.push_back(env.params()[i] ==
-                    x.c.bv_val(static_cast<uint64_t>(parseBits(cex.arguments[i])),
-                               sem::widthOf(env.paramTypes()[i])));
+    fixed.push_back(env.params()[i] == x.c.bvVal(static_cast<uint64_t>(parseBits(cex.arguments[i])),
+                                                 sem::widthOf(env.paramTypes()[i])));
   }
   if (x.memory.present) {
     // Memory is pinned where the executions read it and where final
     // memories are compared (at the model's witness address).
-    fixed.push_back(env.pages0() == x.c.bv_val(static_cast<uint64_t>(cex.memory_pages), 32));
-    fixed.push_back(x.enc.memory_witness == x.c.bv_val(static_cast<uint64_t>(witness), 32));
+    fixed.push_back(env.pages0() == x.c.bvVal(static_cast<uint64_t>(cex.memory_pages), 32));
+    fixed.push_back(x.enc.memory_witness == x.c.bvVal(static_cast<uint64_t>(witness), 32));
     std::vector<std::uint32_t> addresses{witness};
     for (const auto& a : loadedBytes(x)) {
       addresses.push_back(static_cast<std::uint32_t>(model.bitsOr(a, 0)));
     }
     for (std::uint32_t addr : addresses) {
-      const z3::expr a = x.c.bv_val(addr, 32);
-      std::optional<z3::expr> byte;
+      const smt::Expr a = x.c.bvVal(addr, 32);
+      std::optional<smt::Expr> byte;
       if (auto it = cex.memory.find(addr); it != cex.memory.end()) {
-        byte = x.c.bv_val(it->second, 8);
+        byte = x.c.bvVal(it->second, 8);
       } else {
         byte = imageByte(x, a);
       }
-      if (byte) fixed.push_back(z3::select(env.memory0(), a) == byte->simplify());
+      if (byte) fixed.push_back(smt::select(env.memory0(), a) == byte->simplify());
     }
   }
   for (unsigned slot = 0; slot < x.layout.globals.size(); ++slot) {
@@ -315,35 +315,35 @@ smt::CheckResult confirm(Context& x, smt::Solver& solver, const Counterexample& 
     }
     if (value) {
       fixed.push_back(env.global0(slot) ==
-                      x.c.bv_val(static_cast<uint64_t>(*value), sem::widthOf(g.type)));
+                      x.c.bvVal(static_cast<uint64_t>(*value), sem::widthOf(g.type)));
     }
   }
   std::size_t sites = 0;
   for (const auto* s : sides(x.enc)) sites = std::max(sites, s->events.size());
   for (std::size_t i = 0; i < std::max(sites, import_count); ++i) {
-    z3::expr r = env.eventResult(0, x.c.bv_val(static_cast<uint64_t>(i), 32), sem::ValType::I64);
+    smt::Expr r = env.eventResult(0, x.c.bvVal(static_cast<uint64_t>(i), 32), sem::ValType::I64);
     std::uint64_t v = 0;
     if (i < cex.import_results.size() && !cex.import_results[i].empty()) {
       v = parseBits(cex.import_results[i][0]);
       if (cex.import_results[i][0].type == "i32") {
         // The replay passes an i32; only the low half is ever read.
         r = r.extract(31, 0);
-        fixed.push_back(r == x.c.bv_val(static_cast<uint64_t>(v), 32));
+        fixed.push_back(r == x.c.bvVal(static_cast<uint64_t>(v), 32));
         continue;
       }
       if (cex.import_results[i][0].type == "f32") {
         r = r.extract(31, 0);
-        fixed.push_back(r == x.c.bv_val(static_cast<uint64_t>(v), 32));
+        fixed.push_back(r == x.c.bvVal(static_cast<uint64_t>(v), 32));
         continue;
       }
     }
-    fixed.push_back(r == x.c.bv_val(static_cast<uint64_t>(v), 64));
+    fixed.push_back(r == x.c.bvVal(static_cast<uint64_t>(v), 64));
   }
-  std::vector<z3::expr> same;
+  std::vector<smt::Expr> same;
   for (const auto& part : x.enc.parts) {
     if (part.replayable) same.push_back(smt::mkNot(part.differs));
   }
-  std::vector<z3::expr> escape{smt::mkAnd(x.c, same), smt::mkNot(x.enc.within_bound)};
+  std::vector<smt::Expr> escape{smt::mkAnd(x.c, same), smt::mkNot(x.enc.within_bound)};
   for (const auto* s : sides(x.enc)) escape.push_back(s->abstracted);
 
   solver.push();

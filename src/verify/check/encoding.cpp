@@ -12,7 +12,7 @@ namespace {
 // everything else is an arbitrary value shared by both sides.
 void initialGlobals(sem::Environment& env, const Correspondence& c) {
   const sem::StateLayout& layout = c.layout();
-  z3::context& ctx = env.smt().ctx();
+  smt::Context& ctx = env.smt().ctx();
   for (unsigned slot = 0; slot < layout.globals.size(); ++slot) {
     const sem::GlobalSlot& s = layout.globals[slot];
     if (!s.constant) continue;
@@ -20,7 +20,7 @@ void initialGlobals(sem::Environment& env, const Correspondence& c) {
         s.present[0] ? c.original().global(s.name) : c.optimized().global(s.name);
     if (!g || g->imported) continue;
     if (g->init_bits) {
-      env.setGlobal0(slot, ctx.bv_val(static_cast<uint64_t>(*g->init_bits), sem::widthOf(s.type)));
+      env.setGlobal0(slot, ctx.bvVal(static_cast<uint64_t>(*g->init_bits), sem::widthOf(s.type)));
     } else if (g->init_global) {
       auto other = layout.slot(s.present[0] ? Side::Original : Side::Optimized, *g->init_global);
       if (other) env.setGlobal0(slot, env.global0(*other));
@@ -33,7 +33,7 @@ void initialGlobals(sem::Environment& env, const Correspondence& c) {
 std::unique_ptr<Encoding> encodePair(smt::Smt& smt, const Correspondence& c,
                                      const FunctionPair& pair, const sem::ExecOptions& options,
                                      const SharedHeads& shared) {
-  z3::context& ctx = smt.ctx();
+  smt::Context& ctx = smt.ctx();
   const sem::FunctionInfo& of = *c.original().function(pair.original);
   const sem::FunctionInfo& pf = *c.optimized().function(pair.optimized);
   const sem::MemoryInfo& mem = c.original().memory();
@@ -45,8 +45,8 @@ std::unique_ptr<Encoding> encodePair(smt::Smt& smt, const Correspondence& c,
                    std::nullopt,
                    {},
                    smt.freshBv("witness", 32),
-                   ctx.bool_val(true),
-                   ctx.bool_val(false)});
+                   ctx.boolVal(true),
+                   ctx.boolVal(false)});
   initialGlobals(*enc->env, c);
 
   Resolver resolver(c, options.inline_depth);
@@ -59,7 +59,7 @@ std::unique_ptr<Encoding> encodePair(smt::Smt& smt, const Correspondence& c,
     sem::ExecOptions p_options = options;
     if (!shared.empty()) {
       const auto& loops = enc->original->loops;
-      p_options.head_value = [&](int loop, unsigned component) -> std::optional<z3::expr> {
+      p_options.head_value = [&](int loop, unsigned component) -> std::optional<smt::Expr> {
         auto it = shared.find({loop, component});
         if (it == shared.end() || static_cast<std::size_t>(loop) >= loops.size())
           return std::nullopt;
@@ -75,8 +75,8 @@ std::unique_ptr<Encoding> encodePair(smt::Smt& smt, const Correspondence& c,
   const sem::SideOutcome& o = *enc->original;
   const sem::SideOutcome& p = *enc->optimized;
   const sem::StateLayout& layout = c.layout();
-  auto add = [&](std::string what, z3::expr differs, bool replayable = true) {
-    if (!differs.is_false()) {
+  auto add = [&](std::string what, smt::Expr differs, bool replayable = true) {
+    if (!differs.isFalse()) {
       enc->parts.push_back(DiffPart{std::move(what), std::move(differs), replayable});
     }
   };
@@ -87,8 +87,8 @@ std::unique_ptr<Encoding> encodePair(smt::Smt& smt, const Correspondence& c,
   const sem::State& so = o.final_state;
   const sem::State& sp = p.final_state;
   if (!smt::sameTerm(so.at(layout.memory()), sp.at(layout.memory()))) {
-    add("memory", z3::select(so.at(layout.memory()), enc->memory_witness) !=
-                      z3::select(sp.at(layout.memory()), enc->memory_witness));
+    add("memory", smt::select(so.at(layout.memory()), enc->memory_witness) !=
+                      smt::select(sp.at(layout.memory()), enc->memory_witness));
   }
   if (!smt::sameTerm(so.at(layout.pages()), sp.at(layout.pages()))) {
     add("memory size", so.at(layout.pages()) != sp.at(layout.pages()));
@@ -99,7 +99,7 @@ std::unique_ptr<Encoding> encodePair(smt::Smt& smt, const Correspondence& c,
     add("global " + layout.globals[slot].name, so.at(slot) != sp.at(slot),
         !c.guessedPairing(layout.globals[slot]));
   }
-  std::vector<z3::expr> calls_differ, state_differs;
+  std::vector<smt::Expr> calls_differ, state_differs;
   for (unsigned i = layout.traceCount(); i < layout.localsBegin(); ++i) {
     if (smt::sameTerm(so.at(i), sp.at(i))) continue;
     const bool call_itself = i < layout.traceMemory();  // count, callee, arguments
@@ -109,7 +109,7 @@ std::unique_ptr<Encoding> encodePair(smt::Smt& smt, const Correspondence& c,
   add("state at calls", smt::mkOr(ctx, state_differs), false);
 
   enc->within_bound = smt::mkAnd(ctx, {smt::mkNot(o.exceeded), smt::mkNot(p.exceeded)});
-  std::vector<z3::expr> any;
+  std::vector<smt::Expr> any;
   for (const auto& part : enc->parts) any.push_back(part.differs);
   enc->differs = smt::mkAnd(ctx, {enc->within_bound, smt::mkOr(ctx, any)});
   return enc;

@@ -12,13 +12,13 @@
 #include "src/verify/semantics/environment.hpp"
 #include "src/verify/semantics/executor.hpp"
 #include "src/verify/smt/context.hpp"
-#include "src/verify/smt/z3cpp.hpp"
+#include "src/verify/smt/expr.hpp"
 
 namespace loom::verify::check {
 
 struct DiffPart {
-  std::string what;  // "outcome", "result", "memory", "global g", "calls", "state at calls"
-  z3::expr differs;  // final memories are compared at one free address, `memory_witness`
+  std::string what;   // "outcome", "result", "memory", "global g", "calls", "state at calls"
+  smt::Expr differs;  // final memories are compared at one free address, `memory_witness`
   // A replay shows this difference (scripts/wasm-run.mjs records results,
   // traps, final memory and globals, and import calls with their
   // arguments, but not what the host could see of memory during a call).
@@ -30,9 +30,9 @@ struct Encoding {
   std::optional<sem::SideOutcome> original;
   std::optional<sem::SideOutcome> optimized;
   std::vector<DiffPart> parts;
-  z3::expr memory_witness;  // the address at which final memories are compared
-  z3::expr within_bound;    // neither side cut a bounded loop
-  z3::expr differs;         // within_bound and some part differs
+  smt::Expr memory_witness;  // the address at which final memories are compared
+  smt::Expr within_bound;    // neither side cut a bounded loop
+  smt::Expr differs;         // within_bound and some part differs
 
   const sem::SideOutcome& side(sem::Side s) const {
     return s == sem::Side::Original ? *original : *optimized;

@@ -160,8 +160,8 @@ FunctionVerdict checkWith(const Correspondence& c, const FunctionPair& pair,
     return finish(unknown(pair, e.what()));
   } catch (const smt::LimitExceeded& e) {
     return finish(unknown(pair, e.what()));
-  } catch (const z3::exception& e) {
-    return finish(unknown(pair, std::string("Z3 error: ") + e.msg()));
+  } catch (const smt::Exception& e) {
+    return finish(unknown(pair, std::string("Z3 error: ") + e.what()));
   }
 }
 

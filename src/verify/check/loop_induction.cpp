@@ -19,12 +19,12 @@ struct Candidate {
   std::vector<std::pair<unsigned, unsigned>> components;  // (original index, optimized index)
   bool mandatory = false;
   std::string name;
-  z3::expr on_entry;  // holds when both sides enter the loop
-  z3::expr on_back;   // holds when both sides take the back edge
+  smt::Expr on_entry;  // holds when both sides enter the loop
+  smt::Expr on_back;   // holds when both sides take the back edge
 };
 
-z3::expr holds(z3::context& c, const Candidate& cand, const sem::State& a, const sem::State& b) {
-  std::vector<z3::expr> eqs;
+smt::Expr holds(smt::Context& c, const Candidate& cand, const sem::State& a, const sem::State& b) {
+  std::vector<smt::Expr> eqs;
   for (auto [i, j] : cand.components) eqs.push_back(a.at(i) == b.at(j));
   return smt::mkAnd(c, eqs);
 }
@@ -47,7 +47,7 @@ struct UnionFind {
 struct ClassPlan {
   std::vector<std::size_t> members;                   // candidate indices
   std::vector<std::pair<bool, unsigned>> components;  // (optimized side?, index)
-  std::optional<z3::expr> outer;                      // the one earlier value, if any
+  std::optional<smt::Expr> outer;                     // the one earlier value, if any
   bool guarded = false;
 };
 
@@ -71,7 +71,7 @@ std::vector<std::vector<ClassPlan>> planInvariant(const std::vector<Candidate>& 
       }
     }
     std::map<std::size_t, ClassPlan> by_root;
-    std::map<std::size_t, std::map<unsigned, z3::expr>> outer;
+    std::map<std::size_t, std::map<unsigned, smt::Expr>> outer;
     for (std::size_t i = 0; i < cands.size(); ++i) {
       if (!alive[i] || cands[i].loop != k) continue;
       const std::size_t root = uf.find(cands[i].components.front().first);
@@ -104,26 +104,26 @@ std::vector<std::vector<ClassPlan>> planInvariant(const std::vector<Candidate>& 
 // which lets Z3 substitute them away before bit-blasting. A class that does
 // connect two earlier values is assumed only when both sides reached the
 // loop with all of its equalities holding on entry.
-z3::expr assumedInvariant(z3::context& c, const std::vector<Candidate>& cands,
-                          const std::vector<std::vector<ClassPlan>>& plans,
-                          const std::vector<sem::LoopInstance>& lo,
-                          const std::vector<sem::LoopInstance>& lp) {
-  std::vector<z3::expr> out;
+smt::Expr assumedInvariant(smt::Context& c, const std::vector<Candidate>& cands,
+                           const std::vector<std::vector<ClassPlan>>& plans,
+                           const std::vector<sem::LoopInstance>& lo,
+                           const std::vector<sem::LoopInstance>& lp) {
+  std::vector<smt::Expr> out;
   for (std::size_t k = 0; k < lo.size(); ++k) {
     const sem::LoopInstance& a = lo[k];
     const sem::LoopInstance& b = lp[k];
-    const z3::expr entry_both = smt::mkAnd(c, {a.entry_pc, b.entry_pc});
+    const smt::Expr entry_both = smt::mkAnd(c, {a.entry_pc, b.entry_pc});
     for (const ClassPlan& plan : plans[k]) {
       if (!plan.guarded) {
         for (std::size_t i : plan.members) out.push_back(holds(c, cands[i], a.head, b.head));
         continue;
       }
-      std::vector<z3::expr> at_entry{entry_both}, at_head;
+      std::vector<smt::Expr> at_entry{entry_both}, at_head;
       for (std::size_t i : plan.members) {
         at_entry.push_back(holds(c, cands[i], a.entry, b.entry));
         at_head.push_back(holds(c, cands[i], a.head, b.head));
       }
-      out.push_back(z3::implies(smt::mkAnd(c, at_entry), smt::mkAnd(c, at_head)));
+      out.push_back(smt::implies(smt::mkAnd(c, at_entry), smt::mkAnd(c, at_head)));
     }
   }
   return smt::mkAnd(c, out);
@@ -137,23 +137,8 @@ z3::expr assumedInvariant(z3::context& c, const std::vector<Candidate>& cands,
 // division makes every solver call bit-blast the divider.
 class Sampler {
  public:
-  Sampler(z3::context& c, const std::vector<z3::expr>& roots) : c_(c), rng_(0x10057ULL) {
-    std::vector<Z3_ast> stack;
-    for (const auto& r : roots) stack.push_back(r);
-    std::set<unsigned> seen;
-    while (!stack.empty()) {
-      Z3_ast a = stack.back();
-      stack.pop_back();
-      if (!seen.insert(Z3_get_ast_id(c_, a)).second) continue;
-      if (Z3_get_ast_kind(c_, a) != Z3_APP_AST) continue;
-      Z3_app app = Z3_to_app(c_, a);
-      const unsigned n = Z3_get_app_num_args(c_, app);
-      Z3_func_decl d = Z3_get_app_decl(c_, app);
-      if (n == 0 && Z3_get_decl_kind(c_, d) == Z3_OP_UNINTERPRETED) {
-        constants_.push_back(z3::expr(c_, a));
-      }
-      for (unsigned i = 0; i < n; ++i) stack.push_back(Z3_get_app_arg(c_, app, i));
-    }
+  Sampler(smt::Context& c, const std::vector<smt::Expr>& roots) : c_(c), rng_(0x10057ULL) {
+    constants_ = smt::uninterpretedConstants(roots);
   }
 
   void setDeadline(std::chrono::steady_clock::time_point t) { deadline_ = t; }
@@ -161,7 +146,7 @@ class Sampler {
   // One sample; nullopt if it violates an assumption, cannot be evaluated or
   // reaches the deadline.
   std::optional<std::vector<bool>> run(
-      const std::vector<z3::expr>& assumptions, const std::vector<Candidate>& cands,
+      const std::vector<smt::Expr>& assumptions, const std::vector<Candidate>& cands,
       const std::vector<bool>& alive, const std::vector<std::vector<ClassPlan>>& plans,
       const std::vector<sem::LoopInstance>& lo, const std::vector<sem::LoopInstance>& lp,
       const sem::Environment& env, bool entry_phase, int iterations = 0) {
@@ -180,11 +165,11 @@ class Sampler {
   struct OutOfTime {};
 
   std::optional<std::vector<bool>> sample(
-      const std::vector<z3::expr>& assumptions, const std::vector<Candidate>& cands,
+      const std::vector<smt::Expr>& assumptions, const std::vector<Candidate>& cands,
       const std::vector<bool>& alive, const std::vector<std::vector<ClassPlan>>& plans,
       const std::vector<sem::LoopInstance>& lo, const std::vector<sem::LoopInstance>& lp,
       const sem::Environment& env, bool entry_phase, int iterations) {
-    std::map<unsigned, z3::expr> values;
+    std::map<unsigned, smt::Expr> values;
     std::set<unsigned> heads;
     for (const auto* loops : {&lo, &lp}) {
       for (const auto& l : *loops) {
@@ -196,10 +181,10 @@ class Sampler {
     for (const auto& k : constants_) {
       if (heads.count(k.id())) continue;
       // Inputs the axioms pin down get a value that satisfies them.
-      if (z3::eq(k, env.pages0())) {
+      if (smt::sameTerm(k, env.pages0())) {
         values.emplace(k.id(), env.initialPagesValue());
       } else {
-        values.emplace(k.id(), randomValue(k.get_sort()));
+        values.emplace(k.id(), randomValue(k.sort()));
       }
     }
     if (iterations > 0) return iterate(assumptions, cands, alive, lo, lp, values, iterations);
@@ -208,15 +193,15 @@ class Sampler {
     // passes its value on, guarded classes start from their entry values.
     for (std::size_t k = 0; k < lo.size(); ++k) {
       const sem::LoopInstance* side[2] = {&lo[k], &lp[k]};
-      std::map<std::pair<int, unsigned>, z3::expr> assigned;
-      auto value_of = [&](int s, unsigned i) -> std::optional<z3::expr> {
+      std::map<std::pair<int, unsigned>, smt::Expr> assigned;
+      auto value_of = [&](int s, unsigned i) -> std::optional<smt::Expr> {
         const sem::LoopInstance& l = *side[s];
         if (!l.havocked[i]) return evaluate(l.head.at(i), values);
         auto it = assigned.find({s, i});
         if (it == assigned.end()) return std::nullopt;
         return it->second;
       };
-      auto assign = [&](int s, unsigned i, const z3::expr& v) {
+      auto assign = [&](int s, unsigned i, const smt::Expr& v) {
         const sem::LoopInstance& l = *side[s];
         if (!l.havocked[i] || assigned.count({s, i})) return;
         assigned.emplace(std::make_pair(s, i), v);
@@ -238,7 +223,7 @@ class Sampler {
             if (vx && !vy) assign(1, y, *vx);
             if (vy && !vx) assign(0, x, *vy);
             if (!vx && !vy && pass == 1) {
-              const z3::expr v = randomValue(side[0]->head.at(x).get_sort());
+              const smt::Expr v = randomValue(side[0]->head.at(x).sort());
               assign(0, x, v);
               assign(1, y, v);
             }
@@ -248,18 +233,18 @@ class Sampler {
       for (int s = 0; s < 2; ++s) {
         const sem::LoopInstance& l = *side[s];
         for (unsigned i = 0; i < l.head.v.size(); ++i) {
-          if (l.havocked[i]) assign(s, i, randomValue(l.head.at(i).get_sort()));
+          if (l.havocked[i]) assign(s, i, randomValue(l.head.at(i).sort()));
         }
       }
     }
     for (const auto& a : assumptions) {
-      if (!evaluate(a, values).is_true()) return std::nullopt;
+      if (!evaluate(a, values).isTrue()) return std::nullopt;
     }
     std::vector<bool> broken(cands.size(), false);
     for (std::size_t i = 0; i < cands.size(); ++i) {
       if (!alive[i]) continue;
-      z3::expr v = evaluate(entry_phase ? cands[i].on_entry : cands[i].on_back, values);
-      if (v.is_false()) broken[i] = true;
+      smt::Expr v = evaluate(entry_phase ? cands[i].on_entry : cands[i].on_back, values);
+      if (v.isFalse()) broken[i] = true;
     }
     return broken;
   }
@@ -271,22 +256,22 @@ class Sampler {
   // preservation obligation evaluated so far held, one that satisfies the
   // assumed invariant (the assumptions are evaluated again to be sure), so
   // what such a state breaks is really broken.
-  std::optional<std::vector<bool>> iterate(const std::vector<z3::expr>& assumptions,
+  std::optional<std::vector<bool>> iterate(const std::vector<smt::Expr>& assumptions,
                                            const std::vector<Candidate>& cands,
                                            const std::vector<bool>& alive,
                                            const std::vector<sem::LoopInstance>& lo,
                                            const std::vector<sem::LoopInstance>& lp,
-                                           std::map<unsigned, z3::expr>& values, int iterations) {
+                                           std::map<unsigned, smt::Expr>& values, int iterations) {
     std::vector<bool> broken(cands.size(), false);
     bool found = false;
     bool valid = true;
     std::function<void(std::size_t)> simulate = [&](std::size_t k) {
       auto set_heads = [&](bool back) {
-        std::map<unsigned, z3::expr> next;
+        std::map<unsigned, smt::Expr> next;
         for (const sem::LoopInstance* l : {&lo[k], &lp[k]}) {
           for (unsigned i = 0; i < l->head.v.size(); ++i) {
             if (!l->havocked[i]) continue;
-            const z3::expr& source = back ? l->back->at(i) : l->entry.at(i);
+            const smt::Expr& source = back ? l->back->at(i) : l->entry.at(i);
             next.emplace(l->head.at(i).id(), evaluate(source, values));
           }
         }
@@ -302,12 +287,12 @@ class Sampler {
           if (lo[child].parent == static_cast<int>(k)) simulate(child);
           if (found || !valid) return;
         }
-        const bool back_o = evaluate(lo[k].back_pc, values).is_true();
-        const bool back_p = evaluate(lp[k].back_pc, values).is_true();
+        const bool back_o = evaluate(lo[k].back_pc, values).isTrue();
+        const bool back_p = evaluate(lp[k].back_pc, values).isTrue();
         if (!back_o || !back_p || !lo[k].back || !lp[k].back) return;
         // Components once each, not whole obligations per candidate: the
         // candidates of a loop share every component of its back state.
-        std::map<std::pair<int, unsigned>, z3::expr> memo;
+        std::map<std::pair<int, unsigned>, smt::Expr> memo;
         auto component = [&](int s, unsigned i) {
           auto found_it = memo.find({s, i});
           if (found_it != memo.end()) return found_it->second;
@@ -317,14 +302,14 @@ class Sampler {
         for (std::size_t i = 0; i < cands.size(); ++i) {
           if (!alive[i] || cands[i].loop != k) continue;
           for (auto [x, y] : cands[i].components) {
-            const z3::expr a = component(0, x);
-            const z3::expr b = component(1, y);
-            if (a.is_numeral() && b.is_numeral() && !z3::eq(a, b)) broken[i] = found = true;
+            const smt::Expr a = component(0, x);
+            const smt::Expr b = component(1, y);
+            if (a.isNumeral() && b.isNumeral() && !smt::sameTerm(a, b)) broken[i] = found = true;
           }
         }
         if (found) {
           for (const auto& a : assumptions) {
-            if (!evaluate(a, values).is_true()) valid = false;
+            if (!evaluate(a, values).isTrue()) valid = false;
           }
           return;
         }
@@ -338,39 +323,39 @@ class Sampler {
     return broken;
   }
 
-  z3::expr evaluate(const z3::expr& e, const std::map<unsigned, z3::expr>& values) {
+  smt::Expr evaluate(const smt::Expr& e, const std::map<unsigned, smt::Expr>& values) {
     if (std::chrono::steady_clock::now() > deadline_) throw OutOfTime{};
-    z3::expr_vector from(c_), to(c_);
+    std::vector<smt::Expr> from, to;
     for (const auto& k : constants_) {
       auto it = values.find(k.id());
       if (it == values.end()) continue;
       from.push_back(k);
       to.push_back(it->second);
     }
-    z3::expr copy = e;
+    smt::Expr copy = e;
     return copy.substitute(from, to).simplify();
   }
 
-  z3::expr randomValue(const z3::sort& s) {
-    if (s.is_bool()) return c_.bool_val(rng_() & 1);
-    if (s.is_bv()) {
-      const unsigned w = s.bv_size();
+  smt::Expr randomValue(const smt::Sort& s) {
+    if (s.isBool()) return c_.boolVal(rng_() & 1);
+    if (s.isBv()) {
+      const unsigned w = s.bvSize();
       const std::uint64_t mask = w >= 64 ? ~0ULL : ((1ULL << w) - 1);
       static const std::uint64_t kSpecial[] = {0, 1, 2, 3, 7, 8, 100, ~0ULL, 0x80000000ULL};
       const std::uint64_t pick = rng_() % 4;
       std::uint64_t v = pick == 0   ? kSpecial[rng_() % std::size(kSpecial)]
                         : pick == 1 ? rng_() % 64
                                     : rng_();
-      return c_.bv_val(static_cast<uint64_t>(v & mask), w);
+      return c_.bvVal(static_cast<uint64_t>(v & mask), w);
     }
-    if (s.is_array()) return z3::const_array(s.array_domain(), randomValue(s.array_range()));
-    return c_.bool_val(false);
+    if (s.isArray()) return smt::constArray(s.arrayDomain(), randomValue(s.arrayRange()));
+    return c_.boolVal(false);
   }
 
-  z3::context& c_;
+  smt::Context& c_;
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   std::mt19937_64 rng_;
-  std::vector<z3::expr> constants_;
+  std::vector<smt::Expr> constants_;
 };
 
 }  // namespace
@@ -379,7 +364,7 @@ namespace {
 
 // Candidate equalities for corresponding loops: every pair of same-typed
 // components of which at least one is changed by the loop.
-std::vector<Candidate> candidates(z3::context& c, const Encoding& enc,
+std::vector<Candidate> candidates(smt::Context& c, const Encoding& enc,
                                   const sem::StateLayout& layout) {
   std::vector<Candidate> cands;
   const auto& lo = enc.original->loops;
@@ -389,8 +374,8 @@ std::vector<Candidate> candidates(z3::context& c, const Encoding& enc,
     const sem::LoopInstance& b = lp[k];
     auto add = [&](std::vector<std::pair<unsigned, unsigned>> comps, bool mandatory,
                    std::string name) {
-      cands.push_back(Candidate{k, std::move(comps), mandatory, std::move(name), c.bool_val(true),
-                                c.bool_val(true)});
+      cands.push_back(Candidate{k, std::move(comps), mandatory, std::move(name), c.boolVal(true),
+                                c.boolVal(true)});
     };
     const unsigned base = layout.localsBegin();
     for (unsigned i = 0; i < a.local_types.size(); ++i) {
@@ -450,18 +435,18 @@ SharedHeads sharedHeads(const std::vector<Candidate>& cands, const std::vector<b
   return shared;
 }
 
-void setObligations(z3::context& c, std::vector<Candidate>& cands, const Encoding& enc) {
+void setObligations(smt::Context& c, std::vector<Candidate>& cands, const Encoding& enc) {
   const auto& lo = enc.original->loops;
   const auto& lp = enc.optimized->loops;
   for (auto& cand : cands) {
     const sem::LoopInstance& a = lo[cand.loop];
     const sem::LoopInstance& b = lp[cand.loop];
     cand.on_entry =
-        z3::implies(smt::mkAnd(c, {a.entry_pc, b.entry_pc}), holds(c, cand, a.entry, b.entry));
-    cand.on_back = c.bool_val(true);
+        smt::implies(smt::mkAnd(c, {a.entry_pc, b.entry_pc}), holds(c, cand, a.entry, b.entry));
+    cand.on_back = c.boolVal(true);
     if (a.back && b.back) {
       cand.on_back =
-          z3::implies(smt::mkAnd(c, {a.back_pc, b.back_pc}), holds(c, cand, *a.back, *b.back));
+          smt::implies(smt::mkAnd(c, {a.back_pc, b.back_pc}), holds(c, cand, *a.back, *b.back));
     }
   }
 }
@@ -476,8 +461,8 @@ bool sameLoopStructure(const Encoding& enc) {
   return true;
 }
 
-std::vector<z3::expr> lockstepOf(const Encoding& enc) {
-  std::vector<z3::expr> out;
+std::vector<smt::Expr> lockstepOf(const Encoding& enc) {
+  std::vector<smt::Expr> out;
   for (std::size_t k = 0; k < enc.original->loops.size(); ++k) {
     out.push_back(enc.original->loops[k].entry_pc == enc.optimized->loops[k].entry_pc);
     out.push_back(enc.original->loops[k].back_pc == enc.optimized->loops[k].back_pc);
@@ -490,7 +475,7 @@ std::vector<z3::expr> lockstepOf(const Encoding& enc) {
 InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const Encoding& first,
                                   const sem::StateLayout& layout, double* solver_seconds) {
   InductionOutcome out;
-  z3::context& c = smt.ctx();
+  smt::Context& c = smt.ctx();
   out.loops = static_cast<unsigned>(first.original->loops.size());
   if (!sameLoopStructure(first)) {
     out.reason = first.original->loops.size() != first.optimized->loops.size()
@@ -539,7 +524,7 @@ InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const En
     const auto& lo = enc->original->loops;
     const auto& lp = enc->optimized->loops;
     const auto plans = planInvariant(cands, alive, lo, lp);
-    const z3::expr assumed = assumedInvariant(c, cands, plans, lo, lp);
+    const smt::Expr assumed = assumedInvariant(c, cands, plans, lo, lp);
     smt::Solver solver(smt);
     for (const auto& a : enc->env->axioms()) solver.add(a);
     solver.add(assumed);
@@ -549,7 +534,7 @@ InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const En
     bool sampled = false;
     const auto sample_start = std::chrono::steady_clock::now();
     {
-      std::vector<z3::expr> roots = solver.assertions();
+      std::vector<smt::Expr> roots = solver.assertions();
       for (const auto& cand : cands) {
         roots.push_back(cand.on_entry);
         roots.push_back(cand.on_back);
@@ -587,7 +572,7 @@ InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const En
         std::chrono::duration<double>(std::chrono::steady_clock::now() - sample_start).count();
     std::optional<smt::ModelReader> model;
     if (!sampled) {
-      std::vector<z3::expr> broken;
+      std::vector<smt::Expr> broken;
       for (std::size_t i = 0; i < cands.size(); ++i) {
         if (alive[i])
           broken.push_back(smt::mkNot(entry_phase ? cands[i].on_entry : cands[i].on_back));
@@ -642,7 +627,7 @@ InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const En
   setObligations(c, cands, *enc);
   const auto& lo = enc->original->loops;
   const auto& lp = enc->optimized->loops;
-  const std::vector<z3::expr> lockstep = lockstepOf(*enc);
+  const std::vector<smt::Expr> lockstep = lockstepOf(*enc);
   smt::Solver solver(smt);
   for (const auto& a : enc->env->axioms()) solver.add(a);
   solver.add(assumedInvariant(c, cands, planInvariant(cands, alive, lo, lp), lo, lp));

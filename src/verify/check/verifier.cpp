@@ -300,7 +300,11 @@ struct Verifier::Impl {
 };
 
 std::string solverVersion() {
-  return Z3_get_full_version();
+  return smt::version();
+}
+
+void limitSolverMemory(int megabytes) {
+  smt::setMemoryLimit(megabytes);
 }
 
 Verifier::Verifier(const wasm::Module& original, VerifyOptions options,

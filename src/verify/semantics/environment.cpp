@@ -18,46 +18,46 @@ Environment::Environment(smt::Smt& smt, const StateLayout& layout,
       pages0_(smt.freshBv("pages0", 32)),
       initial_pages_(smt.bv(initial_pages, 32)),
       replayable_(smt.freshBool("replayable")) {
-  z3::context& c = smt.ctx();
+  smt::Context& c = smt.ctx();
   for (std::size_t i = 0; i < params.size(); ++i) {
     params_.push_back(smt.freshBv(fmt::format("arg{}", i), widthOf(params[i])));
   }
   for (const auto& g : layout.globals) {
     globals0_.push_back(smt.freshBv("global0_" + g.name, widthOf(g.type)));
   }
-  axioms_.push_back(z3::uge(pages0_, c.bv_val(static_cast<uint64_t>(initial_pages), 32)));
-  axioms_.push_back(z3::ule(pages0_, c.bv_val(static_cast<uint64_t>(max_pages), 32)));
+  axioms_.push_back(smt::uge(pages0_, c.bvVal(static_cast<uint64_t>(initial_pages), 32)));
+  axioms_.push_back(smt::ule(pages0_, c.bvVal(static_cast<uint64_t>(max_pages), 32)));
 
   // The trace starts empty; the arrays' contents beyond the count are never
   // read, so one shared base for both sides keeps equal traces equal arrays.
-  const z3::sort idx = c.bv_sort(32);
-  trace0_.push_back(c.bv_val(0, 32));
-  trace0_.push_back(smt.fresh("trace_keys", c.array_sort(idx, c.bv_sort(32))));
+  const smt::Sort idx = c.bvSort(32);
+  trace0_.push_back(c.bvVal(0, 32));
+  trace0_.push_back(smt.fresh("trace_keys", c.arraySort(idx, c.bvSort(32))));
   for (unsigned k = 0; k < layout.event_args; ++k) {
-    trace0_.push_back(smt.fresh(fmt::format("trace_arg{}", k), c.array_sort(idx, c.bv_sort(64))));
+    trace0_.push_back(smt.fresh(fmt::format("trace_arg{}", k), c.arraySort(idx, c.bvSort(64))));
   }
-  trace0_.push_back(smt.fresh("trace_memory", c.array_sort(idx, smt.memorySort())));
-  trace0_.push_back(smt.fresh("trace_pages", c.array_sort(idx, c.bv_sort(32))));
+  trace0_.push_back(smt.fresh("trace_memory", c.arraySort(idx, smt.memorySort())));
+  trace0_.push_back(smt.fresh("trace_pages", c.arraySort(idx, c.bvSort(32))));
   for (const auto& g : layout.globals) {
     trace0_.push_back(
-        smt.fresh("trace_global_" + g.name, c.array_sort(idx, c.bv_sort(widthOf(g.type)))));
+        smt.fresh("trace_global_" + g.name, c.arraySort(idx, c.bvSort(widthOf(g.type)))));
   }
 }
 
-State Environment::initialState(std::vector<z3::expr> locals) const {
+State Environment::initialState(std::vector<smt::Expr> locals) const {
   State s;
-  z3::context& c = smt_.ctx();
+  smt::Context& c = smt_.ctx();
   s.v = globals0_;
   s.v.push_back(memory0_);
   s.v.push_back(pages0_);
-  s.v.push_back(c.bv_val(0, 32));
+  s.v.push_back(c.bvVal(0, 32));
   s.v.insert(s.v.end(), trace0_.begin(), trace0_.end());
   s.v.insert(s.v.end(), locals.begin(), locals.end());
   return s;
 }
 
-z3::func_decl& Environment::fn(const std::string& key, const z3::sort_vector& domain,
-                               const z3::sort& range) {
+smt::FuncDecl& Environment::fn(const std::string& key, const std::vector<smt::Sort>& domain,
+                               const smt::Sort& range) {
   auto it = functions_.find(key);
   if (it == functions_.end()) {
     it = functions_.emplace(key, smt_.freshFunction(key, domain, range)).first;
@@ -65,97 +65,97 @@ z3::func_decl& Environment::fn(const std::string& key, const z3::sort_vector& do
   return it->second;
 }
 
-z3::expr Environment::eventResult(unsigned position, const z3::expr& index, ValType type) {
-  z3::context& c = smt_.ctx();
-  z3::sort_vector d(c);
-  d.push_back(c.bv_sort(32));
-  z3::expr full = fn(fmt::format("event_result{}", position), d, c.bv_sort(64))(index);
+smt::Expr Environment::eventResult(unsigned position, const smt::Expr& index, ValType type) {
+  smt::Context& c = smt_.ctx();
+  std::vector<smt::Sort> d;
+  d.push_back(c.bvSort(32));
+  smt::Expr full = fn(fmt::format("event_result{}", position), d, c.bvSort(64))(index);
   return widthOf(type) == 64 ? full : full.extract(31, 0);
 }
 
-z3::expr Environment::eventTrap(const z3::expr& index) {
-  z3::context& c = smt_.ctx();
-  z3::sort_vector d(c);
-  d.push_back(c.bv_sort(32));
-  return fn("event_trap", d, c.bool_sort())(index);
+smt::Expr Environment::eventTrap(const smt::Expr& index) {
+  smt::Context& c = smt_.ctx();
+  std::vector<smt::Sort> d;
+  d.push_back(c.bvSort(32));
+  return fn("event_trap", d, c.boolSort())(index);
 }
 
-z3::expr Environment::eventMemory(const z3::expr& index) {
-  z3::context& c = smt_.ctx();
-  z3::sort_vector d(c);
-  d.push_back(c.bv_sort(32));
+smt::Expr Environment::eventMemory(const smt::Expr& index) {
+  smt::Context& c = smt_.ctx();
+  std::vector<smt::Sort> d;
+  d.push_back(c.bvSort(32));
   return fn("event_memory", d, smt_.memorySort())(index);
 }
 
-z3::expr Environment::eventPages(const z3::expr& index) {
-  z3::context& c = smt_.ctx();
-  z3::sort_vector d(c);
-  d.push_back(c.bv_sort(32));
-  return fn("event_pages", d, c.bv_sort(32))(index);
+smt::Expr Environment::eventPages(const smt::Expr& index) {
+  smt::Context& c = smt_.ctx();
+  std::vector<smt::Sort> d;
+  d.push_back(c.bvSort(32));
+  return fn("event_pages", d, c.bvSort(32))(index);
 }
 
-z3::expr Environment::eventGlobal(unsigned slot, const z3::expr& index) {
-  z3::context& c = smt_.ctx();
-  z3::sort_vector d(c);
-  d.push_back(c.bv_sort(32));
+smt::Expr Environment::eventGlobal(unsigned slot, const smt::Expr& index) {
+  smt::Context& c = smt_.ctx();
+  std::vector<smt::Sort> d;
+  d.push_back(c.bvSort(32));
   const auto& g = layout_.globals[slot];
-  return fn("event_global_" + g.name, d, c.bv_sort(widthOf(g.type)))(index);
+  return fn("event_global_" + g.name, d, c.bvSort(widthOf(g.type)))(index);
 }
 
-z3::expr Environment::growAllowed(const z3::expr& index) {
-  z3::context& c = smt_.ctx();
-  z3::sort_vector d(c);
-  d.push_back(c.bv_sort(32));
-  return fn("grow_allowed", d, c.bool_sort())(index);
+smt::Expr Environment::growAllowed(const smt::Expr& index) {
+  smt::Context& c = smt_.ctx();
+  std::vector<smt::Sort> d;
+  d.push_back(c.bvSort(32));
+  return fn("grow_allowed", d, c.boolSort())(index);
 }
 
-z3::expr Environment::nan(std::string_view, unsigned width, std::vector<z3::expr> operands, bool) {
-  z3::context& c = smt_.ctx();
+smt::Expr Environment::nan(std::string_view, unsigned width, std::vector<smt::Expr> operands,
+                           bool) {
+  smt::Context& c = smt_.ctx();
   // The specification lets the NaN depend only on which operands are NaN
   // (and whether those are canonical), not on the operator: so the choice is
   // keyed by the NaN operands alone, in a canonical order. x/2 and x*0.5
   // then produce the same NaN, as every engine's hardware does.
-  const unsigned operand_width = operands.empty() ? width : operands[0].get_sort().bv_size();
-  std::vector<z3::expr> keys;
+  const unsigned operand_width = operands.empty() ? width : operands[0].sort().bvSize();
+  std::vector<smt::Expr> keys;
   for (const auto& o : operands) {
-    const unsigned w = o.get_sort().bv_size();
-    const z3::expr zero = c.bv_val(0, w);
-    if (o.is_numeral()) {
+    const unsigned w = o.sort().bvSize();
+    const smt::Expr zero = c.bvVal(0, w);
+    if (o.isNumeral()) {
       std::uint64_t bits = 0;
-      Z3_get_numeral_uint64(c, o, &bits);
+      o.getUint64(bits);
       const std::uint64_t exp = w == 32 ? 0x7f800000ULL : 0x7ff0000000000000ULL;
       const std::uint64_t man = w == 32 ? 0x007fffffULL : 0x000fffffffffffffULL;
       keys.push_back((bits & exp) == exp && (bits & man) != 0 ? o : zero);
     } else {
-      keys.push_back(z3::ite(smt::fpIsNaN(smt::bitsToFp(o)), o, zero));
+      keys.push_back(smt::ite(smt::fpIsNaN(smt::bitsToFp(o)), o, zero));
     }
   }
   // A set, not a list: x+x and x*2 have the same NaN operands.
-  if (keys.size() == 2 && z3::eq(keys[0], keys[1])) keys.pop_back();
-  while (keys.size() < 2) keys.push_back(c.bv_val(0, operand_width));
+  if (keys.size() == 2 && smt::sameTerm(keys[0], keys[1])) keys.pop_back();
+  while (keys.size() < 2) keys.push_back(c.bvVal(0, operand_width));
   if (keys[1].id() < keys[0].id()) std::swap(keys[0], keys[1]);
-  z3::sort_vector d(c);
-  d.push_back(keys[0].get_sort());
-  d.push_back(keys[1].get_sort());
-  z3::expr shared =
-      fn(fmt::format("nan_{}_{}", width, operand_width), d, c.bv_sort(width))(keys[0], keys[1]);
+  std::vector<smt::Sort> d;
+  d.push_back(keys[0].sort());
+  d.push_back(keys[1].sort());
+  smt::Expr shared =
+      fn(fmt::format("nan_{}_{}", width, operand_width), d, c.bvSort(width))(keys[0], keys[1]);
   if (nan_ids_.insert(shared.id()).second) {
     nan_terms_.push_back(shared);
     nan_own_.push_back(smt_.freshBv(fmt::format("nan_site{}", nan_own_.size()), width));
   }
-  const z3::expr mask = c.bv_val(static_cast<uint64_t>(smt::quietNanMask(width)), width);
+  const smt::Expr mask = c.bvVal(static_cast<uint64_t>(smt::quietNanMask(width)), width);
   return shared | mask;
 }
 
-z3::expr Environment::withIndependentNaNs(const z3::expr& e) const {
+smt::Expr Environment::withIndependentNaNs(const smt::Expr& e) const {
   if (nan_terms_.empty()) return e;
-  z3::context& c = smt_.ctx();
-  z3::expr_vector from(c), to(c);
+  std::vector<smt::Expr> from, to;
   for (std::size_t i = 0; i < nan_terms_.size(); ++i) {
     from.push_back(nan_terms_[i]);
     to.push_back(nan_own_[i]);
   }
-  z3::expr copy = e;
+  smt::Expr copy = e;
   return copy.substitute(from, to);
 }
 

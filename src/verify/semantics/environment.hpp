@@ -14,7 +14,7 @@
 
 #include "src/verify/semantics/state.hpp"
 #include "src/verify/smt/context.hpp"
-#include "src/verify/smt/z3cpp.hpp"
+#include "src/verify/smt/expr.hpp"
 
 namespace loom::verify::sem {
 
@@ -27,8 +27,8 @@ namespace loom::verify::sem {
 class NanSource {
  public:
   virtual ~NanSource() = default;
-  virtual z3::expr nan(std::string_view op, unsigned width, std::vector<z3::expr> operands,
-                       bool commutative) = 0;
+  virtual smt::Expr nan(std::string_view op, unsigned width, std::vector<smt::Expr> operands,
+                        bool commutative) = 0;
 };
 
 class Environment : public NanSource {
@@ -39,56 +39,57 @@ class Environment : public NanSource {
   smt::Smt& smt() { return smt_; }
   const StateLayout& layout() const { return layout_; }
 
-  const std::vector<z3::expr>& params() const { return params_; }
+  const std::vector<smt::Expr>& params() const { return params_; }
   const std::vector<ValType>& paramTypes() const { return param_types_; }
-  const z3::expr& memory0() const { return memory0_; }
-  const z3::expr& pages0() const { return pages0_; }
-  z3::expr initialPagesValue() const { return initial_pages_; }
-  const z3::expr& global0(unsigned slot) const { return globals0_[slot]; }
-  void setGlobal0(unsigned slot, z3::expr value) { globals0_[slot] = std::move(value); }
+  const smt::Expr& memory0() const { return memory0_; }
+  const smt::Expr& pages0() const { return pages0_; }
+  smt::Expr initialPagesValue() const { return initial_pages_; }
+  const smt::Expr& global0(unsigned slot) const { return globals0_[slot]; }
+  void setGlobal0(unsigned slot, smt::Expr value) { globals0_[slot] = std::move(value); }
   // Facts about the inputs every query assumes (memory size within limits).
-  const std::vector<z3::expr>& axioms() const { return axioms_; }
+  const std::vector<smt::Expr>& axioms() const { return axioms_; }
 
   // The state at function entry, with the given locals.
-  State initialState(std::vector<z3::expr> locals) const;
+  State initialState(std::vector<smt::Expr> locals) const;
 
   // Answers of the i-th event (a call to an import, or to a module function
   // that is not executed symbolically).
-  z3::expr eventResult(unsigned position, const z3::expr& index, ValType type);
-  z3::expr eventTrap(const z3::expr& index);
-  z3::expr eventMemory(const z3::expr& index);
-  z3::expr eventPages(const z3::expr& index);
-  z3::expr eventGlobal(unsigned slot, const z3::expr& index);
-  z3::expr growAllowed(const z3::expr& index);
+  smt::Expr eventResult(unsigned position, const smt::Expr& index, ValType type);
+  smt::Expr eventTrap(const smt::Expr& index);
+  smt::Expr eventMemory(const smt::Expr& index);
+  smt::Expr eventPages(const smt::Expr& index);
+  smt::Expr eventGlobal(unsigned slot, const smt::Expr& index);
+  smt::Expr growAllowed(const smt::Expr& index);
 
   // True in the queries that look for a counterexample Node.js can replay:
   // the host then returns the given values and changes nothing else, and
   // memory.grow succeeds exactly when the limit allows it.
-  const z3::expr& replayable() const { return replayable_; }
+  const smt::Expr& replayable() const { return replayable_; }
   // Replaces every shared NaN choice by a variable of its own.
-  z3::expr withIndependentNaNs(const z3::expr& e) const;
+  smt::Expr withIndependentNaNs(const smt::Expr& e) const;
 
-  z3::expr nan(std::string_view op, unsigned width, std::vector<z3::expr> operands,
-               bool commutative) override;
+  smt::Expr nan(std::string_view op, unsigned width, std::vector<smt::Expr> operands,
+                bool commutative) override;
   std::size_t nanSites() const { return nan_terms_.size(); }
 
  private:
-  z3::func_decl& fn(const std::string& key, const z3::sort_vector& domain, const z3::sort& range);
+  smt::FuncDecl& fn(const std::string& key, const std::vector<smt::Sort>& domain,
+                    const smt::Sort& range);
 
   smt::Smt& smt_;
   const StateLayout& layout_;
   std::vector<ValType> param_types_;
-  std::vector<z3::expr> params_;
-  z3::expr memory0_;
-  z3::expr pages0_;
-  z3::expr initial_pages_;
-  std::vector<z3::expr> globals0_;
-  std::vector<z3::expr> trace0_;
-  std::vector<z3::expr> axioms_;
-  z3::expr replayable_;
-  std::map<std::string, z3::func_decl> functions_;
-  std::vector<z3::expr> nan_terms_;
-  std::vector<z3::expr> nan_own_;
+  std::vector<smt::Expr> params_;
+  smt::Expr memory0_;
+  smt::Expr pages0_;
+  smt::Expr initial_pages_;
+  std::vector<smt::Expr> globals0_;
+  std::vector<smt::Expr> trace0_;
+  std::vector<smt::Expr> axioms_;
+  smt::Expr replayable_;
+  std::map<std::string, smt::FuncDecl> functions_;
+  std::vector<smt::Expr> nan_terms_;
+  std::vector<smt::Expr> nan_own_;
   std::set<unsigned> nan_ids_;
 };
 

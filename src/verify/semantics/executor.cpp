@@ -46,7 +46,7 @@ struct Modified {
 struct Executor::Impl {
   Environment& env;
   smt::Smt& smt;
-  z3::context& c;
+  smt::Context& c;
   const ModuleInfo& module;
   Side side;
   CallResolver& resolver;
@@ -54,12 +54,12 @@ struct Executor::Impl {
   const StateLayout& layout;
 
   bool live = true;
-  z3::expr pc;
+  smt::Expr pc;
   State st;
   std::vector<Frame> frames;
   std::vector<Incoming> traps;
-  std::vector<z3::expr> exceeded;
-  std::vector<z3::expr> abstracted;
+  std::vector<smt::Expr> exceeded;
+  std::vector<smt::Expr> abstracted;
   SideOutcome out;
   int current_loop = -1;
   std::unordered_map<BinaryenExpressionRef, bool> has_back_edge;
@@ -73,11 +73,11 @@ struct Executor::Impl {
         resolver(r),
         options(o),
         layout(e.layout()),
-        pc(c.bool_val(true)),
-        out{c.bool_val(false),
-            c.bool_val(false),
-            c.bool_val(false),
-            c.bool_val(false),
+        pc(c.boolVal(true)),
+        out{c.boolVal(false),
+            c.boolVal(false),
+            c.boolVal(false),
+            c.boolVal(false),
             {},
             {},
             {},
@@ -94,41 +94,41 @@ struct Executor::Impl {
                                   frame().function->name));
   }
 
-  z3::expr andPc(const z3::expr& a, const z3::expr& b) { return smt::mkAnd(c, {a, b}); }
-  z3::expr notE(const z3::expr& a) {
-    if (a.is_true()) return c.bool_val(false);
-    if (a.is_false()) return c.bool_val(true);
+  smt::Expr andPc(const smt::Expr& a, const smt::Expr& b) { return smt::mkAnd(c, {a, b}); }
+  smt::Expr notE(const smt::Expr& a) {
+    if (a.isTrue()) return c.boolVal(false);
+    if (a.isFalse()) return c.boolVal(true);
     return !a;
   }
   // Numerals fold immediately, which keeps constant loop counters constant.
-  z3::expr truth(const z3::expr& v) {
-    if (v.is_numeral()) {
+  smt::Expr truth(const smt::Expr& v) {
+    if (v.isNumeral()) {
       std::uint64_t bits = 0;
-      Z3_get_numeral_uint64(c, v, &bits);
-      return c.bool_val(bits != 0);
+      v.getUint64(bits);
+      return c.boolVal(bits != 0);
     }
     return smt::bvNonZero(v);
   }
-  z3::expr fold(const z3::expr& result, std::initializer_list<const z3::expr*> operands) {
-    for (const z3::expr* o : operands) {
-      if (!o->is_numeral()) return result;
+  smt::Expr fold(const smt::Expr& result, std::initializer_list<const smt::Expr*> operands) {
+    for (const smt::Expr* o : operands) {
+      if (!o->isNumeral()) return result;
     }
     return result.simplify();
   }
 
-  z3::expr zeroOf(ValType t) { return c.bv_val(0, widthOf(t)); }
-  z3::expr dummy(BinaryenExpressionRef e) {
+  smt::Expr zeroOf(ValType t) { return c.bvVal(0, widthOf(t)); }
+  smt::Expr dummy(BinaryenExpressionRef e) {
     auto t = valTypeOf(BinaryenExpressionGetType(e));
-    return c.bv_val(0, t ? widthOf(*t) : 32);
+    return c.bvVal(0, t ? widthOf(*t) : 32);
   }
 
-  void trapIf(const z3::expr& cond) {
-    if (cond.is_false() || !live) return;
+  void trapIf(const smt::Expr& cond) {
+    if (cond.isFalse() || !live) return;
     // Locals die with the trap; dropping them lets traps from any frame merge.
     State at_trap = st;
     at_trap.v.erase(at_trap.v.begin() + layout.localsBegin(), at_trap.v.end());
     traps.push_back(Incoming{andPc(pc, cond), std::move(at_trap), {}});
-    if (cond.is_true()) {
+    if (cond.isTrue()) {
       live = false;
       return;
     }
@@ -136,7 +136,7 @@ struct Executor::Impl {
   }
 
   // Continues from the merge of `ins`; dead if there is nothing to merge.
-  std::optional<z3::expr> join(std::vector<Incoming>& ins) {
+  std::optional<smt::Expr> join(std::vector<Incoming>& ins) {
     if (ins.empty()) {
       live = false;
       return std::nullopt;
@@ -151,7 +151,7 @@ struct Executor::Impl {
     return merged.values.front();
   }
 
-  static std::vector<z3::expr> valuesOf(const std::optional<z3::expr>& v) {
+  static std::vector<smt::Expr> valuesOf(const std::optional<smt::Expr>& v) {
     if (v) return {*v};
     return {};
   }
@@ -165,13 +165,13 @@ struct Executor::Impl {
 
   // ---------------------------------------------------------------- values
 
-  z3::expr value(BinaryenExpressionRef e) {
-    std::optional<z3::expr> v = eval(e);
+  smt::Expr value(BinaryenExpressionRef e) {
+    std::optional<smt::Expr> v = eval(e);
     if (!live || !v) return dummy(e);
     return *v;
   }
 
-  std::optional<z3::expr> eval(BinaryenExpressionRef e) {
+  std::optional<smt::Expr> eval(BinaryenExpressionRef e) {
     smt.budget().charge();
     const ExprKind kind = wasm::kindOf(e);
     switch (kind) {
@@ -198,7 +198,7 @@ struct Executor::Impl {
         return st.local(layout, i);
       }
       case ExprKind::LocalSet: {
-        z3::expr v = value(BinaryenLocalSetGetValue(e));
+        smt::Expr v = value(BinaryenLocalSetGetValue(e));
         if (!live) return std::nullopt;
         const BinaryenIndex i = BinaryenLocalSetGetIndex(e);
         if (i >= st.numLocals(layout)) unsupported("local index out of range");
@@ -211,7 +211,7 @@ struct Executor::Impl {
         return st.global(slot);
       }
       case ExprKind::GlobalSet: {
-        z3::expr v = value(BinaryenGlobalSetGetValue(e));
+        smt::Expr v = value(BinaryenGlobalSetGetValue(e));
         if (!live) return std::nullopt;
         const unsigned slot = globalSlot(BinaryenGlobalSetGetName(e));
         // An effectively constant global is only ever written its own value.
@@ -230,23 +230,23 @@ struct Executor::Impl {
       case ExprKind::Binary:
         return evalBinary(e);
       case ExprKind::Select: {
-        z3::expr t = value(BinaryenSelectGetIfTrue(e));
+        smt::Expr t = value(BinaryenSelectGetIfTrue(e));
         if (!live) return std::nullopt;
-        z3::expr f = value(BinaryenSelectGetIfFalse(e));
+        smt::Expr f = value(BinaryenSelectGetIfFalse(e));
         if (!live) return std::nullopt;
-        z3::expr cond = value(BinaryenSelectGetCondition(e));
+        smt::Expr cond = value(BinaryenSelectGetCondition(e));
         if (!live) return std::nullopt;
         if (!valTypeOf(BinaryenExpressionGetType(e))) unsupported("select of a non-numeric type");
-        z3::expr b = truth(cond);
-        if (b.is_true()) return t;
-        if (b.is_false()) return f;
-        return z3::ite(b, t, f);
+        smt::Expr b = truth(cond);
+        if (b.isTrue()) return t;
+        if (b.isFalse()) return f;
+        return smt::ite(b, t, f);
       }
       case ExprKind::Drop:
         eval(BinaryenDropGetValue(e));
         return std::nullopt;
       case ExprKind::Return: {
-        std::optional<z3::expr> v;
+        std::optional<smt::Expr> v;
         if (BinaryenExpressionRef r = BinaryenReturnGetValue(e)) {
           v = value(r);
           if (!live) return std::nullopt;
@@ -261,7 +261,7 @@ struct Executor::Impl {
       case ExprKind::MemoryGrow:
         return evalGrow(e);
       case ExprKind::Unreachable:
-        trapIf(c.bool_val(true));
+        trapIf(c.boolVal(true));
         return std::nullopt;
       case ExprKind::MemoryFill:
         evalFill(e);
@@ -286,32 +286,32 @@ struct Executor::Impl {
       unsupported("memory64 or shared memory");
   }
 
-  std::optional<z3::expr> evalConst(BinaryenExpressionRef e) {
+  std::optional<smt::Expr> evalConst(BinaryenExpressionRef e) {
     const BinaryenType t = BinaryenExpressionGetType(e);
     if (t == BinaryenTypeInt32()) {
-      return c.bv_val(
-          static_cast<uint64_t>(static_cast<std::uint32_t>(BinaryenConstGetValueI32(e))), 32);
+      return c.bvVal(static_cast<uint64_t>(static_cast<std::uint32_t>(BinaryenConstGetValueI32(e))),
+                     32);
     }
     if (t == BinaryenTypeInt64()) {
-      return c.bv_val(static_cast<uint64_t>(BinaryenConstGetValueI64(e)), 64);
+      return c.bvVal(static_cast<uint64_t>(BinaryenConstGetValueI64(e)), 64);
     }
     if (t == BinaryenTypeFloat32()) {
       const float f = BinaryenConstGetValueF32(e);
       std::uint32_t bits = 0;
       std::memcpy(&bits, &f, sizeof bits);
-      return c.bv_val(static_cast<uint64_t>(bits), 32);
+      return c.bvVal(static_cast<uint64_t>(bits), 32);
     }
     if (t == BinaryenTypeFloat64()) {
       const double d = BinaryenConstGetValueF64(e);
       std::uint64_t bits = 0;
       std::memcpy(&bits, &d, sizeof bits);
-      return c.bv_val(static_cast<uint64_t>(bits), 64);
+      return c.bvVal(static_cast<uint64_t>(bits), 64);
     }
     unsupported("constant of a non-numeric type");
   }
 
-  std::optional<z3::expr> evalUnary(BinaryenExpressionRef e) {
-    z3::expr a = value(BinaryenUnaryGetValue(e));
+  std::optional<smt::Expr> evalUnary(BinaryenExpressionRef e) {
+    smt::Expr a = value(BinaryenUnaryGetValue(e));
     if (!live) return std::nullopt;
     const BinaryenOp op = BinaryenUnaryGetOp(e);
     auto r = applyUnary(op, a, env);
@@ -321,10 +321,10 @@ struct Executor::Impl {
     return fold(r->value, {&a});
   }
 
-  std::optional<z3::expr> evalBinary(BinaryenExpressionRef e) {
-    z3::expr a = value(BinaryenBinaryGetLeft(e));
+  std::optional<smt::Expr> evalBinary(BinaryenExpressionRef e) {
+    smt::Expr a = value(BinaryenBinaryGetLeft(e));
     if (!live) return std::nullopt;
-    z3::expr b = value(BinaryenBinaryGetRight(e));
+    smt::Expr b = value(BinaryenBinaryGetRight(e));
     if (!live) return std::nullopt;
     const BinaryenOp op = BinaryenBinaryGetOp(e);
     auto r = applyBinary(op, a, b, env);
@@ -336,89 +336,89 @@ struct Executor::Impl {
 
   // ---------------------------------------------------------------- memory
 
-  std::optional<z3::expr> evalLoad(BinaryenExpressionRef e) {
+  std::optional<smt::Expr> evalLoad(BinaryenExpressionRef e) {
     requireMemory();
     if (BinaryenLoadIsAtomic(e)) unsupported("atomic load");
     auto type = valTypeOf(BinaryenExpressionGetType(e));
     if (!type) unsupported("load of a non-numeric type");
-    z3::expr ptr = value(BinaryenLoadGetPtr(e));
+    smt::Expr ptr = value(BinaryenLoadGetPtr(e));
     if (!live) return std::nullopt;
     const unsigned bytes = BinaryenLoadGetBytes(e);
-    const z3::expr pages = st.pages(layout);
+    const smt::Expr pages = st.pages(layout);
     Access a = memoryAccess(ptr, BinaryenLoadGetOffset(e), bytes, pages);
     out.loads.push_back(LoadSite{a.address, bytes});
     trapIf(fold(!a.in_bounds, {&ptr, &pages}));
     if (!live) return std::nullopt;
-    z3::expr raw = loadBytes(st.memory(layout), a.index, bytes);
+    smt::Expr raw = loadBytes(st.memory(layout), a.index, bytes);
     return smt::resize(raw, widthOf(*type), BinaryenLoadIsSigned(e));
   }
 
   void evalStore(BinaryenExpressionRef e) {
     requireMemory();
     if (BinaryenStoreIsAtomic(e)) unsupported("atomic store");
-    z3::expr ptr = value(BinaryenStoreGetPtr(e));
+    smt::Expr ptr = value(BinaryenStoreGetPtr(e));
     if (!live) return;
-    z3::expr v = value(BinaryenStoreGetValue(e));
+    smt::Expr v = value(BinaryenStoreGetValue(e));
     if (!live) return;
     const unsigned bytes = BinaryenStoreGetBytes(e);
-    if (bytes * 8 > v.get_sort().bv_size()) unsupported("store wider than its value");
-    const z3::expr pages = st.pages(layout);
+    if (bytes * 8 > v.sort().bvSize()) unsupported("store wider than its value");
+    const smt::Expr pages = st.pages(layout);
     Access a = memoryAccess(ptr, BinaryenStoreGetOffset(e), bytes, pages);
     trapIf(fold(!a.in_bounds, {&ptr, &pages}));
     if (!live) return;
     st.memory(layout) = storeBytes(st.memory(layout), a.index, v, bytes);
   }
 
-  std::optional<z3::expr> evalGrow(BinaryenExpressionRef e) {
+  std::optional<smt::Expr> evalGrow(BinaryenExpressionRef e) {
     requireMemory();
-    z3::expr delta = value(BinaryenMemoryGrowGetDelta(e));
+    smt::Expr delta = value(BinaryenMemoryGrowGetDelta(e));
     if (!live) return std::nullopt;
-    z3::expr& pages = st.pages(layout);
-    z3::expr& grows = st.at(layout.grows());
+    smt::Expr& pages = st.pages(layout);
+    smt::Expr& grows = st.at(layout.grows());
     // Growth within the limit may still fail in WebAssembly; whether the
     // i-th grow may succeed is shared by both sides. Replays grow deterministically.
-    z3::expr allowed = env.replayable() || env.growAllowed(grows);
-    z3::expr fits = z3::ule(z3::zext(pages, 32) + z3::zext(delta, 32),
-                            c.bv_val(static_cast<uint64_t>(layout.max_pages), 64));
-    z3::expr ok = allowed && fits;
-    z3::expr result = z3::ite(ok, pages, c.bv_val(static_cast<uint64_t>(0xffffffffULL), 32));
-    z3::expr new_pages = z3::ite(ok, pages + delta, pages);
+    smt::Expr allowed = env.replayable() || env.growAllowed(grows);
+    smt::Expr fits = smt::ule(smt::zext(pages, 32) + smt::zext(delta, 32),
+                              c.bvVal(static_cast<uint64_t>(layout.max_pages), 64));
+    smt::Expr ok = allowed && fits;
+    smt::Expr result = smt::ite(ok, pages, c.bvVal(static_cast<uint64_t>(0xffffffffULL), 32));
+    smt::Expr new_pages = smt::ite(ok, pages + delta, pages);
     out.grows.push_back(GrowSite{pc, ok, new_pages});
-    if (!ok.is_false()) {
+    if (!ok.isFalse()) {
       st.memory(layout) =
-          z3::ite(ok, zeroBytes(st.memory(layout), memoryBytes(pages), memoryBytes(new_pages)),
-                  st.memory(layout));
+          smt::ite(ok, zeroBytes(st.memory(layout), memoryBytes(pages), memoryBytes(new_pages)),
+                   st.memory(layout));
     }
     pages = new_pages;
-    grows = grows + c.bv_val(1, 32);
+    grows = grows + c.bvVal(1, 32);
     return result;
   }
 
   void evalFill(BinaryenExpressionRef e) {
     requireMemory();
-    z3::expr dest = value(BinaryenMemoryFillGetDest(e));
+    smt::Expr dest = value(BinaryenMemoryFillGetDest(e));
     if (!live) return;
-    z3::expr v = value(BinaryenMemoryFillGetValue(e));
+    smt::Expr v = value(BinaryenMemoryFillGetValue(e));
     if (!live) return;
-    z3::expr size = value(BinaryenMemoryFillGetSize(e));
+    smt::Expr size = value(BinaryenMemoryFillGetSize(e));
     if (!live) return;
-    z3::expr end = z3::zext(dest, 32) + z3::zext(size, 32);
-    trapIf(z3::ugt(end, memoryBytes(st.pages(layout))));
+    smt::Expr end = smt::zext(dest, 32) + smt::zext(size, 32);
+    trapIf(smt::ugt(end, memoryBytes(st.pages(layout))));
     if (!live) return;
     st.memory(layout) = fillBytes(st.memory(layout), dest, v, size);
   }
 
   void evalCopy(BinaryenExpressionRef e) {
     requireMemory();
-    z3::expr dest = value(BinaryenMemoryCopyGetDest(e));
+    smt::Expr dest = value(BinaryenMemoryCopyGetDest(e));
     if (!live) return;
-    z3::expr src = value(BinaryenMemoryCopyGetSource(e));
+    smt::Expr src = value(BinaryenMemoryCopyGetSource(e));
     if (!live) return;
-    z3::expr size = value(BinaryenMemoryCopyGetSize(e));
+    smt::Expr size = value(BinaryenMemoryCopyGetSize(e));
     if (!live) return;
-    z3::expr bytes = memoryBytes(st.pages(layout));
-    trapIf(z3::ugt(z3::zext(dest, 32) + z3::zext(size, 32), bytes) ||
-           z3::ugt(z3::zext(src, 32) + z3::zext(size, 32), bytes));
+    smt::Expr bytes = memoryBytes(st.pages(layout));
+    trapIf(smt::ugt(smt::zext(dest, 32) + smt::zext(size, 32), bytes) ||
+           smt::ugt(smt::zext(src, 32) + smt::zext(size, 32), bytes));
     if (!live) return;
     out.unbounded_reads = true;
     st.memory(layout) = copyBytes(st.memory(layout), dest, src, size);
@@ -426,10 +426,10 @@ struct Executor::Impl {
 
   // ---------------------------------------------------------------- control
 
-  std::optional<z3::expr> evalBlock(BinaryenExpressionRef e) {
+  std::optional<smt::Expr> evalBlock(BinaryenExpressionRef e) {
     const char* name = BinaryenBlockGetName(e);
     if (name) frame().labels.push_back(LabelScope{name, false, {}});
-    std::optional<z3::expr> last;
+    std::optional<smt::Expr> last;
     for (BinaryenIndex i = 0, n = BinaryenBlockGetNumChildren(e); i < n; ++i) {
       last = eval(BinaryenBlockGetChildAt(e, i));
       if (!live) break;
@@ -442,24 +442,24 @@ struct Executor::Impl {
     return join(ins);
   }
 
-  std::optional<z3::expr> evalIf(BinaryenExpressionRef e) {
-    z3::expr cond = value(BinaryenIfGetCondition(e));
+  std::optional<smt::Expr> evalIf(BinaryenExpressionRef e) {
+    smt::Expr cond = value(BinaryenIfGetCondition(e));
     if (!live) return std::nullopt;
-    z3::expr b = truth(cond);
-    const z3::expr pc0 = pc;
+    smt::Expr b = truth(cond);
+    const smt::Expr pc0 = pc;
     const State st0 = st;
     std::vector<Incoming> outs;
     pc = andPc(pc0, b);
-    if (!pc.is_false()) {
+    if (!pc.isFalse()) {
       live = true;
-      std::optional<z3::expr> v = eval(BinaryenIfGetIfTrue(e));
+      std::optional<smt::Expr> v = eval(BinaryenIfGetIfTrue(e));
       if (live) outs.push_back(Incoming{pc, st, valuesOf(v)});
     }
     st = st0;
     pc = andPc(pc0, notE(b));
     live = true;
-    if (!pc.is_false()) {
-      std::optional<z3::expr> v;
+    if (!pc.isFalse()) {
+      std::optional<smt::Expr> v;
       if (BinaryenExpressionRef f = BinaryenIfGetIfFalse(e)) v = eval(f);
       if (live) outs.push_back(Incoming{pc, st, valuesOf(v)});
     }
@@ -492,7 +492,7 @@ struct Executor::Impl {
     return found;
   }
 
-  std::optional<z3::expr> evalLoop(BinaryenExpressionRef e) {
+  std::optional<smt::Expr> evalLoop(BinaryenExpressionRef e) {
     BinaryenExpressionRef body = BinaryenLoopGetBody(e);
     if (!loopHasBackEdge(e)) return eval(body);  // a loop nothing branches to is a block
     const std::string name = BinaryenLoopGetName(e);
@@ -501,7 +501,7 @@ struct Executor::Impl {
     std::vector<Incoming> exits;
     for (unsigned iteration = 0;; ++iteration) {
       frame().labels.push_back(LabelScope{name, true, {}});
-      std::optional<z3::expr> v = eval(body);
+      std::optional<smt::Expr> v = eval(body);
       std::vector<Incoming> backs = std::move(frame().labels.back().incoming);
       frame().labels.pop_back();
       if (live) exits.push_back(Incoming{pc, st, valuesOf(v)});
@@ -565,7 +565,7 @@ struct Executor::Impl {
     return m;
   }
 
-  std::optional<z3::expr> evalLoopInductive(BinaryenExpressionRef e, const std::string& name) {
+  std::optional<smt::Expr> evalLoopInductive(BinaryenExpressionRef e, const std::string& name) {
     const Modified m = modifiedBy(BinaryenLoopGetBody(e));
     State head = st;
     std::vector<bool> havocked(st.v.size(), false);
@@ -573,13 +573,13 @@ struct Executor::Impl {
       havocked[index] = true;
       if (options.head_value) {
         auto shared = options.head_value(static_cast<int>(out.loops.size()), index);
-        if (shared && z3::eq(shared->get_sort(), st.v[index].get_sort())) {
+        if (shared && smt::sameTerm(shared->sort(), st.v[index].sort())) {
           head.v[index] = *shared;
           return;
         }
       }
       head.v[index] = smt.fresh(fmt::format("{}_loop{}_{}", sideName(side), out.loops.size(), what),
-                                st.v[index].get_sort());
+                                st.v[index].sort());
     };
     for (unsigned slot = 0; slot < layout.globals.size(); ++slot) {
       if (layout.globals[slot].constant) continue;
@@ -599,12 +599,12 @@ struct Executor::Impl {
 
     const int ordinal = static_cast<int>(out.loops.size());
     out.loops.push_back(LoopInstance{ordinal, current_loop, frame().depth, pc, st, head, havocked,
-                                     frame().function->locals, c.bool_val(false), std::nullopt});
+                                     frame().function->locals, c.boolVal(false), std::nullopt});
     const int saved_loop = current_loop;
     current_loop = ordinal;
     st = head;
     frame().labels.push_back(LabelScope{name, true, {}});
-    std::optional<z3::expr> v = eval(BinaryenLoopGetBody(e));
+    std::optional<smt::Expr> v = eval(BinaryenLoopGetBody(e));
     std::vector<Incoming> backs = std::move(frame().labels.back().incoming);
     frame().labels.pop_back();
     current_loop = saved_loop;
@@ -619,27 +619,27 @@ struct Executor::Impl {
     return v;
   }
 
-  std::optional<z3::expr> evalBreak(BinaryenExpressionRef e) {
-    std::optional<z3::expr> v;
+  std::optional<smt::Expr> evalBreak(BinaryenExpressionRef e) {
+    std::optional<smt::Expr> v;
     if (BinaryenExpressionRef val = BinaryenBreakGetValue(e)) {
       v = value(val);
       if (!live) return std::nullopt;
     }
-    std::optional<z3::expr> cond;
+    std::optional<smt::Expr> cond;
     if (BinaryenExpressionRef cexpr = BinaryenBreakGetCondition(e)) {
       cond = value(cexpr);
       if (!live) return std::nullopt;
     }
     LabelScope& target = findLabel(BinaryenBreakGetName(e));
-    const std::vector<z3::expr> carried = target.is_loop ? std::vector<z3::expr>{} : valuesOf(v);
+    const std::vector<smt::Expr> carried = target.is_loop ? std::vector<smt::Expr>{} : valuesOf(v);
     if (!cond) {
       target.incoming.push_back(Incoming{pc, st, carried});
       live = false;
       return std::nullopt;
     }
-    z3::expr b = truth(*cond);
-    if (!b.is_false()) target.incoming.push_back(Incoming{andPc(pc, b), st, carried});
-    if (b.is_true()) {
+    smt::Expr b = truth(*cond);
+    if (!b.isFalse()) target.incoming.push_back(Incoming{andPc(pc, b), st, carried});
+    if (b.isTrue()) {
       live = false;
       return std::nullopt;
     }
@@ -648,35 +648,36 @@ struct Executor::Impl {
   }
 
   void evalSwitch(BinaryenExpressionRef e) {
-    std::optional<z3::expr> v;
+    std::optional<smt::Expr> v;
     if (BinaryenExpressionRef val = BinaryenSwitchGetValue(e)) {
       v = value(val);
       if (!live) return;
     }
-    z3::expr index = value(BinaryenSwitchGetCondition(e));
+    smt::Expr index = value(BinaryenSwitchGetCondition(e));
     if (!live) return;
     const BinaryenIndex n = BinaryenSwitchGetNumNames(e);
     std::vector<std::string> order;
-    std::map<std::string, std::vector<z3::expr>> conds;
-    auto add = [&](const std::string& name, z3::expr cond) {
+    std::map<std::string, std::vector<smt::Expr>> conds;
+    auto add = [&](const std::string& name, smt::Expr cond) {
       if (!conds.count(name)) order.push_back(name);
       conds[name].push_back(std::move(cond));
     };
-    if (index.is_numeral()) {
+    if (index.isNumeral()) {
       std::uint64_t k = 0;
-      Z3_get_numeral_uint64(c, index, &k);
+      index.getUint64(k);
       add(k < n ? BinaryenSwitchGetNameAt(e, static_cast<BinaryenIndex>(k))
                 : BinaryenSwitchGetDefaultName(e),
-          c.bool_val(true));
+          c.boolVal(true));
     } else {
       for (BinaryenIndex i = 0; i < n; ++i) {
-        add(BinaryenSwitchGetNameAt(e, i), index == c.bv_val(i, 32));
+        add(BinaryenSwitchGetNameAt(e, i), index == c.bvVal(i, 32));
       }
-      add(BinaryenSwitchGetDefaultName(e), z3::uge(index, c.bv_val(n, 32)));
+      add(BinaryenSwitchGetDefaultName(e), smt::uge(index, c.bvVal(n, 32)));
     }
     for (const auto& name : order) {
       LabelScope& target = findLabel(name.c_str());
-      const std::vector<z3::expr> carried = target.is_loop ? std::vector<z3::expr>{} : valuesOf(v);
+      const std::vector<smt::Expr> carried =
+          target.is_loop ? std::vector<smt::Expr>{} : valuesOf(v);
       target.incoming.push_back(Incoming{andPc(pc, smt::mkOr(c, conds[name])), st, carried});
     }
     live = false;
@@ -684,8 +685,8 @@ struct Executor::Impl {
 
   // ---------------------------------------------------------------- calls
 
-  std::vector<z3::expr> operands(BinaryenExpressionRef e, bool indirect) {
-    std::vector<z3::expr> args;
+  std::vector<smt::Expr> operands(BinaryenExpressionRef e, bool indirect) {
+    std::vector<smt::Expr> args;
     const BinaryenIndex n =
         indirect ? BinaryenCallIndirectGetNumOperands(e) : BinaryenCallGetNumOperands(e);
     for (BinaryenIndex i = 0; i < n; ++i) {
@@ -696,8 +697,8 @@ struct Executor::Impl {
     return args;
   }
 
-  std::optional<z3::expr> afterCall(BinaryenExpressionRef e, bool is_return,
-                                    std::optional<z3::expr> result) {
+  std::optional<smt::Expr> afterCall(BinaryenExpressionRef e, bool is_return,
+                                     std::optional<smt::Expr> result) {
     (void)e;
     if (!live) return std::nullopt;
     if (is_return) {
@@ -708,16 +709,16 @@ struct Executor::Impl {
     return result;
   }
 
-  std::optional<z3::expr> evalCall(BinaryenExpressionRef e) {
-    std::vector<z3::expr> args = operands(e, false);
+  std::optional<smt::Expr> evalCall(BinaryenExpressionRef e) {
+    std::vector<smt::Expr> args = operands(e, false);
     if (!live) return std::nullopt;
     const std::string target = BinaryenCallGetTarget(e);
-    std::optional<z3::expr> r = callFunction(target, args);
+    std::optional<smt::Expr> r = callFunction(target, args);
     return afterCall(e, BinaryenCallIsReturn(e), r);
   }
 
-  std::optional<z3::expr> callFunction(const std::string& target,
-                                       const std::vector<z3::expr>& args) {
+  std::optional<smt::Expr> callFunction(const std::string& target,
+                                        const std::vector<smt::Expr>& args) {
     const FunctionInfo* f = module.function(target);
     if (!f) unsupported("call to unknown function " + target);
     if (!f->signature_supported)
@@ -737,19 +738,19 @@ struct Executor::Impl {
     unsupported(plan.reason);
   }
 
-  std::optional<z3::expr> inlineCall(const FunctionInfo& f, const std::vector<z3::expr>& args) {
+  std::optional<smt::Expr> inlineCall(const FunctionInfo& f, const std::vector<smt::Expr>& args) {
     if (!f.locals_supported) unsupported("locals of unsupported types in " + f.name);
-    std::vector<z3::expr> locals = args;
+    std::vector<smt::Expr> locals = args;
     for (std::size_t i = args.size(); i < f.locals.size(); ++i)
       locals.push_back(zeroOf(f.locals[i]));
-    std::vector<z3::expr> saved = st.takeLocals(layout);
+    std::vector<smt::Expr> saved = st.takeLocals(layout);
     st.setLocals(layout, std::move(locals));
     frames.push_back(Frame{&f, frame().depth + 1, {}, {}});
-    std::optional<z3::expr> v = eval(f.body());
+    std::optional<smt::Expr> v = eval(f.body());
     std::vector<Incoming> rets = std::move(frame().returns);
     frames.pop_back();
     if (live) rets.push_back(Incoming{pc, st, valuesOf(v)});
-    std::optional<z3::expr> result = join(rets);
+    std::optional<smt::Expr> result = join(rets);
     if (live) st.setLocals(layout, std::move(saved));
     if (!live) return std::nullopt;
     return result;
@@ -757,47 +758,48 @@ struct Executor::Impl {
 
   // A call not executed symbolically: appended to the trace with what the
   // callee can observe; its answers come from the environment by position.
-  std::optional<z3::expr> event(int key, bool internal, const std::string& label,
-                                const std::vector<z3::expr>& args,
-                                const std::vector<ValType>& params,
-                                const std::vector<ValType>& results, const EffectSummary* effects) {
+  std::optional<smt::Expr> event(int key, bool internal, const std::string& label,
+                                 const std::vector<smt::Expr>& args,
+                                 const std::vector<ValType>& params,
+                                 const std::vector<ValType>& results,
+                                 const EffectSummary* effects) {
     if (args.size() > layout.event_args) unsupported("event with too many arguments");
     if (results.size() > layout.event_results) unsupported("event with too many results");
-    z3::expr index = st.at(layout.traceCount());
-    st.at(layout.traceKeys()) = z3::store(st.at(layout.traceKeys()), index, c.bv_val(key, 32));
+    smt::Expr index = st.at(layout.traceCount());
+    st.at(layout.traceKeys()) = smt::store(st.at(layout.traceKeys()), index, c.bvVal(key, 32));
     for (std::size_t k = 0; k < args.size(); ++k) {
-      z3::expr wide = smt::resize(args[k], 64, false);
-      st.at(layout.traceArg(k)) = z3::store(st.at(layout.traceArg(k)), index, wide);
+      smt::Expr wide = smt::resize(args[k], 64, false);
+      st.at(layout.traceArg(k)) = smt::store(st.at(layout.traceArg(k)), index, wide);
     }
     const bool sees_memory = internal || layout.memory_host_visible;
     if (sees_memory) {
       st.at(layout.traceMemory()) =
-          z3::store(st.at(layout.traceMemory()), index, st.memory(layout));
-      st.at(layout.tracePages()) = z3::store(st.at(layout.tracePages()), index, st.pages(layout));
+          smt::store(st.at(layout.traceMemory()), index, st.memory(layout));
+      st.at(layout.tracePages()) = smt::store(st.at(layout.tracePages()), index, st.pages(layout));
     }
     for (unsigned slot = 0; slot < layout.globals.size(); ++slot) {
       const GlobalSlot& g = layout.globals[slot];
       if (!g.compared() || !(internal || g.host_visible)) continue;
       st.at(layout.traceGlobal(slot)) =
-          z3::store(st.at(layout.traceGlobal(slot)), index, st.global(slot));
+          smt::store(st.at(layout.traceGlobal(slot)), index, st.global(slot));
     }
-    st.at(layout.traceCount()) = index + c.bv_val(1, 32);
+    st.at(layout.traceCount()) = index + c.bvVal(1, 32);
     out.events.push_back(EventSite{pc, index, key, internal, label, args, params, results});
     if (internal) abstracted.push_back(pc);
 
     // Effects. A replayed host changes nothing; an internal callee changes
     // what its summary says it may.
-    const z3::expr keep = internal ? c.bool_val(false) : env.replayable();
+    const smt::Expr keep = internal ? c.boolVal(false) : env.replayable();
     const bool writes_memory = internal ? (effects && effects->writes_memory) : sees_memory;
     if (writes_memory) {
-      st.memory(layout) = z3::ite(keep, st.memory(layout), env.eventMemory(index));
+      st.memory(layout) = smt::ite(keep, st.memory(layout), env.eventMemory(index));
       const bool grows = internal ? (effects && effects->grows_memory) : true;
       if (grows) {
-        z3::expr p = env.eventPages(index);
-        z3::expr& pages = st.pages(layout);
-        z3::expr grown =
-            z3::ugt(p, pages) && z3::ule(p, c.bv_val(static_cast<uint64_t>(layout.max_pages), 32));
-        pages = z3::ite(keep || !grown, pages, p);
+        smt::Expr p = env.eventPages(index);
+        smt::Expr& pages = st.pages(layout);
+        smt::Expr grown =
+            smt::ugt(p, pages) && smt::ule(p, c.bvVal(static_cast<uint64_t>(layout.max_pages), 32));
+        pages = smt::ite(keep || !grown, pages, p);
       }
     }
     for (unsigned slot = 0; slot < layout.globals.size(); ++slot) {
@@ -810,9 +812,9 @@ struct Executor::Impl {
       } else {
         written = g.host_visible;
       }
-      if (written) st.global(slot) = z3::ite(keep, st.global(slot), env.eventGlobal(slot, index));
+      if (written) st.global(slot) = smt::ite(keep, st.global(slot), env.eventGlobal(slot, index));
     }
-    std::optional<z3::expr> result;
+    std::optional<smt::Expr> result;
     if (!results.empty()) result = env.eventResult(0, index, results[0]);
     // A host function may throw and a callee may trap: either ends this call.
     trapIf(env.eventTrap(index) && !keep);
@@ -820,10 +822,10 @@ struct Executor::Impl {
     return result;
   }
 
-  std::optional<z3::expr> evalCallIndirect(BinaryenExpressionRef e) {
-    std::vector<z3::expr> args = operands(e, true);
+  std::optional<smt::Expr> evalCallIndirect(BinaryenExpressionRef e) {
+    std::vector<smt::Expr> args = operands(e, true);
     if (!live) return std::nullopt;
-    z3::expr index = value(BinaryenCallIndirectGetTarget(e));
+    smt::Expr index = value(BinaryenCallIndirectGetTarget(e));
     if (!live) return std::nullopt;
     const bool is_return = BinaryenCallIndirectIsReturn(e);
     auto params = expandTypes(BinaryenCallIndirectGetParams(e));
@@ -844,30 +846,30 @@ struct Executor::Impl {
         }
       }
     }
-    if (static_table && index.is_numeral()) {
+    if (static_table && index.isNumeral()) {
       std::uint64_t k = 0;
-      Z3_get_numeral_uint64(c, index, &k);
+      index.getUint64(k);
       auto it = std::find_if(candidates.begin(), candidates.end(),
                              [&](const auto& cand) { return cand.first == k; });
       if (it == candidates.end()) {
-        trapIf(c.bool_val(true));
+        trapIf(c.boolVal(true));
         return std::nullopt;
       }
       return afterCall(e, is_return, callFunction(it->second->name, args));
     }
-    std::vector<z3::expr> valid;
-    for (const auto& cand : candidates) valid.push_back(index == c.bv_val(cand.first, 32));
+    std::vector<smt::Expr> valid;
+    for (const auto& cand : candidates) valid.push_back(index == c.bvVal(cand.first, 32));
     if (static_table && candidates.size() <= 16) {
       trapIf(notE(smt::mkOr(c, valid)));
       if (!live) return std::nullopt;
-      const z3::expr pc0 = pc;
+      const smt::Expr pc0 = pc;
       const State st0 = st;
       std::vector<Incoming> outs;
       for (std::size_t i = 0; i < candidates.size(); ++i) {
         st = st0;
         pc = andPc(pc0, valid[i]);
         live = true;
-        std::optional<z3::expr> r = callFunction(candidates[i].second->name, args);
+        std::optional<smt::Expr> r = callFunction(candidates[i].second->name, args);
         if (live) outs.push_back(Incoming{pc, st, valuesOf(r)});
       }
       return afterCall(e, is_return, join(outs));
@@ -878,7 +880,7 @@ struct Executor::Impl {
       trapIf(notE(smt::mkOr(c, valid)));
       if (!live) return std::nullopt;
     }
-    std::vector<z3::expr> event_args{index};
+    std::vector<smt::Expr> event_args{index};
     event_args.insert(event_args.end(), args.begin(), args.end());
     std::vector<ValType> event_params{ValType::I32};
     event_params.insert(event_params.end(), params->begin(), params->end());
@@ -889,17 +891,17 @@ struct Executor::Impl {
 
   // ---------------------------------------------------------------- entry
 
-  SideOutcome run(const FunctionInfo& f, const std::vector<z3::expr>& args) {
+  SideOutcome run(const FunctionInfo& f, const std::vector<smt::Expr>& args) {
     if (!f.locals_supported || !f.signature_supported) {
       throw Unsupported(
           fmt::format("unsupported: types of {} function {}", sideName(side), f.name));
     }
-    std::vector<z3::expr> locals = args;
+    std::vector<smt::Expr> locals = args;
     for (std::size_t i = args.size(); i < f.locals.size(); ++i)
       locals.push_back(zeroOf(f.locals[i]));
     st = env.initialState(std::move(locals));
     frames.push_back(Frame{&f, 0, {}, {}});
-    std::optional<z3::expr> v = eval(f.body());
+    std::optional<smt::Expr> v = eval(f.body());
     std::vector<Incoming> rets = std::move(frame().returns);
     if (live) rets.push_back(Incoming{pc, st, valuesOf(v)});
     std::uint64_t created = 0;
@@ -935,7 +937,7 @@ Executor::Executor(Environment& env, const ModuleInfo& module, Side side, CallRe
 
 Executor::~Executor() = default;
 
-SideOutcome Executor::run(const FunctionInfo& function, const std::vector<z3::expr>& args) {
+SideOutcome Executor::run(const FunctionInfo& function, const std::vector<smt::Expr>& args) {
   return impl_->run(function, args);
 }
 

@@ -18,7 +18,7 @@
 #include "src/verify/semantics/environment.hpp"
 #include "src/verify/semantics/module_info.hpp"
 #include "src/verify/semantics/state.hpp"
-#include "src/verify/smt/z3cpp.hpp"
+#include "src/verify/smt/expr.hpp"
 
 namespace loom::verify::sem {
 
@@ -40,7 +40,7 @@ struct ExecOptions {
   // Inductive mode: the value a havocked head component takes instead of a
   // fresh variable (the other side's head variable it is assumed equal to),
   // given the loop's ordinal and the component's index.
-  std::function<std::optional<z3::expr>(int loop, unsigned component)> head_value;
+  std::function<std::optional<smt::Expr>(int loop, unsigned component)> head_value;
   // Calls of the verified function to itself are events from the start
   // (the recursion rule: assume the recursive calls equivalent).
   bool abstract_recursion = false;
@@ -73,43 +73,43 @@ struct LoopInstance {
   int ordinal = 0;
   int parent = -1;
   unsigned depth = 0;  // call depth of the frame holding the loop
-  z3::expr entry_pc;
+  smt::Expr entry_pc;
   State entry;
   State head;
   std::vector<bool> havocked;  // per component of `head`
   std::vector<ValType> local_types;
-  z3::expr back_pc;
+  smt::Expr back_pc;
   std::optional<State> back;
 };
 
 struct EventSite {
-  z3::expr pc;
-  z3::expr index;
+  smt::Expr pc;
+  smt::Expr index;
   int key = 0;
   bool internal = false;
   std::string callee;  // import "module.base" or function name, for messages
-  std::vector<z3::expr> args;
+  std::vector<smt::Expr> args;
   std::vector<ValType> arg_types;
   std::vector<ValType> result_types;
 };
 
 struct LoadSite {
-  z3::expr address;  // 64-bit effective address
+  smt::Expr address;  // 64-bit effective address
   unsigned bytes = 0;
 };
 
 struct GrowSite {
-  z3::expr pc;
-  z3::expr succeeded;
-  z3::expr new_pages;
+  smt::Expr pc;
+  smt::Expr succeeded;
+  smt::Expr new_pages;
 };
 
 struct SideOutcome {
-  z3::expr returned;  // normal completion
-  z3::expr trapped;
-  z3::expr exceeded;    // a bounded loop was cut off (Bounded mode)
-  z3::expr abstracted;  // an internal call was modelled as an event
-  std::vector<z3::expr> results;
+  smt::Expr returned;  // normal completion
+  smt::Expr trapped;
+  smt::Expr exceeded;    // a bounded loop was cut off (Bounded mode)
+  smt::Expr abstracted;  // an internal call was modelled as an event
+  std::vector<smt::Expr> results;
   State final_state;  // at the return, or at the trap
   std::vector<LoopInstance> loops;
   std::vector<EventSite> events;
@@ -127,7 +127,7 @@ class Executor {
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
-  SideOutcome run(const FunctionInfo& function, const std::vector<z3::expr>& args);
+  SideOutcome run(const FunctionInfo& function, const std::vector<smt::Expr>& args);
 
  private:
   struct Impl;

@@ -5,30 +5,30 @@
 
 #include <cstdint>
 
-#include "src/verify/smt/z3cpp.hpp"
+#include "src/verify/smt/expr.hpp"
 
 namespace loom::verify::sem {
 
 struct Access {
-  z3::expr address;    // 64-bit effective address
-  z3::expr in_bounds;  // address + bytes <= memory size in bytes
-  z3::expr index;      // the low 32 bits, valid when in bounds
+  smt::Expr address;    // 64-bit effective address
+  smt::Expr in_bounds;  // address + bytes <= memory size in bytes
+  smt::Expr index;      // the low 32 bits, valid when in bounds
 };
 
-z3::expr memoryBytes(const z3::expr& pages);  // 64-bit byte size of `pages` pages
-Access memoryAccess(const z3::expr& pointer, std::uint64_t offset, unsigned bytes,
-                    const z3::expr& pages);
+smt::Expr memoryBytes(const smt::Expr& pages);  // 64-bit byte size of `pages` pages
+Access memoryAccess(const smt::Expr& pointer, std::uint64_t offset, unsigned bytes,
+                    const smt::Expr& pages);
 // Little-endian; `bytes` of 1, 2, 4 or 8.
-z3::expr loadBytes(const z3::expr& memory, const z3::expr& index, unsigned bytes);
-z3::expr storeBytes(const z3::expr& memory, const z3::expr& index, const z3::expr& value,
-                    unsigned bytes);
+smt::Expr loadBytes(const smt::Expr& memory, const smt::Expr& index, unsigned bytes);
+smt::Expr storeBytes(const smt::Expr& memory, const smt::Expr& index, const smt::Expr& value,
+                     unsigned bytes);
 // memory.fill and memory.copy over [dest, dest + length), as array lambdas.
-z3::expr fillBytes(const z3::expr& memory, const z3::expr& dest, const z3::expr& value,
-                   const z3::expr& length);
+smt::Expr fillBytes(const smt::Expr& memory, const smt::Expr& dest, const smt::Expr& value,
+                    const smt::Expr& length);
 // Pages added by memory.grow are zero: bytes in [from, to) (64-bit byte
 // offsets) read as 0 afterwards.
-z3::expr zeroBytes(const z3::expr& memory, const z3::expr& from, const z3::expr& to);
-z3::expr copyBytes(const z3::expr& memory, const z3::expr& dest, const z3::expr& source,
-                   const z3::expr& length);
+smt::Expr zeroBytes(const smt::Expr& memory, const smt::Expr& from, const smt::Expr& to);
+smt::Expr copyBytes(const smt::Expr& memory, const smt::Expr& dest, const smt::Expr& source,
+                    const smt::Expr& length);
 
 }  // namespace loom::verify::sem

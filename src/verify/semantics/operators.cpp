@@ -75,78 +75,78 @@ const Tables& tables() {
   return t;
 }
 
-z3::expr i32(const z3::expr& b) {
+smt::Expr i32(const smt::Expr& b) {
   return smt::boolToBv(b, 32);
 }
 
-z3::expr bvOf(z3::context& c, std::uint64_t v, unsigned w) {
-  return c.bv_val(static_cast<uint64_t>(v), w);
+smt::Expr bvOf(smt::Context& c, std::uint64_t v, unsigned w) {
+  return c.bvVal(static_cast<uint64_t>(v), w);
 }
 
 // A float result: IEEE bits, or the NaN the environment picks.
-z3::expr floatResult(const z3::expr& fp, const char* op, unsigned width,
-                     std::vector<z3::expr> operands, bool commutative, NanSource& nans) {
-  return z3::ite(smt::fpIsNaN(fp), nans.nan(op, width, std::move(operands), commutative),
-                 smt::fpToBits(fp));
+smt::Expr floatResult(const smt::Expr& fp, const char* op, unsigned width,
+                      std::vector<smt::Expr> operands, bool commutative, NanSource& nans) {
+  return smt::ite(smt::fpIsNaN(fp), nans.nan(op, width, std::move(operands), commutative),
+                  smt::fpToBits(fp));
 }
 
-OpResult rounding(const z3::expr& a, smt::Rounding mode, const char* op, NanSource& nans) {
-  const unsigned w = a.get_sort().bv_size();
-  z3::expr x = smt::bitsToFp(a);
+OpResult rounding(const smt::Expr& a, smt::Rounding mode, const char* op, NanSource& nans) {
+  const unsigned w = a.sort().bvSize();
+  smt::Expr x = smt::bitsToFp(a);
   return {floatResult(smt::fpRoundToIntegral(x, mode), op, w, {a}, false, nans), std::nullopt};
 }
 
 // Trapping float -> integer truncation: NaN and values whose truncation is
 // out of the target range trap.
-OpResult truncTrapping(const z3::expr& a, unsigned bits, bool is_signed) {
-  z3::context& c = a.ctx();
-  const unsigned w = a.get_sort().bv_size();
-  z3::expr x = smt::bitsToFp(a);
-  z3::expr t = smt::fpRoundToIntegral(x, smt::Rounding::TowardZero);
-  z3::expr in_range =
+OpResult truncTrapping(const smt::Expr& a, unsigned bits, bool is_signed) {
+  smt::Context& c = a.ctx();
+  const unsigned w = a.sort().bvSize();
+  smt::Expr x = smt::bitsToFp(a);
+  smt::Expr t = smt::fpRoundToIntegral(x, smt::Rounding::TowardZero);
+  smt::Expr in_range =
       is_signed ? (smt::fpLe(smt::fpPowerOfTwo(c, w, static_cast<int>(bits) - 1, true), t) &&
                    smt::fpLt(t, smt::fpPowerOfTwo(c, w, static_cast<int>(bits) - 1, false)))
                 : (smt::fpLe(smt::bitsToFp(bvOf(c, 0, w)), t) &&
                    smt::fpLt(t, smt::fpPowerOfTwo(c, w, static_cast<int>(bits), false)));
-  z3::expr value = is_signed ? smt::fpToSigned(x, bits) : smt::fpToUnsigned(x, bits);
+  smt::Expr value = is_signed ? smt::fpToSigned(x, bits) : smt::fpToUnsigned(x, bits);
   return {value, smt::fpIsNaN(x) || !in_range};
 }
 
-OpResult truncSaturating(const z3::expr& a, unsigned bits, bool is_signed) {
-  z3::context& c = a.ctx();
-  const unsigned w = a.get_sort().bv_size();
-  z3::expr x = smt::bitsToFp(a);
-  z3::expr t = smt::fpRoundToIntegral(x, smt::Rounding::TowardZero);
+OpResult truncSaturating(const smt::Expr& a, unsigned bits, bool is_signed) {
+  smt::Context& c = a.ctx();
+  const unsigned w = a.sort().bvSize();
+  smt::Expr x = smt::bitsToFp(a);
+  smt::Expr t = smt::fpRoundToIntegral(x, smt::Rounding::TowardZero);
   const std::uint64_t all = bits == 64 ? ~0ULL : ((1ULL << bits) - 1);
-  z3::expr value(c);
+  smt::Expr value;
   if (is_signed) {
     const std::uint64_t min = 1ULL << (bits - 1);
-    value = z3::ite(
+    value = smt::ite(
         smt::fpLt(t, smt::fpPowerOfTwo(c, w, static_cast<int>(bits) - 1, true)), bvOf(c, min, bits),
-        z3::ite(smt::fpLe(smt::fpPowerOfTwo(c, w, static_cast<int>(bits) - 1, false), t),
-                bvOf(c, min - 1, bits), smt::fpToSigned(x, bits)));
+        smt::ite(smt::fpLe(smt::fpPowerOfTwo(c, w, static_cast<int>(bits) - 1, false), t),
+                 bvOf(c, min - 1, bits), smt::fpToSigned(x, bits)));
   } else {
-    value = z3::ite(smt::fpLt(t, smt::bitsToFp(bvOf(c, 0, w))), bvOf(c, 0, bits),
-                    z3::ite(smt::fpLe(smt::fpPowerOfTwo(c, w, static_cast<int>(bits), false), t),
-                            bvOf(c, all, bits), smt::fpToUnsigned(x, bits)));
+    value = smt::ite(smt::fpLt(t, smt::bitsToFp(bvOf(c, 0, w))), bvOf(c, 0, bits),
+                     smt::ite(smt::fpLe(smt::fpPowerOfTwo(c, w, static_cast<int>(bits), false), t),
+                              bvOf(c, all, bits), smt::fpToUnsigned(x, bits)));
   }
-  return {z3::ite(smt::fpIsNaN(x), bvOf(c, 0, bits), value), std::nullopt};
+  return {smt::ite(smt::fpIsNaN(x), bvOf(c, 0, bits), value), std::nullopt};
 }
 
-bool isTwo(const z3::expr& bits) {
-  if (!bits.is_numeral()) return false;
+bool isTwo(const smt::Expr& bits) {
+  if (!bits.isNumeral()) return false;
   std::uint64_t v = 0;
-  Z3_get_numeral_uint64(bits.ctx(), bits, &v);
-  return bits.get_sort().bv_size() == 32 ? v == 0x40000000ULL : v == 0x4000000000000000ULL;
+  bits.getUint64(v);
+  return bits.sort().bvSize() == 32 ? v == 0x40000000ULL : v == 0x4000000000000000ULL;
 }
 
 // For a constant power of two whose reciprocal is also a normal number,
 // the reciprocal's bits.
-std::optional<z3::expr> exactReciprocal(const z3::expr& bits) {
-  if (!bits.is_numeral()) return std::nullopt;
+std::optional<smt::Expr> exactReciprocal(const smt::Expr& bits) {
+  if (!bits.isNumeral()) return std::nullopt;
   std::uint64_t v = 0;
-  Z3_get_numeral_uint64(bits.ctx(), bits, &v);
-  const unsigned w = bits.get_sort().bv_size();
+  bits.getUint64(v);
+  const unsigned w = bits.sort().bvSize();
   const unsigned mantissa_bits = w == 32 ? 23 : 52;
   const std::uint64_t exp_mask = w == 32 ? 0xffULL : 0x7ffULL;
   const std::int64_t bias = w == 32 ? 127 : 1023;
@@ -160,17 +160,17 @@ std::optional<z3::expr> exactReciprocal(const z3::expr& bits) {
   }
   const std::uint64_t r =
       (sign << (w - 1)) | (static_cast<std::uint64_t>(reciprocal_exponent) << mantissa_bits);
-  return bits.ctx().bv_val(static_cast<uint64_t>(r), w);
+  return bits.ctx().bvVal(static_cast<uint64_t>(r), w);
 }
 
-OpResult minMax(const z3::expr& a, const z3::expr& b, bool is_min, NanSource& nans) {
-  const unsigned w = a.get_sort().bv_size();
-  z3::expr x = smt::bitsToFp(a), y = smt::bitsToFp(b);
+OpResult minMax(const smt::Expr& a, const smt::Expr& b, bool is_min, NanSource& nans) {
+  const unsigned w = a.sort().bvSize();
+  smt::Expr x = smt::bitsToFp(a), y = smt::bitsToFp(b);
   // Equal values differ in bits only for +0/-0: OR picks -0 (min), AND +0 (max).
-  z3::expr ordered = is_min ? z3::ite(smt::fpLt(x, y), a, z3::ite(smt::fpLt(y, x), b, a | b))
-                            : z3::ite(smt::fpLt(x, y), b, z3::ite(smt::fpLt(y, x), a, a & b));
-  z3::expr nan = nans.nan(is_min ? "min" : "max", w, {a, b}, true);
-  return {z3::ite(smt::fpIsNaN(x) || smt::fpIsNaN(y), nan, ordered), std::nullopt};
+  smt::Expr ordered = is_min ? smt::ite(smt::fpLt(x, y), a, smt::ite(smt::fpLt(y, x), b, a | b))
+                             : smt::ite(smt::fpLt(x, y), b, smt::ite(smt::fpLt(y, x), a, a & b));
+  smt::Expr nan = nans.nan(is_min ? "min" : "max", w, {a, b}, true);
+  return {smt::ite(smt::fpIsNaN(x) || smt::fpIsNaN(y), nan, ordered), std::nullopt};
 }
 
 }  // namespace
@@ -185,12 +185,12 @@ std::string binaryName(BinaryenOp op) {
   return it == tables().binary.end() ? fmt::format("binary op {}", op) : it->second.second;
 }
 
-std::optional<OpResult> applyUnary(BinaryenOp op, const z3::expr& a, NanSource& nans) {
+std::optional<OpResult> applyUnary(BinaryenOp op, const smt::Expr& a, NanSource& nans) {
   auto it = tables().unary.find(op);
   if (it == tables().unary.end()) return std::nullopt;
-  z3::context& c = a.ctx();
-  const unsigned w = a.get_sort().bv_size();
-  auto pure = [](z3::expr v) { return OpResult{std::move(v), std::nullopt}; };
+  smt::Context& c = a.ctx();
+  const unsigned w = a.sort().bvSize();
+  auto pure = [](smt::Expr v) { return OpResult{std::move(v), std::nullopt}; };
   switch (it->second.first) {
     case Un::ClzInt32:
     case Un::ClzInt64:
@@ -226,9 +226,9 @@ std::optional<OpResult> applyUnary(BinaryenOp op, const z3::expr& a, NanSource& 
     case Un::SqrtFloat64:
       return pure(floatResult(smt::fpSqrt(smt::bitsToFp(a)), "sqrt", w, {a}, false, nans));
     case Un::ExtendSInt32:
-      return pure(z3::sext(a, 32));
+      return pure(smt::sext(a, 32));
     case Un::ExtendUInt32:
-      return pure(z3::zext(a, 32));
+      return pure(smt::zext(a, 32));
     case Un::WrapInt64:
       return pure(a.extract(31, 0));
     case Un::TruncSFloat32ToInt32:
@@ -273,14 +273,14 @@ std::optional<OpResult> applyUnary(BinaryenOp op, const z3::expr& a, NanSource& 
     case Un::ConvertUInt64ToFloat64:
       return pure(smt::fpToBits(smt::fpFromUnsigned(a, 64)));
     case Un::PromoteFloat32: {
-      z3::expr x = smt::bitsToFp(a);
-      return pure(z3::ite(smt::fpIsNaN(x), nans.nan("promote", 64, {a}, false),
-                          smt::fpToBits(smt::fpConvert(x, 64))));
+      smt::Expr x = smt::bitsToFp(a);
+      return pure(smt::ite(smt::fpIsNaN(x), nans.nan("promote", 64, {a}, false),
+                           smt::fpToBits(smt::fpConvert(x, 64))));
     }
     case Un::DemoteFloat64: {
-      z3::expr x = smt::bitsToFp(a);
-      return pure(z3::ite(smt::fpIsNaN(x), nans.nan("demote", 32, {a}, false),
-                          smt::fpToBits(smt::fpConvert(x, 32))));
+      smt::Expr x = smt::bitsToFp(a);
+      return pure(smt::ite(smt::fpIsNaN(x), nans.nan("demote", 32, {a}, false),
+                           smt::fpToBits(smt::fpConvert(x, 32))));
     }
     case Un::ExtendS8Int32:
     case Un::ExtendS8Int64:
@@ -294,20 +294,20 @@ std::optional<OpResult> applyUnary(BinaryenOp op, const z3::expr& a, NanSource& 
   return std::nullopt;
 }
 
-std::optional<OpResult> applyBinary(BinaryenOp op, const z3::expr& a, const z3::expr& b,
+std::optional<OpResult> applyBinary(BinaryenOp op, const smt::Expr& a, const smt::Expr& b,
                                     NanSource& nans) {
   auto it = tables().binary.find(op);
   if (it == tables().binary.end()) return std::nullopt;
-  z3::context& c = a.ctx();
-  const unsigned w = a.get_sort().bv_size();
-  auto pure = [](z3::expr v) { return OpResult{std::move(v), std::nullopt}; };
-  const z3::expr zero = bvOf(c, 0, w);
-  const z3::expr int_min = bvOf(c, w == 32 ? 0x80000000ULL : 0x8000000000000000ULL, w);
-  const z3::expr minus_one = bvOf(c, w == 32 ? 0xffffffffULL : ~0ULL, w);
+  smt::Context& c = a.ctx();
+  const unsigned w = a.sort().bvSize();
+  auto pure = [](smt::Expr v) { return OpResult{std::move(v), std::nullopt}; };
+  const smt::Expr zero = bvOf(c, 0, w);
+  const smt::Expr int_min = bvOf(c, w == 32 ? 0x80000000ULL : 0x8000000000000000ULL, w);
+  const smt::Expr minus_one = bvOf(c, w == 32 ? 0xffffffffULL : ~0ULL, w);
   auto fp = [&](auto f, const char* name, bool commutative) {
     // Commutative operators get their operands in a canonical order, so that
     // a swap by the optimizer yields the very same term.
-    z3::expr x = a, y = b;
+    smt::Expr x = a, y = b;
     if (commutative && y.id() < x.id()) std::swap(x, y);
     return pure(
         floatResult(f(smt::bitsToFp(x), smt::bitsToFp(y)), name, w, {x, y}, commutative, nans));
@@ -316,8 +316,8 @@ std::optional<OpResult> applyBinary(BinaryenOp op, const z3::expr& a, const z3::
   // an optimizer's operand swap yields the very same term: otherwise Z3 may
   // bit-blast two multipliers to find they are equal.
   const bool swap = b.id() < a.id();
-  const z3::expr& lo = swap ? b : a;
-  const z3::expr& hi = swap ? a : b;
+  const smt::Expr& lo = swap ? b : a;
+  const smt::Expr& hi = swap ? a : b;
   switch (it->second.first) {
     case Bin::AddInt32:
     case Bin::AddInt64:
@@ -333,13 +333,13 @@ std::optional<OpResult> applyBinary(BinaryenOp op, const z3::expr& a, const z3::
       return OpResult{a / b, b == zero || (a == int_min && b == minus_one)};
     case Bin::DivUInt32:
     case Bin::DivUInt64:
-      return OpResult{z3::udiv(a, b), b == zero};
+      return OpResult{smt::udiv(a, b), b == zero};
     case Bin::RemSInt32:
     case Bin::RemSInt64:
-      return OpResult{z3::srem(a, b), b == zero};
+      return OpResult{smt::srem(a, b), b == zero};
     case Bin::RemUInt32:
     case Bin::RemUInt64:
-      return OpResult{z3::urem(a, b), b == zero};
+      return OpResult{smt::urem(a, b), b == zero};
     case Bin::AndInt32:
     case Bin::AndInt64:
       return pure(lo & hi);
@@ -375,25 +375,25 @@ std::optional<OpResult> applyBinary(BinaryenOp op, const z3::expr& a, const z3::
       return pure(i32(a < b));
     case Bin::LtUInt32:
     case Bin::LtUInt64:
-      return pure(i32(z3::ult(a, b)));
+      return pure(i32(smt::ult(a, b)));
     case Bin::LeSInt32:
     case Bin::LeSInt64:
       return pure(i32(a <= b));
     case Bin::LeUInt32:
     case Bin::LeUInt64:
-      return pure(i32(z3::ule(a, b)));
+      return pure(i32(smt::ule(a, b)));
     case Bin::GtSInt32:
     case Bin::GtSInt64:
       return pure(i32(a > b));
     case Bin::GtUInt32:
     case Bin::GtUInt64:
-      return pure(i32(z3::ugt(a, b)));
+      return pure(i32(smt::ugt(a, b)));
     case Bin::GeSInt32:
     case Bin::GeSInt64:
       return pure(i32(a >= b));
     case Bin::GeUInt32:
     case Bin::GeUInt64:
-      return pure(i32(z3::uge(a, b)));
+      return pure(i32(smt::uge(a, b)));
     case Bin::AddFloat32:
     case Bin::AddFloat64:
       return fp(smt::fpAdd, "add", true);
@@ -405,7 +405,7 @@ std::optional<OpResult> applyBinary(BinaryenOp op, const z3::expr& a, const z3::
       // x * 2 is exactly x + x (one rounding of the same real number, the
       // same NaN operand), the form optimize-instructions produces.
       if (isTwo(b) || isTwo(a)) {
-        const z3::expr& x = isTwo(b) ? a : b;
+        const smt::Expr& x = isTwo(b) ? a : b;
         return pure(floatResult(smt::fpAdd(smt::bitsToFp(x), smt::bitsToFp(x)), "add", w, {x, x},
                                 true, nans));
       }
@@ -417,8 +417,8 @@ std::optional<OpResult> applyBinary(BinaryenOp op, const z3::expr& a, const z3::
       // term: optimizers make exactly this replacement, and bit-blasting a
       // divider to rediscover it is what times out.
       if (auto reciprocal = exactReciprocal(b)) {
-        z3::expr r = *reciprocal;
-        z3::expr x = a, y = r;
+        smt::Expr r = *reciprocal;
+        smt::Expr x = a, y = r;
         if (y.id() < x.id()) std::swap(x, y);
         return pure(floatResult(smt::fpMul(smt::bitsToFp(x), smt::bitsToFp(y)), "mul", w, {x, y},
                                 true, nans));

@@ -9,18 +9,18 @@
 #include <string>
 
 #include "src/verify/semantics/environment.hpp"
-#include "src/verify/smt/z3cpp.hpp"
+#include "src/verify/smt/expr.hpp"
 
 namespace loom::verify::sem {
 
 struct OpResult {
-  z3::expr value;
-  std::optional<z3::expr> trap;
+  smt::Expr value;
+  std::optional<smt::Expr> trap;
 };
 
 // nullopt for operators the verifier does not model (SIMD, references...).
-std::optional<OpResult> applyUnary(BinaryenOp op, const z3::expr& a, NanSource& nans);
-std::optional<OpResult> applyBinary(BinaryenOp op, const z3::expr& a, const z3::expr& b,
+std::optional<OpResult> applyUnary(BinaryenOp op, const smt::Expr& a, NanSource& nans);
+std::optional<OpResult> applyBinary(BinaryenOp op, const smt::Expr& a, const smt::Expr& b,
                                     NanSource& nans);
 std::string unaryName(BinaryenOp op);
 std::string binaryName(BinaryenOp op);

@@ -26,38 +26,39 @@ std::string StateLayout::componentName(unsigned index) const {
   return fmt::format("local {}", index - localsBegin());
 }
 
-std::vector<z3::expr> State::takeLocals(const StateLayout& l) {
-  std::vector<z3::expr> out(v.begin() + l.localsBegin(), v.end());
+std::vector<smt::Expr> State::takeLocals(const StateLayout& l) {
+  std::vector<smt::Expr> out(v.begin() + l.localsBegin(), v.end());
   v.erase(v.begin() + l.localsBegin(), v.end());
   return out;
 }
 
-void State::setLocals(const StateLayout& l, std::vector<z3::expr> locals) {
+void State::setLocals(const StateLayout& l, std::vector<smt::Expr> locals) {
   v.erase(v.begin() + l.localsBegin(), v.end());
   v.insert(v.end(), locals.begin(), locals.end());
 }
 
-Incoming mergeIncoming(z3::context& c, const std::vector<Incoming>& ins, std::uint64_t* created) {
+Incoming mergeIncoming(smt::Context& c, const std::vector<Incoming>& ins, std::uint64_t* created) {
   Incoming out = ins.back();
   if (ins.size() == 1) return out;
-  std::vector<z3::expr> pcs;
+  std::vector<smt::Expr> pcs;
   for (const auto& in : ins) pcs.push_back(in.pc);
   out.pc = smt::mkOr(c, pcs);
   auto mergeOne = [&](auto get) {
-    z3::expr acc = get(ins.back());
+    smt::Expr acc = get(ins.back());
     for (std::size_t i = ins.size() - 1; i-- > 0;) {
-      const z3::expr& mine = get(ins[i]);
+      const smt::Expr& mine = get(ins[i]);
       if (smt::sameTerm(mine, acc)) continue;
-      acc = z3::ite(ins[i].pc, mine, acc);
+      acc = smt::ite(ins[i].pc, mine, acc);
       if (created) ++*created;
     }
     return acc;
   };
   for (std::size_t k = 0; k < out.state.v.size(); ++k) {
-    out.state.v[k] = mergeOne([k](const Incoming& in) -> const z3::expr& { return in.state.v[k]; });
+    out.state.v[k] =
+        mergeOne([k](const Incoming& in) -> const smt::Expr& { return in.state.v[k]; });
   }
   for (std::size_t k = 0; k < out.values.size(); ++k) {
-    out.values[k] = mergeOne([k](const Incoming& in) -> const z3::expr& { return in.values[k]; });
+    out.values[k] = mergeOne([k](const Incoming& in) -> const smt::Expr& { return in.values[k]; });
   }
   return out;
 }

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "src/verify/semantics/types.hpp"
-#include "src/verify/smt/z3cpp.hpp"
+#include "src/verify/smt/expr.hpp"
 
 namespace loom::verify::sem {
 
@@ -60,32 +60,32 @@ struct StateLayout {
 };
 
 struct State {
-  std::vector<z3::expr> v;
+  std::vector<smt::Expr> v;
 
-  z3::expr& at(unsigned i) { return v[i]; }
-  const z3::expr& at(unsigned i) const { return v[i]; }
-  z3::expr& global(unsigned slot) { return v[slot]; }
-  z3::expr& memory(const StateLayout& l) { return v[l.memory()]; }
-  z3::expr& pages(const StateLayout& l) { return v[l.pages()]; }
-  z3::expr& local(const StateLayout& l, unsigned i) { return v[l.localsBegin() + i]; }
+  smt::Expr& at(unsigned i) { return v[i]; }
+  const smt::Expr& at(unsigned i) const { return v[i]; }
+  smt::Expr& global(unsigned slot) { return v[slot]; }
+  smt::Expr& memory(const StateLayout& l) { return v[l.memory()]; }
+  smt::Expr& pages(const StateLayout& l) { return v[l.pages()]; }
+  smt::Expr& local(const StateLayout& l, unsigned i) { return v[l.localsBegin() + i]; }
   unsigned numLocals(const StateLayout& l) const {
     return static_cast<unsigned>(v.size()) - l.localsBegin();
   }
-  std::vector<z3::expr> takeLocals(const StateLayout& l);
-  void setLocals(const StateLayout& l, std::vector<z3::expr> locals);
+  std::vector<smt::Expr> takeLocals(const StateLayout& l);
+  void setLocals(const StateLayout& l, std::vector<smt::Expr> locals);
 };
 
 // A state reached under a path condition, with the value it carries (the
 // value of a branch, of a block's fallthrough, of a return).
 struct Incoming {
-  z3::expr pc;
+  smt::Expr pc;
   State state;
-  std::vector<z3::expr> values;
+  std::vector<smt::Expr> values;
 };
 
 // Merges mutually exclusive incoming states with if-then-else per component;
 // components equal on every path stay as they are. Returns the disjunction
 // of the path conditions. `charge` counts the terms created.
-Incoming mergeIncoming(z3::context& c, const std::vector<Incoming>& ins, std::uint64_t* created);
+Incoming mergeIncoming(smt::Context& c, const std::vector<Incoming>& ins, std::uint64_t* created);
 
 }  // namespace loom::verify::sem

@@ -1,12 +1,15 @@
 #include "src/verify/smt/context.hpp"
 
 #include <fmt/format.h>
+#include <z3.h>
 
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
+#include <string_view>
 #include <thread>
 #include <unordered_set>
 
@@ -22,10 +25,10 @@ constexpr int kSafetyFactor = 3;
 // Z3_interrupt stops any of it, from another thread.
 class InterruptAfter {
  public:
-  InterruptAfter(z3::context& context, std::chrono::milliseconds after)
+  InterruptAfter(Context& context, std::chrono::milliseconds after)
       : thread_([this, &context, after] {
           std::unique_lock lock(mutex_);
-          if (!finished_.wait_for(lock, after, [this] { return done_; })) Z3_interrupt(context);
+          if (!finished_.wait_for(lock, after, [this] { return done_; })) context.interrupt();
         }) {}
   InterruptAfter(const InterruptAfter&) = delete;
   InterruptAfter& operator=(const InterruptAfter&) = delete;
@@ -44,6 +47,70 @@ class InterruptAfter {
   bool done_ = false;
   std::thread thread_;  // last: starts once the members it uses exist
 };
+// A Z3 solver for one check: made for a logic, with a timeout and a
+// resource limit, released on every path.
+class OneShotSolver {
+ public:
+  OneShotSolver(Context& c, const char* logic, unsigned timeout_ms, unsigned rlimit) : c_(c) {
+    solver_ = Z3_mk_solver_for_logic(c.raw(), Z3_mk_string_symbol(c.raw(), logic));
+    c.check();
+    Z3_solver_inc_ref(c.raw(), solver_);
+    Z3_params p = Z3_mk_params(c.raw());
+    Z3_params_inc_ref(c.raw(), p);
+    Z3_params_set_uint(c.raw(), p, Z3_mk_string_symbol(c.raw(), "timeout"), timeout_ms);
+    Z3_params_set_uint(c.raw(), p, Z3_mk_string_symbol(c.raw(), "rlimit"), rlimit);
+    Z3_solver_set_params(c.raw(), solver_, p);
+    Z3_params_dec_ref(c.raw(), p);
+    c.check();
+  }
+  OneShotSolver(const OneShotSolver&) = delete;
+  OneShotSolver& operator=(const OneShotSolver&) = delete;
+  ~OneShotSolver() { Z3_solver_dec_ref(c_.raw(), solver_); }
+
+  void add(const Expr& e) {
+    Z3_solver_assert(c_.raw(), solver_, e.raw());
+    c_.check();
+  }
+  Z3_lbool check() {
+    const Z3_lbool r = Z3_solver_check(c_.raw(), solver_);
+    c_.check();
+    return r;
+  }
+  // The resource units the last check used, as Z3's statistics report them.
+  std::optional<std::uint64_t> rlimitCount() {
+    Z3_stats stats = Z3_solver_get_statistics(c_.raw(), solver_);
+    c_.check();
+    Z3_stats_inc_ref(c_.raw(), stats);
+    std::optional<std::uint64_t> count;
+    for (unsigned i = 0, n = Z3_stats_size(c_.raw(), stats); i < n; ++i) {
+      if (std::string_view(Z3_stats_get_key(c_.raw(), stats, i)) == "rlimit count" &&
+          Z3_stats_is_uint(c_.raw(), stats, i)) {
+        count = Z3_stats_get_uint_value(c_.raw(), stats, i);
+      }
+    }
+    Z3_stats_dec_ref(c_.raw(), stats);
+    return count;
+  }
+  // The model of the last (satisfiable) check, translated into `target`.
+  Model model(Context& target) {
+    Z3_model m = Z3_solver_get_model(c_.raw(), solver_);
+    c_.check();
+    Z3_model_inc_ref(c_.raw(), m);
+    Model translated(target, Z3_model_translate(c_.raw(), m, target.raw()));
+    Z3_model_dec_ref(c_.raw(), m);
+    return translated;
+  }
+  std::string reasonUnknown() {
+    const std::string r = Z3_solver_get_reason_unknown(c_.raw(), solver_);
+    c_.check();
+    return r;
+  }
+
+ private:
+  Context& c_;
+  Z3_solver solver_;
+};
+
 }  // namespace
 
 std::uint64_t Budget::unitsPerMs() {
@@ -101,18 +168,18 @@ double Budget::elapsedSeconds() const {
 
 Smt::Smt(Budget& budget) : budget_(budget) {}
 
-z3::expr Smt::fresh(const std::string& prefix, const z3::sort& sort) {
+Expr Smt::fresh(const std::string& prefix, const Sort& sort) {
   return ctx_.constant(fmt::format("{}!{}", prefix, counter_++).c_str(), sort);
 }
 
-z3::func_decl Smt::freshFunction(const std::string& prefix, const z3::sort_vector& domain,
-                                 const z3::sort& range) {
+FuncDecl Smt::freshFunction(const std::string& prefix, const std::vector<Sort>& domain,
+                            const Sort& range) {
   return ctx_.function(fmt::format("{}!{}", prefix, counter_++).c_str(), domain, range);
 }
 
 Solver::Solver(Smt& smt) : smt_(smt) {}
 
-void Solver::add(const z3::expr& e) {
+void Solver::add(const Expr& e) {
   assertions_.push_back(e);
   floating_.push_back(mentionsFloatingPoint(e));
 }
@@ -124,7 +191,7 @@ void Solver::pop() {
   floating_.resize(n);
 }
 
-CheckResult Solver::check(const std::vector<z3::expr>& assumptions) {
+CheckResult Solver::check(const std::vector<Expr>& assumptions) {
   Budget& budget = smt_.budget();
   const std::uint64_t units = budget.remainingUnits();
   const unsigned ms = budget.remainingMs();
@@ -135,49 +202,42 @@ CheckResult Solver::check(const std::vector<z3::expr>& assumptions) {
   bool floating = std::find(floating_.begin(), floating_.end(), true) != floating_.end();
   for (const auto& a : assumptions) floating = floating || mentionsFloatingPoint(a);
   const auto start = std::chrono::steady_clock::now();
-  z3::check_result r = z3::unknown;
+  Z3_lbool r = Z3_L_UNDEF;
   std::uint64_t spent = units;  // unless Z3 reports less
   try {
     // Solving happens in a scratch context: a context in which a solver has
     // worked takes Z3 minutes to delete (measured: 40 s after a 4 s check),
     // while a scratch context holding only the translated query does not.
     // Its resource counter also starts at zero, so this check's use is exact.
-    z3::context scratch;
+    Context scratch;
     const InterruptAfter safety_net(scratch, std::chrono::milliseconds(ms));
-    z3::solver solver(scratch, floating ? "QF_FPBV" : "QF_AUFBV");
-    z3::params p(scratch);
-    p.set("timeout", ms);
-    p.set("rlimit", static_cast<unsigned>(std::min<std::uint64_t>(units, 0xffffffffu)));
-    solver.set(p);
-    auto translate = [&](const z3::expr& e) {
-      return z3::expr(scratch, Z3_translate(smt_.ctx(), e, scratch));
+    OneShotSolver solver(scratch, floating ? "QF_FPBV" : "QF_AUFBV", ms,
+                         static_cast<unsigned>(std::min<std::uint64_t>(units, 0xffffffffu)));
+    auto translate = [&](const Expr& e) {
+      return Expr(scratch, Z3_translate(smt_.ctx().raw(), e.raw(), scratch.raw()));
     };
     for (const auto& a : assertions_) solver.add(translate(a));
     for (const auto& a : assumptions) solver.add(translate(a));
     r = solver.check();
-    if (r != z3::unknown) {
-      const z3::stats stats = solver.statistics();
-      for (unsigned i = 0; i < stats.size(); ++i) {
-        if (stats.key(i) == "rlimit count" && stats.is_uint(i)) spent = stats.uint_value(i);
-      }
+    if (r != Z3_L_UNDEF) {
+      if (const std::optional<std::uint64_t> count = solver.rlimitCount()) spent = *count;
     }
-    if (r == z3::sat) {
-      z3::model m = solver.get_model();
-      model_ = z3::model(smt_.ctx(), Z3_model_translate(scratch, m, smt_.ctx()));
-    } else if (r == z3::unknown) {
-      reason_ = solver.reason_unknown();
+    if (r == Z3_L_TRUE) {
+      model_ = solver.model(smt_.ctx());
+    } else if (r == Z3_L_UNDEF) {
+      reason_ = solver.reasonUnknown();
     }
-  } catch (const z3::exception& e) {
-    r = z3::unknown;
-    reason_ = e.msg();
+  } catch (const Exception& e) {
+    r = Z3_L_UNDEF;
+    reason_ = e.what();
   }
-  budget.spendUnits(r == z3::unknown ? units : std::min(spent, units));
+  budget.spendUnits(r == Z3_L_UNDEF ? units : std::min(spent, units));
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ++checks_;
   switch (r) {
-    case z3::sat:
+    case Z3_L_TRUE:
       return CheckResult::Sat;
-    case z3::unsat:
+    case Z3_L_FALSE:
       return CheckResult::Unsat;
     default:
       // The wall clock first: an unknown check is charged the units it had
@@ -193,23 +253,35 @@ CheckResult Solver::check(const std::vector<z3::expr>& assumptions) {
   }
 }
 
-z3::model Solver::model() const {
+Model Solver::model() const {
   return *model_;
 }
 
 void Solver::dump(const std::string& path) const {
-  z3::solver s(smt_.ctx());
-  for (const auto& a : assertions_) s.add(a);
+  // The SMT-LIB text of the assertions, as Z3 prints a solver's (the last
+  // assertion is the benchmark's formula).
+  Context& c = smt_.ctx();
+  std::vector<Z3_ast> all;
+  for (const auto& a : assertions_) all.push_back(a.raw());
+  const Expr yes = c.boolVal(true);
+  Z3_ast formula = yes.raw();
+  if (!all.empty()) {
+    formula = all.back();
+    all.pop_back();
+  }
+  const std::string text = Z3_benchmark_to_smtlib_string(
+      c.raw(), "", "", "unknown", "", static_cast<unsigned>(all.size()), all.data(), formula);
+  c.check();
   FILE* f = std::fopen(path.c_str(), "w");
   if (!f) return;
-  std::fputs(s.to_smt2().c_str(), f);
+  std::fputs(text.c_str(), f);
   std::fclose(f);
 }
 
-bool mentionsFloatingPoint(const z3::expr& root) {
-  std::vector<Z3_ast> stack{root};
+bool mentionsFloatingPoint(const Expr& root) {
+  std::vector<Z3_ast> stack{root.raw()};
   std::unordered_set<unsigned> seen;
-  Z3_context c = root.ctx();
+  Z3_context c = root.ctx().raw();
   while (!stack.empty()) {
     Z3_ast a = stack.back();
     stack.pop_back();
@@ -231,46 +303,47 @@ bool mentionsFloatingPoint(const z3::expr& root) {
   return false;
 }
 
-z3::expr mkAnd(z3::context& c, const std::vector<z3::expr>& parts) {
-  std::vector<z3::expr> kept;
+Expr mkAnd(Context& c, const std::vector<Expr>& parts) {
+  std::vector<Expr> kept;
   for (const auto& p : parts) {
-    if (isFalse(p)) return c.bool_val(false);
+    if (isFalse(p)) return c.boolVal(false);
     if (!isTrue(p)) kept.push_back(p);
   }
-  if (kept.empty()) return c.bool_val(true);
+  if (kept.empty()) return c.boolVal(true);
   if (kept.size() == 1) return kept.front();
-  z3::expr_vector v(c);
-  for (const auto& p : kept) v.push_back(p);
-  return z3::mk_and(v);
+  std::vector<Z3_ast> v;
+  for (const auto& p : kept) v.push_back(p.raw());
+  Expr r(c, Z3_mk_and(c.raw(), static_cast<unsigned>(v.size()), v.data()));
+  c.check();
+  return r;
 }
 
-z3::expr mkOr(z3::context& c, const std::vector<z3::expr>& parts) {
-  std::vector<z3::expr> kept;
+Expr mkOr(Context& c, const std::vector<Expr>& parts) {
+  std::vector<Expr> kept;
   for (const auto& p : parts) {
-    if (isTrue(p)) return c.bool_val(true);
+    if (isTrue(p)) return c.boolVal(true);
     if (!isFalse(p)) kept.push_back(p);
   }
-  if (kept.empty()) return c.bool_val(false);
+  if (kept.empty()) return c.boolVal(false);
   if (kept.size() == 1) return kept.front();
-  z3::expr_vector v(c);
-  for (const auto& p : kept) v.push_back(p);
-  return z3::mk_or(v);
+  std::vector<Z3_ast> v;
+  for (const auto& p : kept) v.push_back(p.raw());
+  Expr r(c, Z3_mk_or(c.raw(), static_cast<unsigned>(v.size()), v.data()));
+  c.check();
+  return r;
 }
 
-z3::expr mkNot(const z3::expr& e) {
-  if (e.is_true()) return e.ctx().bool_val(false);
-  if (e.is_false()) return e.ctx().bool_val(true);
+Expr mkNot(const Expr& e) {
+  if (e.isTrue()) return e.ctx().boolVal(false);
+  if (e.isFalse()) return e.ctx().boolVal(true);
   return !e;
 }
 
-bool isTrue(const z3::expr& e) {
-  return e.is_true();
+bool isTrue(const Expr& e) {
+  return e.isTrue();
 }
-bool isFalse(const z3::expr& e) {
-  return e.is_false();
-}
-bool sameTerm(const z3::expr& a, const z3::expr& b) {
-  return z3::eq(a, b);
+bool isFalse(const Expr& e) {
+  return e.isFalse();
 }
 
 }  // namespace loom::verify::smt

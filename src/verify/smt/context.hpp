@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "src/verify/smt/z3cpp.hpp"
+#include "src/verify/smt/expr.hpp"
 
 namespace loom::verify::smt {
 
@@ -67,26 +67,24 @@ class Smt {
   Smt(const Smt&) = delete;
   Smt& operator=(const Smt&) = delete;
 
-  z3::context& ctx() { return ctx_; }
+  Context& ctx() { return ctx_; }
   Budget& budget() { return budget_; }
 
-  z3::sort bvSort(unsigned width) { return ctx_.bv_sort(width); }
-  z3::sort memorySort() { return ctx_.array_sort(ctx_.bv_sort(32), ctx_.bv_sort(8)); }
-  z3::expr bv(std::uint64_t value, unsigned width) { return ctx_.bv_val(value, width); }
-  z3::expr boolVal(bool b) { return ctx_.bool_val(b); }
+  Sort bvSort(unsigned width) { return ctx_.bvSort(width); }
+  Sort memorySort() { return ctx_.arraySort(ctx_.bvSort(32), ctx_.bvSort(8)); }
+  Expr bv(std::uint64_t value, unsigned width) { return ctx_.bvVal(value, width); }
+  Expr boolVal(bool b) { return ctx_.boolVal(b); }
 
   // A constant named `prefix!N`, never equal by name to any other.
-  z3::expr fresh(const std::string& prefix, const z3::sort& sort);
-  z3::expr freshBv(const std::string& prefix, unsigned width) {
-    return fresh(prefix, bvSort(width));
-  }
-  z3::expr freshBool(const std::string& prefix) { return fresh(prefix, ctx_.bool_sort()); }
-  z3::func_decl freshFunction(const std::string& prefix, const z3::sort_vector& domain,
-                              const z3::sort& range);
+  Expr fresh(const std::string& prefix, const Sort& sort);
+  Expr freshBv(const std::string& prefix, unsigned width) { return fresh(prefix, bvSort(width)); }
+  Expr freshBool(const std::string& prefix) { return fresh(prefix, ctx_.boolSort()); }
+  FuncDecl freshFunction(const std::string& prefix, const std::vector<Sort>& domain,
+                         const Sort& range);
 
  private:
   Budget& budget_;
-  z3::context ctx_;
+  Context ctx_;
   std::uint64_t counter_ = 0;
 };
 
@@ -100,37 +98,36 @@ class Smt {
 class Solver {
  public:
   explicit Solver(Smt& smt);
-  void add(const z3::expr& e);
+  void add(const Expr& e);
   void push() { frames_.push_back(assertions_.size()); }
   void pop();
-  CheckResult check(const std::vector<z3::expr>& assumptions = {});
+  CheckResult check(const std::vector<Expr>& assumptions = {});
   // The model of the last satisfiable check.
-  z3::model model() const;
+  Model model() const;
   const std::string& lastReason() const { return reason_; }
   double seconds() const { return seconds_; }
   unsigned checks() const { return checks_; }
   void dump(const std::string& path) const;
-  const std::vector<z3::expr>& assertions() const { return assertions_; }
+  const std::vector<Expr>& assertions() const { return assertions_; }
 
  private:
   Smt& smt_;
-  std::vector<z3::expr> assertions_;
+  std::vector<Expr> assertions_;
   std::vector<bool> floating_;
   std::vector<std::size_t> frames_;
-  std::optional<z3::model> model_;
+  std::optional<Model> model_;
   std::string reason_;
   double seconds_ = 0;
   unsigned checks_ = 0;
 };
 
-bool mentionsFloatingPoint(const z3::expr& e);
+bool mentionsFloatingPoint(const Expr& e);
 
 // Short-hands that keep formulas readable.
-z3::expr mkAnd(z3::context& c, const std::vector<z3::expr>& parts);
-z3::expr mkOr(z3::context& c, const std::vector<z3::expr>& parts);
-z3::expr mkNot(const z3::expr& e);
-bool isTrue(const z3::expr& e);
-bool isFalse(const z3::expr& e);
-bool sameTerm(const z3::expr& a, const z3::expr& b);
+Expr mkAnd(Context& c, const std::vector<Expr>& parts);
+Expr mkOr(Context& c, const std::vector<Expr>& parts);
+Expr mkNot(const Expr& e);
+bool isTrue(const Expr& e);
+bool isFalse(const Expr& e);
 
 }  // namespace loom::verify::smt

@@ -1,123 +1,130 @@
 #include "src/verify/smt/floating.hpp"
 
+#include <z3.h>
+
 namespace loom::verify::smt {
 
 namespace {
 
-z3::expr wrap(z3::context& c, Z3_ast ast) {
-  z3::expr e(c, ast);
-  c.check_error();
-  return e;
+Expr wrap(Context& c, Z3_ast ast) {
+  c.check();
+  return Expr(c, ast);
 }
 
-unsigned widthOf(const z3::expr& fp) {
-  return fp.get_sort().fpa_ebits() == 8 ? 32u : 64u;
+unsigned widthOf(const Expr& fp) {
+  return fp.sort().fpEbits() == 8 ? 32u : 64u;
 }
 
 }  // namespace
 
-z3::sort fpSort(z3::context& c, unsigned width) {
-  return width == 32 ? c.fpa_sort(8, 24) : c.fpa_sort(11, 53);
+Sort fpSort(Context& c, unsigned width) {
+  return width == 32 ? c.fpSort(8, 24) : c.fpSort(11, 53);
 }
 
-z3::expr roundingMode(z3::context& c, Rounding mode) {
+Expr roundingMode(Context& c, Rounding mode) {
   switch (mode) {
     case Rounding::NearestEven:
-      return wrap(c, Z3_mk_fpa_rne(c));
+      return wrap(c, Z3_mk_fpa_rne(c.raw()));
     case Rounding::TowardPositive:
-      return wrap(c, Z3_mk_fpa_rtp(c));
+      return wrap(c, Z3_mk_fpa_rtp(c.raw()));
     case Rounding::TowardNegative:
-      return wrap(c, Z3_mk_fpa_rtn(c));
+      return wrap(c, Z3_mk_fpa_rtn(c.raw()));
     case Rounding::TowardZero:
       break;
   }
-  return wrap(c, Z3_mk_fpa_rtz(c));
+  return wrap(c, Z3_mk_fpa_rtz(c.raw()));
 }
 
-z3::expr bitsToFp(const z3::expr& bits) {
-  z3::context& c = bits.ctx();
-  return wrap(c, Z3_mk_fpa_to_fp_bv(c, bits, fpSort(c, bits.get_sort().bv_size())));
+Expr bitsToFp(const Expr& bits) {
+  Context& c = bits.ctx();
+  return wrap(c, Z3_mk_fpa_to_fp_bv(c.raw(), bits.raw(), fpSort(c, bits.sort().bvSize()).raw()));
 }
 
-z3::expr fpToBits(const z3::expr& fp) {
-  return wrap(fp.ctx(), Z3_mk_fpa_to_ieee_bv(fp.ctx(), fp));
+Expr fpToBits(const Expr& fp) {
+  return wrap(fp.ctx(), Z3_mk_fpa_to_ieee_bv(fp.ctx().raw(), fp.raw()));
 }
 
-z3::expr fpIsNaN(const z3::expr& fp) {
-  return wrap(fp.ctx(), Z3_mk_fpa_is_nan(fp.ctx(), fp));
+Expr fpIsNaN(const Expr& fp) {
+  return wrap(fp.ctx(), Z3_mk_fpa_is_nan(fp.ctx().raw(), fp.raw()));
 }
 
-z3::expr fpAdd(const z3::expr& a, const z3::expr& b) {
-  z3::context& c = a.ctx();
-  return wrap(c, Z3_mk_fpa_add(c, roundingMode(c, Rounding::NearestEven), a, b));
+Expr fpAdd(const Expr& a, const Expr& b) {
+  Context& c = a.ctx();
+  return wrap(
+      c, Z3_mk_fpa_add(c.raw(), roundingMode(c, Rounding::NearestEven).raw(), a.raw(), b.raw()));
 }
-z3::expr fpSub(const z3::expr& a, const z3::expr& b) {
-  z3::context& c = a.ctx();
-  return wrap(c, Z3_mk_fpa_sub(c, roundingMode(c, Rounding::NearestEven), a, b));
+Expr fpSub(const Expr& a, const Expr& b) {
+  Context& c = a.ctx();
+  return wrap(
+      c, Z3_mk_fpa_sub(c.raw(), roundingMode(c, Rounding::NearestEven).raw(), a.raw(), b.raw()));
 }
-z3::expr fpMul(const z3::expr& a, const z3::expr& b) {
-  z3::context& c = a.ctx();
-  return wrap(c, Z3_mk_fpa_mul(c, roundingMode(c, Rounding::NearestEven), a, b));
+Expr fpMul(const Expr& a, const Expr& b) {
+  Context& c = a.ctx();
+  return wrap(
+      c, Z3_mk_fpa_mul(c.raw(), roundingMode(c, Rounding::NearestEven).raw(), a.raw(), b.raw()));
 }
-z3::expr fpDiv(const z3::expr& a, const z3::expr& b) {
-  z3::context& c = a.ctx();
-  return wrap(c, Z3_mk_fpa_div(c, roundingMode(c, Rounding::NearestEven), a, b));
+Expr fpDiv(const Expr& a, const Expr& b) {
+  Context& c = a.ctx();
+  return wrap(
+      c, Z3_mk_fpa_div(c.raw(), roundingMode(c, Rounding::NearestEven).raw(), a.raw(), b.raw()));
 }
-z3::expr fpSqrt(const z3::expr& a) {
-  z3::context& c = a.ctx();
-  return wrap(c, Z3_mk_fpa_sqrt(c, roundingMode(c, Rounding::NearestEven), a));
+Expr fpSqrt(const Expr& a) {
+  Context& c = a.ctx();
+  return wrap(c, Z3_mk_fpa_sqrt(c.raw(), roundingMode(c, Rounding::NearestEven).raw(), a.raw()));
 }
-z3::expr fpRoundToIntegral(const z3::expr& a, Rounding mode) {
-  z3::context& c = a.ctx();
-  return wrap(c, Z3_mk_fpa_round_to_integral(c, roundingMode(c, mode), a));
-}
-
-z3::expr fpEq(const z3::expr& a, const z3::expr& b) {
-  return wrap(a.ctx(), Z3_mk_fpa_eq(a.ctx(), a, b));
-}
-z3::expr fpLt(const z3::expr& a, const z3::expr& b) {
-  return wrap(a.ctx(), Z3_mk_fpa_lt(a.ctx(), a, b));
-}
-z3::expr fpLe(const z3::expr& a, const z3::expr& b) {
-  return wrap(a.ctx(), Z3_mk_fpa_leq(a.ctx(), a, b));
+Expr fpRoundToIntegral(const Expr& a, Rounding mode) {
+  Context& c = a.ctx();
+  return wrap(c, Z3_mk_fpa_round_to_integral(c.raw(), roundingMode(c, mode).raw(), a.raw()));
 }
 
-z3::expr fpConvert(const z3::expr& fp, unsigned width) {
-  z3::context& c = fp.ctx();
+Expr fpEq(const Expr& a, const Expr& b) {
+  return wrap(a.ctx(), Z3_mk_fpa_eq(a.ctx().raw(), a.raw(), b.raw()));
+}
+Expr fpLt(const Expr& a, const Expr& b) {
+  return wrap(a.ctx(), Z3_mk_fpa_lt(a.ctx().raw(), a.raw(), b.raw()));
+}
+Expr fpLe(const Expr& a, const Expr& b) {
+  return wrap(a.ctx(), Z3_mk_fpa_leq(a.ctx().raw(), a.raw(), b.raw()));
+}
+
+Expr fpConvert(const Expr& fp, unsigned width) {
+  Context& c = fp.ctx();
   if (widthOf(fp) == width) return fp;
+  return wrap(c, Z3_mk_fpa_to_fp_float(c.raw(), roundingMode(c, Rounding::NearestEven).raw(),
+                                       fp.raw(), fpSort(c, width).raw()));
+}
+
+Expr fpFromSigned(const Expr& bv, unsigned width) {
+  Context& c = bv.ctx();
+  return wrap(c, Z3_mk_fpa_to_fp_signed(c.raw(), roundingMode(c, Rounding::NearestEven).raw(),
+                                        bv.raw(), fpSort(c, width).raw()));
+}
+
+Expr fpFromUnsigned(const Expr& bv, unsigned width) {
+  Context& c = bv.ctx();
+  return wrap(c, Z3_mk_fpa_to_fp_unsigned(c.raw(), roundingMode(c, Rounding::NearestEven).raw(),
+                                          bv.raw(), fpSort(c, width).raw()));
+}
+
+Expr fpToSigned(const Expr& fp, unsigned bits) {
+  Context& c = fp.ctx();
   return wrap(
-      c, Z3_mk_fpa_to_fp_float(c, roundingMode(c, Rounding::NearestEven), fp, fpSort(c, width)));
+      c, Z3_mk_fpa_to_sbv(c.raw(), roundingMode(c, Rounding::TowardZero).raw(), fp.raw(), bits));
 }
 
-z3::expr fpFromSigned(const z3::expr& bv, unsigned width) {
-  z3::context& c = bv.ctx();
+Expr fpToUnsigned(const Expr& fp, unsigned bits) {
+  Context& c = fp.ctx();
   return wrap(
-      c, Z3_mk_fpa_to_fp_signed(c, roundingMode(c, Rounding::NearestEven), bv, fpSort(c, width)));
+      c, Z3_mk_fpa_to_ubv(c.raw(), roundingMode(c, Rounding::TowardZero).raw(), fp.raw(), bits));
 }
 
-z3::expr fpFromUnsigned(const z3::expr& bv, unsigned width) {
-  z3::context& c = bv.ctx();
-  return wrap(
-      c, Z3_mk_fpa_to_fp_unsigned(c, roundingMode(c, Rounding::NearestEven), bv, fpSort(c, width)));
-}
-
-z3::expr fpToSigned(const z3::expr& fp, unsigned bits) {
-  z3::context& c = fp.ctx();
-  return wrap(c, Z3_mk_fpa_to_sbv(c, roundingMode(c, Rounding::TowardZero), fp, bits));
-}
-
-z3::expr fpToUnsigned(const z3::expr& fp, unsigned bits) {
-  z3::context& c = fp.ctx();
-  return wrap(c, Z3_mk_fpa_to_ubv(c, roundingMode(c, Rounding::TowardZero), fp, bits));
-}
-
-z3::expr fpPowerOfTwo(z3::context& c, unsigned width, int exponent, bool negative) {
+Expr fpPowerOfTwo(Context& c, unsigned width, int exponent, bool negative) {
   // Built from bits: a normal number with a zero significand is exactly 2^e.
   const unsigned mantissa = width == 32 ? 23 : 52;
   const int bias = width == 32 ? 127 : 1023;
   std::uint64_t bits = static_cast<std::uint64_t>(exponent + bias) << mantissa;
   if (negative) bits |= signMask(width);
-  return bitsToFp(c.bv_val(static_cast<uint64_t>(bits), width));
+  return bitsToFp(c.bvVal(static_cast<uint64_t>(bits), width));
 }
 
 std::uint64_t signMask(unsigned width) {

@@ -4,21 +4,21 @@
 
 namespace loom::verify::smt {
 
-std::optional<std::uint64_t> ModelReader::bits(const z3::expr& e) const {
-  z3::expr v = eval(e);
-  if (v.is_bool()) return v.is_true() ? 1 : 0;
-  if (!v.is_numeral()) return std::nullopt;
+std::optional<std::uint64_t> ModelReader::bits(const Expr& e) const {
+  Expr v = eval(e);
+  if (v.isBool()) return v.isTrue() ? 1 : 0;
+  if (!v.isNumeral()) return std::nullopt;
   std::uint64_t out = 0;
-  if (!Z3_get_numeral_uint64(v.ctx(), v, &out)) return std::nullopt;
+  if (!v.getUint64(out)) return std::nullopt;
   return out;
 }
 
-std::uint64_t ModelReader::bitsOr(const z3::expr& e, std::uint64_t fallback) const {
+std::uint64_t ModelReader::bitsOr(const Expr& e, std::uint64_t fallback) const {
   return bits(e).value_or(fallback);
 }
 
-bool ModelReader::truth(const z3::expr& e) const {
-  return eval(e).is_true();
+bool ModelReader::truth(const Expr& e) const {
+  return eval(e).isTrue();
 }
 
 std::string formatValue(const std::string& type, std::uint64_t bits) {

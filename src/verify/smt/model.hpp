@@ -6,23 +6,23 @@
 #include <optional>
 #include <string>
 
-#include "src/verify/smt/z3cpp.hpp"
+#include "src/verify/smt/expr.hpp"
 
 namespace loom::verify::smt {
 
 class ModelReader {
  public:
-  explicit ModelReader(z3::model model) : model_(std::move(model)) {}
+  explicit ModelReader(Model model) : model_(std::move(model)) {}
 
-  z3::expr eval(const z3::expr& e) const { return model_.eval(e, true); }
+  Expr eval(const Expr& e) const { return model_.eval(e, true); }
   // Bit-vectors of up to 64 bits; nullopt if the model does not give a numeral.
-  std::optional<std::uint64_t> bits(const z3::expr& e) const;
-  std::uint64_t bitsOr(const z3::expr& e, std::uint64_t fallback) const;
-  bool truth(const z3::expr& e) const;
-  const z3::model& model() const { return model_; }
+  std::optional<std::uint64_t> bits(const Expr& e) const;
+  std::uint64_t bitsOr(const Expr& e, std::uint64_t fallback) const;
+  bool truth(const Expr& e) const;
+  const Model& model() const { return model_; }
 
  private:
-  z3::model model_;
+  Model model_;
 };
 
 // "i32"/"i64" values as signed decimal, "f32"/"f64" as "bits:0x..." (the
