@@ -6,6 +6,7 @@
 #include <optional>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "loom/wasm/binary_layout.hpp"
@@ -17,14 +18,15 @@
 // Every expression costs its weight (weights.cpp) times how often it is
 // expected to run, relative to one call of its function:
 //  - the code of a loop runs `tripCount(loop)` times per entry into the loop;
-//  - each arm of an `if` runs with probability kIfArmProbability;
+//  - each arm of an `if` runs with probability kIfArmProbability, except an
+//    arm that goes back to the start of its loop, which runs on every pass;
 //  - frequencies are capped at kMaxFrequency.
 //
 // A loop's trip count is its count in *original* iterations divided by how
 // many iterations one pass through its body does. The body's conditional
-// exits on its straight-line spine (the `br_if`s, `br_table`s and
-// `if (c) br` that are not inside a nested `if` arm or loop) each end one
-// original iteration: a loop unrolled k times keeps every copy's exit test,
+// exits on its straight-line spine (the `br_if`s, `br_table`s and `if`s
+// with an arm that branches away, not inside a nested `if` arm or loop)
+// each end one original iteration: a loop unrolled k times keeps every copy's exit test,
 // so it has k of them and its body runs k times less often. The count in
 // original iterations is kAssumedTrips unless the loop counts a local from
 // a constant to a constant: `i = a` before the loop, `i += c` on the body's
@@ -130,12 +132,17 @@ void scanSpine(BinaryenExpressionRef e, LoopShape& shape) {
     case ExprKind::Switch:
       ++shape.exits;
       return;
-    case ExprKind::If:
-      if (!BinaryenIfGetIfFalse(e) && leavesUnconditionally(BinaryenIfGetIfTrue(e))) {
+    case ExprKind::If: {
+      // An `if` one of whose arms branches away (out of the loop, back to
+      // its start, or returns) is an exit test, as a `br_if` is, with or
+      // without an else arm: the same test takes either shape.
+      BinaryenExpressionRef no = BinaryenIfGetIfFalse(e);
+      if (leavesUnconditionally(BinaryenIfGetIfTrue(e)) || (no && leavesUnconditionally(no))) {
         ++shape.exits;
         noteBound(BinaryenIfGetCondition(e), shape);
       }
       return;
+    }
     case ExprKind::LocalSet:
       if (auto inc = increment(e)) shape.steps[inc->first] += inc->second;
       return;
@@ -170,15 +177,21 @@ class Walker {
       }
       switch (kind) {
         case ExprKind::Loop: {
+          if (const char* name = BinaryenLoopGetName(e)) loops_.emplace(name);
           const double f = std::min(kMaxFrequency, item.frequency * tripCount(e));
           stack_.push_back({BinaryenLoopGetBody(e), f, false});
           break;
         }
         case ExprKind::If: {
-          const double arm = item.frequency * kIfArmProbability;
+          // An arm that ends by going back to the start of a loop is the
+          // way the loop goes on: it runs on every pass but the last.
+          auto probability = [&](BinaryenExpressionRef arm) {
+            return continuesLoop(arm) ? 1.0 : kIfArmProbability;
+          };
+          BinaryenExpressionRef yes = BinaryenIfGetIfTrue(e);
           if (BinaryenExpressionRef no = BinaryenIfGetIfFalse(e))
-            stack_.push_back({no, arm, false});
-          stack_.push_back({BinaryenIfGetIfTrue(e), arm, false});
+            stack_.push_back({no, item.frequency * probability(no), false});
+          stack_.push_back({yes, item.frequency * probability(yes), false});
           stack_.push_back({BinaryenIfGetCondition(e), item.frequency, false});
           break;
         }
@@ -213,6 +226,17 @@ class Walker {
     }
   }
 
+  // Whether `e` ends with an unconditional branch to a loop already seen
+  // (an enclosing one: labels are unique in a function, and the walk sees a
+  // loop before its body).
+  bool continuesLoop(BinaryenExpressionRef e) const {
+    while (e && wasm::kindOf(e) == ExprKind::Block && BinaryenBlockGetNumChildren(e) > 0)
+      e = BinaryenBlockGetChildAt(e, BinaryenBlockGetNumChildren(e) - 1);
+    if (!e || wasm::kindOf(e) != ExprKind::Break || BinaryenBreakGetCondition(e)) return false;
+    const char* target = BinaryenBreakGetName(e);
+    return target && loops_.count(target) > 0;
+  }
+
   double tripCount(BinaryenExpressionRef loop) {
     LoopShape shape;
     scanSpine(BinaryenLoopGetBody(loop), shape);
@@ -234,6 +258,7 @@ class Walker {
   CycleFeatures& features_;
   std::vector<Item> stack_;
   std::unordered_map<BinaryenIndex, double> constants_;
+  std::unordered_set<std::string_view> loops_;
 };
 
 }  // namespace

@@ -198,34 +198,33 @@ std::string_view costClassName(CostClass c) {
 }
 
 // Class weights, fitted to measured V8 times (bench/speed, issue 23):
-//   bench/speed/speed.py --random 14 --reps 7 --warmup 2 (twice, seed 23:
-//   17 workloads, 25 pipelines each, optimizing tier, CPU time per run),
-//   the two runs' medians averaged, then
+//   bench/speed/speed.py --random 14 --reps 7 --warmup 2, and again with
+//   --reps 11 (seed 23: 17 workloads, 25 pipelines each, optimizing tier,
+//   CPU time per run), the two runs' medians averaged, then
 //   speed_fit RESULTS.jsonl --ridge 0.1
-// on 329 distinct (workload, output) points, with this file's table, the
-// loop, branch and call-frequency model of cost_model.cpp and 1.0 for every
-// class. The ridge keeps a class the timings say little about at 1.0 (the
-// table). What moved: locals to 0.16 (TurboFan keeps locals in registers;
-// Liftoff would pay more for them) and direct calls to 1.6 (V8 in Node 20
-// does not inline wasm calls). Fitted on either run alone, the weights
-// agreed (locals 0.15/0.16, calls 1.8/1.8) and raised the median-workload
-// Spearman on the other run: 0.25 -> 0.29 and 0.15 -> 0.16
-// (docs/benchmarks.md, "Cycle estimate against V8").
+// on 329 distinct (workload, output) points, with this file's table and
+// the loop, branch and call-frequency model of cost_model.cpp. The ridge
+// keeps a class the timings say little about at 1.0 (the table). What
+// moved: locals to 0.05 (TurboFan keeps locals in registers; Liftoff would
+// pay more for them) and direct calls to 1.5 (V8 in Node 20 does not
+// inline wasm calls). Fitted on either run alone and scored on the other,
+// the weights agreed on those two and raised the median-workload Spearman
+// a little (docs/benchmarks.md, "Cycle estimate against V8").
 const std::array<double, kCostClassCount> kClassWeights = {
-    0.156,  // local
-    0.990,  // const
-    1.040,  // int_alu
-    1.039,  // int_mul
-    1.012,  // int_div
-    1.083,  // float
-    0.962,  // load
-    1.009,  // store
-    1.054,  // branch
-    1.005,  // switch
-    1.605,  // call
-    1.006,  // call_indirect
-    1.034,  // global
-    1.006,  // other
+    0.052,  // local
+    1.001,  // const
+    1.068,  // int_alu
+    1.077,  // int_mul
+    1.026,  // int_div
+    1.097,  // float
+    1.100,  // load
+    1.033,  // store
+    1.059,  // branch
+    1.002,  // switch
+    1.475,  // call
+    1.002,  // call_indirect
+    1.006,  // global
+    1.002,  // other
 };
 
 }  // namespace loom::cost
