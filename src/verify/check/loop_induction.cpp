@@ -325,7 +325,7 @@ class Sampler {
 
   smt::Expr evaluate(const smt::Expr& e, const std::map<unsigned, smt::Expr>& values) {
     if (std::chrono::steady_clock::now() > deadline_) throw OutOfTime{};
-    std::vector<smt::Expr> from, to;
+    smt::ExprVector from(c_), to(c_);
     for (const auto& k : constants_) {
       auto it = values.find(k.id());
       if (it == values.end()) continue;

@@ -56,7 +56,7 @@ State Environment::initialState(std::vector<smt::Expr> locals) const {
   return s;
 }
 
-smt::FuncDecl& Environment::fn(const std::string& key, const std::vector<smt::Sort>& domain,
+smt::FuncDecl& Environment::fn(const std::string& key, const smt::SortVector& domain,
                                const smt::Sort& range) {
   auto it = functions_.find(key);
   if (it == functions_.end()) {
@@ -67,7 +67,7 @@ smt::FuncDecl& Environment::fn(const std::string& key, const std::vector<smt::So
 
 smt::Expr Environment::eventResult(unsigned position, const smt::Expr& index, ValType type) {
   smt::Context& c = smt_.ctx();
-  std::vector<smt::Sort> d;
+  smt::SortVector d(c);
   d.push_back(c.bvSort(32));
   smt::Expr full = fn(fmt::format("event_result{}", position), d, c.bvSort(64))(index);
   return widthOf(type) == 64 ? full : full.extract(31, 0);
@@ -75,28 +75,28 @@ smt::Expr Environment::eventResult(unsigned position, const smt::Expr& index, Va
 
 smt::Expr Environment::eventTrap(const smt::Expr& index) {
   smt::Context& c = smt_.ctx();
-  std::vector<smt::Sort> d;
+  smt::SortVector d(c);
   d.push_back(c.bvSort(32));
   return fn("event_trap", d, c.boolSort())(index);
 }
 
 smt::Expr Environment::eventMemory(const smt::Expr& index) {
   smt::Context& c = smt_.ctx();
-  std::vector<smt::Sort> d;
+  smt::SortVector d(c);
   d.push_back(c.bvSort(32));
   return fn("event_memory", d, smt_.memorySort())(index);
 }
 
 smt::Expr Environment::eventPages(const smt::Expr& index) {
   smt::Context& c = smt_.ctx();
-  std::vector<smt::Sort> d;
+  smt::SortVector d(c);
   d.push_back(c.bvSort(32));
   return fn("event_pages", d, c.bvSort(32))(index);
 }
 
 smt::Expr Environment::eventGlobal(unsigned slot, const smt::Expr& index) {
   smt::Context& c = smt_.ctx();
-  std::vector<smt::Sort> d;
+  smt::SortVector d(c);
   d.push_back(c.bvSort(32));
   const auto& g = layout_.globals[slot];
   return fn("event_global_" + g.name, d, c.bvSort(widthOf(g.type)))(index);
@@ -104,7 +104,7 @@ smt::Expr Environment::eventGlobal(unsigned slot, const smt::Expr& index) {
 
 smt::Expr Environment::growAllowed(const smt::Expr& index) {
   smt::Context& c = smt_.ctx();
-  std::vector<smt::Sort> d;
+  smt::SortVector d(c);
   d.push_back(c.bvSort(32));
   return fn("grow_allowed", d, c.boolSort())(index);
 }
@@ -135,7 +135,7 @@ smt::Expr Environment::nan(std::string_view, unsigned width, std::vector<smt::Ex
   if (keys.size() == 2 && smt::sameTerm(keys[0], keys[1])) keys.pop_back();
   while (keys.size() < 2) keys.push_back(c.bvVal(0, operand_width));
   if (keys[1].id() < keys[0].id()) std::swap(keys[0], keys[1]);
-  std::vector<smt::Sort> d;
+  smt::SortVector d(c);
   d.push_back(keys[0].sort());
   d.push_back(keys[1].sort());
   smt::Expr shared =
@@ -150,7 +150,8 @@ smt::Expr Environment::nan(std::string_view, unsigned width, std::vector<smt::Ex
 
 smt::Expr Environment::withIndependentNaNs(const smt::Expr& e) const {
   if (nan_terms_.empty()) return e;
-  std::vector<smt::Expr> from, to;
+  smt::Context& c = smt_.ctx();
+  smt::ExprVector from(c), to(c);
   for (std::size_t i = 0; i < nan_terms_.size(); ++i) {
     from.push_back(nan_terms_[i]);
     to.push_back(nan_own_[i]);

@@ -73,8 +73,7 @@ class Environment : public NanSource {
   std::size_t nanSites() const { return nan_terms_.size(); }
 
  private:
-  smt::FuncDecl& fn(const std::string& key, const std::vector<smt::Sort>& domain,
-                    const smt::Sort& range);
+  smt::FuncDecl& fn(const std::string& key, const smt::SortVector& domain, const smt::Sort& range);
 
   smt::Smt& smt_;
   const StateLayout& layout_;

@@ -172,7 +172,7 @@ Expr Smt::fresh(const std::string& prefix, const Sort& sort) {
   return ctx_.constant(fmt::format("{}!{}", prefix, counter_++).c_str(), sort);
 }
 
-FuncDecl Smt::freshFunction(const std::string& prefix, const std::vector<Sort>& domain,
+FuncDecl Smt::freshFunction(const std::string& prefix, const SortVector& domain,
                             const Sort& range) {
   return ctx_.function(fmt::format("{}!{}", prefix, counter_++).c_str(), domain, range);
 }
@@ -311,9 +311,11 @@ Expr mkAnd(Context& c, const std::vector<Expr>& parts) {
   }
   if (kept.empty()) return c.boolVal(true);
   if (kept.size() == 1) return kept.front();
-  std::vector<Z3_ast> v;
-  for (const auto& p : kept) v.push_back(p.raw());
-  Expr r(c, Z3_mk_and(c.raw(), static_cast<unsigned>(v.size()), v.data()));
+  ExprVector v(c);
+  for (const auto& p : kept) v.push_back(p);
+  std::vector<Z3_ast> args;
+  for (unsigned i = 0, n = v.size(); i < n; ++i) args.push_back(v[i].raw());
+  Expr r(c, Z3_mk_and(c.raw(), static_cast<unsigned>(args.size()), args.data()));
   c.check();
   return r;
 }
@@ -326,9 +328,11 @@ Expr mkOr(Context& c, const std::vector<Expr>& parts) {
   }
   if (kept.empty()) return c.boolVal(false);
   if (kept.size() == 1) return kept.front();
-  std::vector<Z3_ast> v;
-  for (const auto& p : kept) v.push_back(p.raw());
-  Expr r(c, Z3_mk_or(c.raw(), static_cast<unsigned>(v.size()), v.data()));
+  ExprVector v(c);
+  for (const auto& p : kept) v.push_back(p);
+  std::vector<Z3_ast> args;
+  for (unsigned i = 0, n = v.size(); i < n; ++i) args.push_back(v[i].raw());
+  Expr r(c, Z3_mk_or(c.raw(), static_cast<unsigned>(args.size()), args.data()));
   c.check();
   return r;
 }

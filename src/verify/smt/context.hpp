@@ -79,8 +79,7 @@ class Smt {
   Expr fresh(const std::string& prefix, const Sort& sort);
   Expr freshBv(const std::string& prefix, unsigned width) { return fresh(prefix, bvSort(width)); }
   Expr freshBool(const std::string& prefix) { return fresh(prefix, ctx_.boolSort()); }
-  FuncDecl freshFunction(const std::string& prefix, const std::vector<Sort>& domain,
-                         const Sort& range);
+  FuncDecl freshFunction(const std::string& prefix, const SortVector& domain, const Sort& range);
 
  private:
   Budget& budget_;

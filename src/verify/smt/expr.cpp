@@ -2,6 +2,7 @@
 
 #include <z3.h>
 
+#include <type_traits>
 #include <unordered_set>
 
 namespace loom::verify::smt {
@@ -111,17 +112,53 @@ Expr Context::bvConst(const std::string& name, unsigned width) {
   return constant(name, bvSort(width));
 }
 
-FuncDecl Context::function(const std::string& name, const std::vector<Sort>& domain,
-                           const Sort& range) {
+FuncDecl Context::function(const std::string& name, const SortVector& domain, const Sort& range) {
   std::vector<Z3_sort> sorts;
-  sorts.reserve(domain.size());
-  for (const Sort& s : domain) sorts.push_back(s.raw());
+  for (unsigned i = 0, n = domain.size(); i < n; ++i) sorts.push_back(domain[i].raw());
   Z3_symbol symbol = Z3_mk_string_symbol(ctx_, name.c_str());
   Z3_func_decl f =
       Z3_mk_func_decl(ctx_, symbol, static_cast<unsigned>(sorts.size()), sorts.data(), range.raw());
   check();
   return FuncDecl(*this, f);
 }
+
+// AstVector
+
+template <typename T>
+AstVector<T>::AstVector(Context& c) : ctx_(&c), vector_(Z3_mk_ast_vector(c.raw())) {
+  c.check();
+  Z3_ast_vector_inc_ref(c.raw(), vector_);
+}
+
+template <typename T>
+AstVector<T>::~AstVector() {
+  Z3_ast_vector_dec_ref(ctx_->raw(), vector_);
+}
+
+template <typename T>
+void AstVector<T>::push_back(const T& e) {
+  Z3_ast_vector_push(ctx_->raw(), vector_, e.rawAst());
+  ctx_->check();
+}
+
+template <typename T>
+unsigned AstVector<T>::size() const {
+  return Z3_ast_vector_size(ctx_->raw(), vector_);
+}
+
+template <typename T>
+T AstVector<T>::operator[](unsigned i) const {
+  Z3_ast r = Z3_ast_vector_get(ctx_->raw(), vector_, i);
+  ctx_->check();
+  if constexpr (std::is_same_v<T, Sort>) {
+    return Sort(*ctx_, reinterpret_cast<Z3_sort>(r));
+  } else {
+    return T(*ctx_, r);
+  }
+}
+
+template class AstVector<Expr>;
+template class AstVector<Sort>;
 
 // Ast
 
@@ -339,17 +376,15 @@ Expr Expr::simplify() const {
   return make(*ctx_, Z3_simplify(ctx_->raw(), ast_));
 }
 
-Expr Expr::substitute(const std::vector<Expr>& from, const std::vector<Expr>& to) const {
-  if (from.size() != to.size()) throw Exception("substitute: lists of different lengths");
+Expr Expr::substitute(const ExprVector& from, const ExprVector& to) const {
+  const unsigned n = from.size();
+  if (to.size() != n) throw Exception("substitute: lists of different lengths");
   std::vector<Z3_ast> src, dst;
-  src.reserve(from.size());
-  dst.reserve(to.size());
-  for (std::size_t i = 0; i < from.size(); ++i) {
+  for (unsigned i = 0; i < n; ++i) {
     src.push_back(from[i].raw());
     dst.push_back(to[i].raw());
   }
-  return make(*ctx_, Z3_substitute(ctx_->raw(), ast_, static_cast<unsigned>(src.size()), src.data(),
-                                   dst.data()));
+  return make(*ctx_, Z3_substitute(ctx_->raw(), ast_, n, src.data(), dst.data()));
 }
 
 // Model

@@ -26,6 +26,7 @@ typedef struct _Z3_ast* Z3_ast;
 typedef struct _Z3_sort* Z3_sort;
 typedef struct _Z3_func_decl* Z3_func_decl;
 typedef struct _Z3_model* Z3_model;
+typedef struct _Z3_ast_vector* Z3_ast_vector;
 
 namespace loom::verify::smt {
 
@@ -39,6 +40,10 @@ class Context;
 class Sort;
 class Expr;
 class FuncDecl;
+template <typename T>
+class AstVector;
+using ExprVector = AstVector<Expr>;
+using SortVector = AstVector<Sort>;
 
 // The operators the verifier looks for when it takes a term apart.
 enum class Op {
@@ -81,7 +86,7 @@ class Context {
 
   Expr constant(const std::string& name, const Sort& sort);
   Expr bvConst(const std::string& name, unsigned width);
-  FuncDecl function(const std::string& name, const std::vector<Sort>& domain, const Sort& range);
+  FuncDecl function(const std::string& name, const SortVector& domain, const Sort& range);
 
  private:
   Z3_context ctx_;
@@ -171,7 +176,29 @@ class Expr : public Ast {
   Expr extract(unsigned hi, unsigned lo) const;
   Expr simplify() const;
   // Replaces every occurrence of from[i] with to[i].
-  Expr substitute(const std::vector<Expr>& from, const std::vector<Expr>& to) const;
+  Expr substitute(const ExprVector& from, const ExprVector& to) const;
+};
+
+// A list of terms held by Z3 itself (a Z3 ast_vector): Z3 keeps the
+// terms, and the list, alive exactly as it does for z3++'s vectors, so the
+// terms a check builds are released, and their ids reused, as before.
+template <typename T>
+class AstVector {
+ public:
+  explicit AstVector(Context& c);
+  AstVector(const AstVector&) = delete;
+  AstVector& operator=(const AstVector&) = delete;
+  ~AstVector();
+
+  Context& ctx() const { return *ctx_; }
+  Z3_ast_vector raw() const { return vector_; }
+  void push_back(const T& e);
+  unsigned size() const;
+  T operator[](unsigned i) const;
+
+ private:
+  Context* ctx_;
+  Z3_ast_vector vector_;
 };
 
 // A counted reference to a Z3 model.
