@@ -60,6 +60,14 @@ pipeline::PipelineConfig loadConfig(const std::string& spec) {
 
 int runApply(const ApplyOptions& options) {
   const pipeline::PipelineConfig config = loadConfig(options.config);
+  std::error_code ec;
+  const bool config_is_file = std::filesystem::exists(options.config, ec);
+  support::checkDistinct(
+      {{"the input", options.module, false},
+       {"the configuration", config_is_file ? options.config : "", false},
+       {"-o", options.output},
+       {"the proof store",
+        options.unverified || options.no_proof_store ? std::string() : options.proof_store}});
   support::checkWritable(options.output);
   wasm::LoadOptions load;
   load.strip_debug = options.strip_debug;

@@ -141,6 +141,11 @@ int runEvolve(EvolveSettings& s) {
                  o.checkpointPath().string());
     }
   }
+  // Said under --quiet too: the answer may be worse than the run could give.
+  if (const std::string degraded =
+          driver::degradationLine(outcome.report.value("degraded", nlohmann::json::object()));
+      !degraded.empty())
+    fmt::print(stderr, "{}\n", degraded);
   return outcome.exit_code;
 }
 
@@ -149,6 +154,10 @@ void addSearchOptions(CLI::App& app, EvolveSettings& s) {
   driver::RunOptions& o = s.run;
   app.add_option("--report", s.report, "Write the JSON report here (schema: docs/report.md)");
   app.add_option("--log", s.log, "Append every evaluation to this SQLite database");
+  app.add_option("--log-wait", o.log_wait_seconds,
+                 "Seconds the end of a run waits for a busy --log before it gives up (exit 4)")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
   app.add_option("--checkpoint", s.checkpoint,
                  "Checkpoint file (default: REPORT/OUTPUT/MODULE + .checkpoint.json)");
   app.add_flag("--resume", o.resume, "Continue the run saved in the checkpoint");

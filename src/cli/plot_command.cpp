@@ -26,14 +26,15 @@ int runPlot(const PlotOptions& options) {
     kind = driver::PlotKind::Sizes;
   else
     throw CLI::ValidationError("--kind", "must be convergence, pareto or sizes");
+  const std::string output =
+      options.output.empty() ? options.report + "." + options.kind + ".svg" : options.output;
+  support::checkDistinct({{"the report", options.report, false}, {"-o", output}});
   nlohmann::json report;
   try {
     report = nlohmann::json::parse(support::readTextFile(options.report));
   } catch (const nlohmann::json::parse_error&) {
     throw driver::PlotError(fmt::format("{}: not valid JSON", options.report));
   }
-  const std::string output =
-      options.output.empty() ? options.report + "." + options.kind + ".svg" : options.output;
   driver::plotReport(report, kind, output);
   fmt::print(stderr, "wrote {}\n", output);
   return 0;

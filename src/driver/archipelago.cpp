@@ -188,22 +188,70 @@ nlohmann::json Archipelago::saveMigrations() const {
 }
 
 void Archipelago::restore(const nlohmann::json& saved, const nlohmann::json& migrations) {
+  // Checked field by field: a damaged or edited checkpoint is named, not
+  // handed to pagmo (a wrong-length decision vector would abort it).
+  auto bad = [](const std::string& where, const std::string& what) {
+    return std::invalid_argument(fmt::format("field '{}' {}", where, what));
+  };
+  if (!saved.is_array()) throw bad("islands", "is not a list");
   if (saved.size() != islands_.size())
-    throw std::invalid_argument("the checkpoint has a different number of islands");
+    throw std::invalid_argument(
+        fmt::format("the checkpoint has {} islands, the run {}", saved.size(), islands_.size()));
+  std::vector<std::vector<pagmo::vector_double>> xs(islands_.size()), fs(islands_.size());
+  std::vector<std::vector<HistoryPoint>> histories(islands_.size());
   for (std::size_t i = 0; i < islands_.size(); ++i) {
-    Island& island = *islands_[i];
-    island.xs.clear();
-    island.fs.clear();
-    island.history.clear();
-    for (const auto& ind : saved[i].at("individuals")) {
-      island.xs.push_back(ind.at("x").get<pagmo::vector_double>());
-      island.fs.push_back(ind.at("f").get<pagmo::vector_double>());
+    const pagmo::problem& p = islands_[i]->problem;
+    const std::string at = fmt::format("islands[{}]", i);
+    if (!saved[i].is_object()) throw bad(at, "is not an object");
+    const auto individuals = saved[i].find("individuals");
+    if (individuals == saved[i].end() || !individuals->is_array())
+      throw bad(at + ".individuals", "is missing or not a list");
+    if (individuals->empty()) throw bad(at + ".individuals", "is empty");
+    const auto [lower, upper] = p.get_bounds();
+    const std::size_t nf = p.get_nobj() + p.get_nec() + p.get_nic();
+    for (std::size_t k = 0; k < individuals->size(); ++k) {
+      const auto& ind = (*individuals)[k];
+      const std::string where = fmt::format("{}.individuals[{}]", at, k);
+      try {
+        auto x = ind.at("x").get<pagmo::vector_double>();
+        auto f = ind.at("f").get<pagmo::vector_double>();
+        if (x.size() != lower.size())
+          throw bad(where + ".x", fmt::format("has {} genes, expected {}", x.size(), lower.size()));
+        for (std::size_t g = 0; g < x.size(); ++g) {
+          if (!std::isfinite(x[g]) || x[g] < lower[g] || x[g] > upper[g])
+            throw bad(fmt::format("{}.x[{}]", where, g),
+                      fmt::format("is {}, outside [{}, {}]", x[g], lower[g], upper[g]));
+        }
+        if (f.size() != nf)
+          throw bad(where + ".f", fmt::format("has {} values, expected {}", f.size(), nf));
+        xs[i].push_back(std::move(x));
+        fs[i].push_back(std::move(f));
+      } catch (const nlohmann::json::exception&) {
+        throw bad(where, "needs lists of numbers 'x' and 'f'");
+      }
     }
-    for (const auto& h : saved[i].at("history"))
-      island.history.push_back(HistoryPoint::fromJson(h));
+    const auto history = saved[i].find("history");
+    if (history == saved[i].end() || !history->is_array())
+      throw bad(at + ".history", "is missing or not a list");
+    try {
+      for (const auto& h : *history) histories[i].push_back(HistoryPoint::fromJson(h));
+    } catch (const nlohmann::json::exception&) {
+      throw bad(at + ".history", "has an entry of the wrong shape");
+    }
   }
-  migrations_.clear();
-  for (const auto& m : migrations) migrations_.push_back(Migration::fromJson(m));
+  std::vector<Migration> restored;
+  if (!migrations.is_array()) throw bad("migrations", "is not a list");
+  try {
+    for (const auto& m : migrations) restored.push_back(Migration::fromJson(m));
+  } catch (const nlohmann::json::exception&) {
+    throw bad("migrations", "has an entry of the wrong shape");
+  }
+  for (std::size_t i = 0; i < islands_.size(); ++i) {
+    islands_[i]->xs = std::move(xs[i]);
+    islands_[i]->fs = std::move(fs[i]);
+    islands_[i]->history = std::move(histories[i]);
+  }
+  migrations_ = std::move(restored);
 }
 
 std::vector<IslandRecord> Archipelago::records() const {

@@ -55,6 +55,17 @@ void Archive::offer(const ArchivedCandidate& c) {
     best_ = c;
     if (!bytes.empty()) best_->result.module = std::move(bytes);
   }
+  if (!c.result.module.empty() && (!confirmed_ || better(c, *confirmed_))) confirmed_ = c;
+  const std::string text = c.config.canonicalText();
+  const auto same = std::find_if(top_.begin(), top_.end(), [&](const ArchivedCandidate& t) {
+    return t.config.canonicalText() == text;
+  });
+  if (same == top_.end()) {
+    top_.insert(std::upper_bound(top_.begin(), top_.end(), c, better), c);
+    if (top_.size() > kTopSize) top_.pop_back();
+  } else if (same->result.module.empty() && !c.result.module.empty()) {
+    *same = c;
+  }
   for (const auto& member : front_) {
     if (dominates(member.score, c.score)) return;
     if (member.score.size_ratio == c.score.size_ratio &&
@@ -77,6 +88,16 @@ std::optional<ArchivedCandidate> Archive::best() const {
   return best_;
 }
 
+std::vector<ArchivedCandidate> Archive::top() const {
+  std::lock_guard lock(mutex_);
+  return top_;
+}
+
+std::optional<ArchivedCandidate> Archive::bestConfirmed() const {
+  std::lock_guard lock(mutex_);
+  return confirmed_;
+}
+
 std::vector<ArchivedCandidate> Archive::paretoFront() const {
   std::lock_guard lock(mutex_);
   return front_;
@@ -92,11 +113,12 @@ nlohmann::json Archive::toJson() const {
 }
 
 void Archive::restore(const nlohmann::json& j) {
-  std::lock_guard lock(mutex_);
-  best_.reset();
-  front_.clear();
-  if (!j.at("best").is_null()) best_ = ArchivedCandidate::fromJson(j.at("best"));
-  for (const auto& c : j.at("front")) front_.push_back(ArchivedCandidate::fromJson(c));
+  // Merged with what is known: the baselines of this run (with their bytes)
+  // stay, and the checkpoint's candidates join them as hints.
+  std::vector<ArchivedCandidate> saved;
+  if (!j.at("best").is_null()) saved.push_back(ArchivedCandidate::fromJson(j.at("best")));
+  for (const auto& c : j.at("front")) saved.push_back(ArchivedCandidate::fromJson(c));
+  for (const auto& c : saved) offer(c);
 }
 
 }  // namespace loom::driver

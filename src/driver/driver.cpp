@@ -15,6 +15,18 @@ constexpr char kSetupMessage[] =
     "loom-evolve: error: interrupted during set-up, before the search started: no report or "
     "checkpoint was written (an evaluation log keeps what was finished)\n";
 
+constexpr char kStoppingMessage[] =
+    "loom-evolve: stopping: the generation in progress is canceled, then the report and the "
+    "checkpoint are written (Ctrl-C again to stop at once)\n";
+constexpr char kStoppedMessage[] =
+    "loom-evolve: stopped at once: no report or output was written; the checkpoint of the last "
+    "finished generation is kept (--resume continues from it)\n";
+
+void say(const char* text, std::size_t size) {
+  const ssize_t ignored = ::write(STDERR_FILENO, text, size);
+  (void)ignored;
+}
+
 void onSignal(int) {
   g_stop.store(true);
   if (g_in_setup.load()) {
@@ -22,15 +34,14 @@ void onSignal(int) {
     // set-up step (verifying -Oz on a large module) can take many minutes:
     // leave now. The evaluation log has committed what it flushed (it flushes
     // every few seconds), and the workers leave when they see their parent gone.
-    const ssize_t ignored = ::write(STDERR_FILENO, kSetupMessage, sizeof kSetupMessage - 1);
-    (void)ignored;
+    say(kSetupMessage, sizeof kSetupMessage - 1);
     ::_exit(130);
   }
   if (g_signals.fetch_add(1) >= 1) {
-    ::signal(SIGINT, SIG_DFL);
-    ::signal(SIGTERM, SIG_DFL);
-    ::raise(SIGINT);
+    say(kStoppedMessage, sizeof kStoppedMessage - 1);
+    ::_exit(130);
   }
+  say(kStoppingMessage, sizeof kStoppingMessage - 1);
 }
 
 }  // namespace

@@ -76,6 +76,12 @@ void Progress::message(const std::string& line) {
   drawn_lines_ = 0;
 }
 
+void Progress::warning(const std::string& line) {
+  fmt::print(out_, "{}\n", line);
+  std::fflush(out_);
+  drawn_lines_ = 0;
+}
+
 void Progress::finish() {
   drawn_lines_ = 0;
 }

@@ -1,7 +1,10 @@
 #include "report.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
 
+#include "loom/driver/progress.hpp"
 #include "loom/wasm/features.hpp"
 
 namespace loom::driver {
@@ -186,7 +189,50 @@ nlohmann::json buildReport(const ReportInputs& in) {
   r["evaluations_per_second"] =
       in.seconds > 0 ? static_cast<double>(in.evaluations) / in.seconds : 0.0;
   r["engine"] = in.engine_counters.toJson();
+  r["degraded"] = degradation(in.engine_counters.by_status, in.options);
   return r;
+}
+
+nlohmann::json degradation(const std::map<std::string, std::uint64_t>& by_status,
+                           const RunOptions& options) {
+  auto count = [&](const char* status) {
+    const auto it = by_status.find(status);
+    return it == by_status.end() ? std::uint64_t{0} : it->second;
+  };
+  nlohmann::json d = nlohmann::json::object();
+  if (const auto n = count("out-of-memory"))
+    d["out-of-memory"] = {{"candidates", n},
+                          {"hint", fmt::format("--memory-limit {} (MB) is too small for them; "
+                                               "raise it",
+                                               options.memory_limit_bytes >> 20)}};
+  if (const auto n = count("timed-out"))
+    d["timed-out"] = {
+        {"candidates", n},
+        {"hint", options.candidate_timeout_seconds > 0
+                     ? fmt::format("--candidate-timeout {} s is too short for them; raise it",
+                                   options.candidate_timeout_seconds)
+                     : std::string("they exceeded the automatic time limit; set a longer "
+                                   "--candidate-timeout")}};
+  if (const auto n = count("crashed"))
+    d["crashed"] = {{"candidates", n},
+                    {"hint",
+                     "a worker died on them (a signal or a resource limit); see the "
+                     "evaluation log's reason column"}};
+  return d;
+}
+
+std::string degradationLine(const nlohmann::json& degraded) {
+  std::string line;
+  if (!degraded.is_object()) return line;
+  for (const auto& [status, d] : degraded.items()) {
+    line += fmt::format("{}{} candidates {}: {}", line.empty() ? "degraded run: " : "; ",
+                        d["candidates"].get<std::uint64_t>(),
+                        status == "out-of-memory" ? "ran out of memory"
+                        : status == "timed-out"   ? "timed out"
+                                                  : "crashed",
+                        d["hint"].get<std::string>());
+  }
+  return line;
 }
 
 }  // namespace loom::driver

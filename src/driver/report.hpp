@@ -103,6 +103,12 @@ std::uint64_t toolOzBytes(const std::vector<ToolOutput>& outputs);
 
 nlohmann::json buildReport(const ReportInputs& inputs);
 
+// Candidates that failed for want of a resource (memory, time) or crashed,
+// by status, each with the option that would help: the report's "degraded".
+// Counted from the engine's by_status alone, so it agrees with it.
+nlohmann::json degradation(const std::map<std::string, std::uint64_t>& by_status,
+                           const RunOptions& options);
+
 // The description of one configuration the report uses for the winner and
 // for each baseline: phases, settings, wasm-opt arguments, sizes, verdicts.
 nlohmann::json describeCandidate(const pipeline::PipelineConfig& config,

@@ -1,5 +1,7 @@
 #include "loom/driver/run_options.hpp"
 
+#include "loom/support/files.hpp"
+
 namespace loom::driver {
 
 nlohmann::json RunOptions::searchIdentity() const {
@@ -41,7 +43,11 @@ nlohmann::json RunOptions::toJson() const {
 
 std::filesystem::path RunOptions::checkpointPath() const {
   if (checkpoint) return *checkpoint;
-  std::filesystem::path base = report ? *report : output ? *output : module.filename();
+  // Beside the report or the output, unless that is a device or a FIFO
+  // (--report /dev/stdout): then in the working directory.
+  std::filesystem::path base = module.filename();
+  if (output && !support::isSpecialFile(*output)) base = *output;
+  if (report && !support::isSpecialFile(*report)) base = *report;
   base += ".checkpoint.json";
   return base;
 }

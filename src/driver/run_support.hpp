@@ -8,6 +8,7 @@
 
 #include "archipelago.hpp"
 #include "loom/driver/archive.hpp"
+#include "loom/driver/evaluation_log.hpp"
 #include "loom/driver/progress.hpp"
 #include "loom/driver/run_options.hpp"
 #include "loom/engine/engine.hpp"
@@ -15,6 +16,29 @@
 #include "report.hpp"
 
 namespace loom::driver {
+
+// Before any work: every file the run writes can be written, none is the
+// input, and no two roles (-o, --report, --log, the checkpoint, the proof
+// store) share a file. One line (support::FileError) otherwise.
+void checkRunFiles(const RunOptions& options);
+
+// Before any work: the process may open enough files for `workers` worker
+// processes (three pipes each, held by this process) beside the reference
+// engine and the SQLite files. Raises the soft limit when the hard one
+// allows; otherwise one line with the limit needed.
+void checkDescriptors(unsigned workers);
+
+// A hint for a worker that died at set-up: with a small --memory-limit it
+// is the likely cause. "" otherwise.
+std::string memoryLimitHint(const RunOptions& options);
+
+// The exit status of a run that finished but could not write all of its
+// evaluation log.
+inline constexpr int kExitLogIncomplete = 4;
+
+// The end of a run: writes the log's last rows, waiting up to --log-wait for
+// a busy database, and says how many could not be written.
+std::size_t closeLog(EvaluationLog* log, const RunOptions& options, Progress& progress);
 
 // The verification options a stored verdict depends on.
 std::string verifyFingerprint(const RunOptions& options);

@@ -1,11 +1,15 @@
 // `loom-evolve MODULE`: evolve a pipeline for one module.
 #include <fmt/format.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <set>
 #include <thread>
 
 #include "archipelago.hpp"
+#include "checkpoint.hpp"
 #include "loom/driver/archive.hpp"
 #include "loom/driver/driver.hpp"
 #include "loom/driver/evaluation_log.hpp"
@@ -45,6 +49,45 @@ ArchipelagoSettings archipelagoSettings(const RunOptions& o) {
   s.algorithms = o.algorithms;
   s.seed = o.seed;
   return s;
+}
+
+void checkRunFiles(const RunOptions& o) {
+  const auto checkpoint = o.checkpointPath();
+  std::vector<support::RunFile> files = {{"the input", o.module, false}};
+  if (o.output) files.push_back({"-o", *o.output});
+  if (o.report) files.push_back({"--report", *o.report});
+  if (o.log) files.push_back({"--log", *o.log});
+  files.push_back({o.checkpoint ? "--checkpoint" : "the checkpoint", checkpoint});
+  if (!o.proof_store.empty()) files.push_back({"the proof store", o.proof_store});
+  support::checkDistinct(files);
+  if (o.output) support::checkWritable(*o.output);
+  if (o.report) support::checkWritable(*o.report);
+  support::checkWritable(checkpoint);
+  if (o.log) support::checkWritable(*o.log);
+}
+
+void checkDescriptors(unsigned workers) {
+  // Each worker: its stdin, stdout and stderr pipes (three descriptors kept
+  // here). The wasm-opt reference engine runs up to five more beside them;
+  // the rest is stdio, the log and the proof store (database, WAL, shared
+  // memory each) and a margin.
+  const rlim_t needed = 3 * (workers + std::min(workers, 5u)) + 24;
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= needed) return;
+  if (limit.rlim_max == RLIM_INFINITY || limit.rlim_max >= needed) {
+    limit.rlim_cur = needed;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) return;
+  }
+  throw support::FileError(fmt::format(
+      "too few file descriptors: {} workers need about {} open files, and the limit is {} "
+      "(raise it with `ulimit -n {}`, or give fewer --jobs)",
+      workers, needed, limit.rlim_cur, needed));
+}
+
+std::string memoryLimitHint(const RunOptions& o) {
+  if (o.memory_limit_bytes >= (1ull << 30)) return {};
+  return fmt::format(" (--memory-limit {} MB is probably too small for a worker; try 1024 or more)",
+                     o.memory_limit_bytes >> 20);
 }
 
 std::string verifyFingerprint(const RunOptions& o) {
@@ -170,6 +213,19 @@ std::chrono::steady_clock::time_point deadlineOf(std::chrono::steady_clock::time
                        std::chrono::duration<double>(options.time_budget_seconds));
 }
 
+std::size_t closeLog(EvaluationLog* log, const RunOptions& options, Progress& progress) {
+  if (!log) return 0;
+  const std::size_t lost =
+      log->close(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::duration<double>(options.log_wait_seconds)));
+  if (lost)
+    progress.warning(fmt::format(
+        "evaluation log: {} rows not written to {} ({}); the run is incomplete (exit status {}); "
+        "--log-wait waits longer for a busy log",
+        lost, log->path().string(), log->lastError(), kExitLogIncomplete));
+  return lost;
+}
+
 void openProofStore(const RunOptions& options, Progress& progress) {
   if (options.proof_store.empty()) return;
   // Opened here first, so that a file that is not a proof store stops the
@@ -198,10 +254,9 @@ RunOutcome runSearch(const RunOptions& options) {
   Progress progress(Progress::detect(options.quiet, options.progress_lines));
 
   // Everything that can fail on bad input fails here, before any work.
-  if (options.output) support::checkWritable(*options.output);
-  if (options.report) support::checkWritable(*options.report);
+  checkRunFiles(options);
   const auto checkpoint_path = options.checkpointPath();
-  support::checkWritable(checkpoint_path);
+  checkDescriptors(options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency()));
   openProofStore(options, progress);
   wasm::LoadOptions load;
   load.strip_debug = options.strip_debug;
@@ -223,23 +278,14 @@ RunOutcome runSearch(const RunOptions& options) {
   double earlier_seconds = 0;
   std::uint64_t earlier_evaluations = 0;
   if (options.resume) {
-    try {
-      checkpoint = nlohmann::json::parse(support::readTextFile(checkpoint_path));
-    } catch (const std::exception& e) {
-      throw SearchError(
-          fmt::format("cannot resume from {}: {}", checkpoint_path.string(), e.what()));
-    }
-    if (checkpoint.value("module_sha256", "") != module_sha) {
-      throw SearchError(fmt::format("cannot resume: {} was made for a different module",
-                                    checkpoint_path.string()));
-    }
-    if (checkpoint.value("identity", nlohmann::json()) != options.searchIdentity()) {
-      throw SearchError(fmt::format("cannot resume: {} was made with different search options",
-                                    checkpoint_path.string()));
-    }
-    first_generation = checkpoint.at("generation").get<unsigned>() + 1;
-    earlier_seconds = checkpoint.at("elapsed_seconds");
-    earlier_evaluations = checkpoint.at("evaluations");
+    const Checkpoint c = readCheckpoint(
+        checkpoint_path, {"loom-evolve-checkpoint/1", "module_sha256", module_sha,
+                          "was made for a different module", options.searchIdentity(), true});
+    checkpoint = c.json;
+    first_generation = c.generation + 1;
+    earlier_seconds = c.elapsed_seconds;
+    earlier_evaluations = c.evaluations;
+    restoreIslands(*islands, c, checkpoint_path);
   }
 
   std::unique_ptr<EvaluationLog> log;
@@ -269,8 +315,8 @@ RunOutcome runSearch(const RunOptions& options) {
   progress.message(fmt::format("set-up: measuring {}", options.module.filename().string()));
   const engine::EvalResult input = engine->evaluateRetryingCrashes(pipeline::PipelineConfig{});
   if (input.status != engine::EvalStatus::Ok) {
-    throw SearchError(
-        fmt::format("{}: cannot measure the input: {}", options.module.string(), input.reason));
+    throw SearchError(fmt::format("{}: cannot measure the input: {}{}", options.module.string(),
+                                  input.reason, memoryLimitHint(options)));
   }
   // The input compared with itself already fails a module-level check (a
   // table or data layout the verifier does not compare): then so does every
@@ -292,10 +338,9 @@ RunOutcome runSearch(const RunOptions& options) {
   const std::uint64_t tool_oz_bytes = toolOzBytes(wasm_opt);
 
   Archive archive;
-  bool log_failed = false;
   auto logRecord = [&](const pipeline::PipelineConfig& config, const engine::EvalResult& result,
                        int island, unsigned generation) {
-    if (!log || result.memo_hit || log_failed) return;
+    if (!log || result.memo_hit) return;
     log->record(run_id, module_sha, config, result, island, static_cast<int>(generation));
   };
   if (options.repair) progress.message("set-up: verifying -Oz's output");
@@ -336,13 +381,7 @@ RunOutcome runSearch(const RunOptions& options) {
   checkStopDuringSetup();
 
   if (options.resume) {
-    try {
-      islands->restore(checkpoint.at("islands"), checkpoint.at("migrations"));
-      archive.restore(checkpoint.at("archive"));
-    } catch (const std::exception& e) {
-      throw SearchError(
-          fmt::format("cannot resume from {}: {}", checkpoint_path.string(), e.what()));
-    }
+    archive.restore(checkpoint.at("archive"));  // checked when the checkpoint was read
   } else {
     context->verify_threshold = verifyThreshold(archive, options);
     progress.message(
@@ -368,12 +407,9 @@ RunOutcome runSearch(const RunOptions& options) {
     j["archive"] = archive.toJson();
     j["islands"] = islands->saveIslands();
     j["migrations"] = islands->saveMigrations();
-    try {
-      if (log && !log_failed) log->flush();
-    } catch (const std::exception& e) {
-      log_failed = true;
-      progress.message(fmt::format("warning: evaluation log disabled: {}", e.what()));
-    }
+    // A busy log keeps its rows for the next attempt; the checkpoint is
+    // written either way.
+    if (log) log->flush();
     try {
       support::writeFileAtomic(checkpoint_path, j.dump());
     } catch (const std::exception& e) {
@@ -434,37 +470,68 @@ RunOutcome runSearch(const RunOptions& options) {
       if (!best || weighted(c) < weighted(*best)) best = c;
     }
   }
+  // Candidates known from the evaluation log or the checkpoint are hints:
+  // their bytes were not made in this run. Such a pipeline runs again and is
+  // ranked by what it really gives; the best candidates are tried in the
+  // order they claim until no untried claim beats what holds up, so a row
+  // that lies (or is stale) can only cost a re-run, never make the answer
+  // worse.
+  {
+    const bool pareto = options.fitness.objective == problems::Objective::Pareto;
+    std::vector<ArchivedCandidate> claims = pareto ? archive.paretoFront() : archive.top();
+    if (best) claims.insert(claims.begin(), *best);
+    // Ties go to the archive's own best (the order every report is used to).
+    std::optional<ArchivedCandidate> held =
+        best && !best->result.module.empty() ? best : archive.bestConfirmed();
+    auto rank = [&](const ArchivedCandidate& c) { return rankingObjective(c.score, options); };
+    for (const auto& c : claims) {
+      if (!c.result.module.empty() && (!held || rank(c) < rank(*held))) held = c;
+    }
+    // Whether `held` is one of the claims in order (a tie then stays with
+    // it) or the fallback (a claim that ties with it, run again, wins, as
+    // the archive's order says).
+    bool held_in_order = best && !best->result.module.empty();
+    std::size_t reruns = 0;
+    std::set<std::string> tried;
+    for (const auto& claim : claims) {
+      if (!claim.result.module.empty() || !tried.insert(claim.config.canonicalText()).second)
+        continue;
+      if (held && !pareto &&
+          (held_in_order ? rank(*held) <= rank(claim) : rank(*held) < rank(claim)))
+        break;
+      if (++reruns > Archive::kTopSize) break;
+      engine::EvalResult again = engine->evaluateWithModule(claim.config);
+      // A worker killed from outside is not the candidate's fault: try again.
+      for (int attempt = 1; attempt < 3 && again.status == engine::EvalStatus::Crashed; ++attempt)
+        again = engine->evaluateWithModule(claim.config);
+      const bool holds = again.verified(options.fitness.allow_bounded) && !again.module.empty();
+      if (!holds || again.metrics != claim.result.metrics) {
+        progress.message(fmt::format(
+            "warning: a configuration known from {} ({} bytes) re-ran to {} ({} bytes, verdict "
+            "{}); it is ranked by what it gives now",
+            options.resume ? "the checkpoint or the log" : "the evaluation log",
+            claim.result.metrics.total_bytes, engine::statusName(again.status),
+            again.metrics.total_bytes,
+            again.verification ? verify::verdictName(again.verification->overall) : "none"));
+      }
+      if (!holds) continue;
+      ArchivedCandidate rerun = claim;
+      rerun.result = std::move(again);
+      rerun.score = problems::score(rerun.result, input.metrics, options.fitness);
+      if (rerun.score.feasible() &&
+          (!held || rank(rerun) < rank(*held) || (!held_in_order && rank(rerun) == rank(*held)))) {
+        held = std::move(rerun);
+        held_in_order = true;
+      }
+    }
+    best = std::move(held);
+  }
   wasm::Bytes best_module;
-  if (best && !best->result.module.empty()) {
+  if (best) {
     best_module = std::move(best->result.module);
     best->result.module.clear();
-  } else if (best) {
-    engine::EvalResult again = engine->evaluateWithModule(best->config);
-    // A worker killed from outside is not the candidate's fault: try again.
-    for (int attempt = 1; attempt < 3 && again.status == engine::EvalStatus::Crashed; ++attempt) {
-      again = engine->evaluateWithModule(best->config);
-    }
-    if (!again.verified(options.fitness.allow_bounded) || again.metrics != best->result.metrics) {
-      progress.message(fmt::format(
-          "warning: the best configuration re-ran to {} ({} bytes, verdict {})",
-          engine::statusName(again.status), again.metrics.total_bytes,
-          again.verification ? verify::verdictName(again.verification->overall) : "none"));
-    }
-    if (again.verified(options.fitness.allow_bounded)) {
-      best_module = std::move(again.module);
-      again.module.clear();
-      best->result = again;
-    } else {
-      best.reset();
-    }
   }
-  if (log && !log_failed) {
-    try {
-      log->flush();
-    } catch (const std::exception& e) {
-      progress.message(fmt::format("warning: evaluation log not written: {}", e.what()));
-    }
-  }
+  const std::size_t log_rows_lost = closeLog(log.get(), options, progress);
 
   // The input file itself is a candidate too: the written module is never
   // worse than doing nothing.
@@ -494,6 +561,7 @@ RunOutcome runSearch(const RunOptions& options) {
     progress.message("no verified candidate: nothing written to the output");
     if (!interrupted) outcome.exit_code = 3;
   }
+  if (log_rows_lost && outcome.exit_code == 0) outcome.exit_code = kExitLogIncomplete;
   return outcome;
 }
 

@@ -11,6 +11,7 @@
 
 #include "archipelago.hpp"
 #include "cancel_watch.hpp"
+#include "checkpoint.hpp"
 #include "loom/driver/archive.hpp"
 #include "loom/driver/evaluation_log.hpp"
 #include "loom/driver/progress.hpp"
@@ -248,10 +249,8 @@ RunOutcome runTune(const RunOptions& options) {
   const auto started = Clock::now();
   beginSetup();  // a signal from here on stops this run (during set-up: at once)
   Progress progress(Progress::detect(options.quiet, options.progress_lines));
-  if (options.output) support::checkWritable(*options.output);
-  if (options.report) support::checkWritable(*options.report);
+  checkRunFiles(options);
   const auto checkpoint_path = options.checkpointPath();
-  support::checkWritable(checkpoint_path);
   openProofStore(options, progress);
 
   const auto corpus = readCorpus(options.module);
@@ -260,6 +259,7 @@ RunOutcome runTune(const RunOptions& options) {
   const unsigned jobs =
       options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   const unsigned workers_each = std::max(1u, jobs / static_cast<unsigned>(train.size()));
+  checkDescriptors(workers_each * static_cast<unsigned>(train.size()));
 
   auto context = std::make_shared<problems::SearchContext>();
   context->layout = problems::GenomeLayout(options.max_phases);
@@ -284,18 +284,13 @@ RunOutcome runTune(const RunOptions& options) {
   unsigned first_generation = 1;
   double earlier_seconds = 0;
   if (options.resume) {
-    try {
-      checkpoint = nlohmann::json::parse(support::readTextFile(checkpoint_path));
-    } catch (const std::exception& e) {
-      throw TuneError(fmt::format("cannot resume from {}: {}", checkpoint_path.string(), e.what()));
-    }
-    if (checkpoint.value("corpus", "") != corpus_sha ||
-        checkpoint.value("identity", nlohmann::json()) != options.searchIdentity()) {
-      throw TuneError(fmt::format("cannot resume: {} was made for another corpus or other options",
-                                  checkpoint_path.string()));
-    }
-    first_generation = checkpoint.at("generation").get<unsigned>() + 1;
-    earlier_seconds = checkpoint.at("elapsed_seconds");
+    const Checkpoint c = readCheckpoint(
+        checkpoint_path, {"loom-evolve-tune-checkpoint/1", "corpus", corpus_sha,
+                          "was made for another corpus", options.searchIdentity(), false});
+    checkpoint = c.json;
+    first_generation = c.generation + 1;
+    earlier_seconds = c.elapsed_seconds;
+    restoreIslands(*islands, c, checkpoint_path);
   }
 
   std::unique_ptr<EvaluationLog> log;
@@ -350,8 +345,7 @@ RunOutcome runTune(const RunOptions& options) {
   checkStopDuringSetup();
 
   if (options.resume) {
-    islands->restore(checkpoint.at("islands"), checkpoint.at("migrations"));
-    archive.restore(checkpoint.at("archive"));
+    archive.restore(checkpoint.at("archive"));  // checked when the checkpoint was read
   } else {
     context->verify_threshold = verifyThreshold(archive, options);
     progress.message("set-up: the first generation");
@@ -376,8 +370,10 @@ RunOutcome runTune(const RunOptions& options) {
                         {"archive", archive.toJson()},
                         {"islands", islands->saveIslands()},
                         {"migrations", islands->saveMigrations()}};
+    // A busy log keeps its rows for the next attempt; the checkpoint is
+    // written either way.
+    if (log) log->flush();
     try {
-      if (log) log->flush();
       support::writeFileAtomic(checkpoint_path, j.dump());
     } catch (const std::exception& e) {
       progress.message(fmt::format("warning: checkpoint not written: {}", e.what()));
@@ -494,12 +490,13 @@ RunOutcome runTune(const RunOptions& options) {
   report["seconds"] = elapsed();
   report["evaluations_per_second"] =
       elapsed() > 0 ? static_cast<double>(evaluations()) / elapsed() : 0.0;
-  if (log) log->flush();
+  const std::size_t log_rows_lost = closeLog(log.get(), options, progress);
 
   RunOutcome outcome;
   outcome.report = report;
   outcome.interrupted = interrupted;
   outcome.exit_code = interrupted ? 130 : best ? 0 : 3;
+  if (log_rows_lost && outcome.exit_code == 0) outcome.exit_code = kExitLogIncomplete;
   if (options.output && best)
     support::writeFileAtomic(*options.output, best->config.toJson().dump(2) + "\n");
   if (options.report) support::writeFileAtomic(*options.report, report.dump(2) + "\n");

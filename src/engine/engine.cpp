@@ -42,10 +42,13 @@ nlohmann::json EngineCounters::toJson() const {
             {"verification", time.verification},
             {"total", time.total}}},
           {"workers",
+           // Worker processes that ended, by cause; candidates that failed
+           // are counted in by_status (a worker that catches its own
+           // out-of-memory survives it and is not counted here).
            {{"jobs", pool.jobs},
-            {"crashes", pool.crashes},
-            {"timeouts", pool.timeouts},
-            {"out_of_memory", pool.out_of_memory},
+            {"processes_crashed", pool.crashes},
+            {"processes_timed_out", pool.timeouts},
+            {"processes_out_of_memory", pool.out_of_memory},
             {"restarts", pool.restarts},
             {"canceled", pool.canceled}}}};
 }

@@ -48,6 +48,10 @@ struct Query {
 
 Dataset loadLog(const std::filesystem::path& path, const LoadOptions& options) {
   std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw LearnError(
+        fmt::format("{}: is a directory; give the evaluation log's file", path.string()));
+  }
   if (!std::filesystem::is_regular_file(path, ec)) {
     throw LearnError(fmt::format("{}: no such file", path.string()));
   }

@@ -2,6 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
 #include "loom/pipeline/phase.hpp"
 #include "loom/wasm/features.hpp"
 
@@ -61,6 +66,32 @@ namespace {
 template <class T>
 T field(const json& object, const char* name, T fallback, const char* where) {
   if (!object.contains(name)) return fallback;
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // nlohmann converts -7 to 4294967289 and 1e300 to anything: check first.
+    const json& v = object.at(name);
+    const auto lo = static_cast<long double>(std::numeric_limits<T>::min());
+    const auto hi = static_cast<long double>(std::numeric_limits<T>::max());
+    long double n = 0;
+    bool whole = false;
+    if (v.is_number_unsigned()) {
+      n = static_cast<long double>(v.get<std::uint64_t>());
+      whole = true;
+    } else if (v.is_number_integer()) {
+      n = static_cast<long double>(v.get<std::int64_t>());
+      whole = true;
+    } else if (v.is_number_float()) {
+      const double d = v.get<double>();
+      whole = std::isfinite(d) && d == std::floor(d);
+      n = static_cast<long double>(d);
+    } else {
+      throw ConfigError(fmt::format("configuration: '{}{}' has the wrong type", where, name));
+    }
+    if (!whole || n < lo || n > hi)
+      throw ConfigError(fmt::format(
+          "configuration: '{}{}' is {}: must be a whole number from {} to {}", where, name,
+          v.dump(), std::numeric_limits<T>::min(), std::numeric_limits<T>::max()));
+    return static_cast<T>(n);
+  }
   try {
     return object.at(name).get<T>();
   } catch (const json::exception&) {

@@ -6,8 +6,12 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <span>
+#include <string_view>
 
 #include "loom/support/child_process.hpp"
 #include "loom/support/files.hpp"
@@ -59,6 +63,110 @@ std::string firstMessage(const std::string& text) {
   return line;
 }
 
+// The specification's `name` is UTF-8 (no overlong forms, no surrogates,
+// nothing above U+10FFFF). Binaryen's text parser takes any bytes, and an
+// engine then refuses the module it writes.
+bool validUtf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t extra;
+    std::uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      extra = 1, cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      extra = 2, cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      extra = 3, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + extra >= s.size()) return false;
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    if ((extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+// The first import, export or custom section name of a binary that is not
+// valid UTF-8, described; "" when all are. Checked on what Binaryen writes,
+// since its text parser keeps escapes (\e9) that only the writer decodes.
+std::string invalidName(std::span<const std::uint8_t> binary) {
+  const BinaryLayout layout = readBinaryLayout(binary);
+  auto bad = [](std::string_view what) {
+    return fmt::format("{} name is not valid UTF-8 (the specification requires it)", what);
+  };
+  for (const auto& e : layout.exports)
+    if (!validUtf8(e.name)) return bad("an export");
+  for (const auto& i : layout.imports) {
+    if (!validUtf8(i.module)) return bad("an import's module");
+    if (!validUtf8(i.field)) return bad("an import");
+  }
+  for (const auto& section : layout.sections)
+    if (section.id == 0 && !validUtf8(section.name)) return bad("a custom section");
+  return {};
+}
+
+// A text-format string's bytes: Binaryen 108 keeps the escapes of names as
+// written ("caf\\e9" stays six characters, and so does the name it writes),
+// while the specification reads \\e9 as the byte 0xE9.
+std::string decodeTextString(std::string_view s) {
+  std::string out;
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\' || i + 1 >= s.size()) {
+      out += s[i];
+      continue;
+    }
+    const char c = s[i + 1];
+    if (i + 2 < s.size() && hex(c) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(c) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else if (c == 't' || c == 'n' || c == 'r' || c == '"' || c == '\'' || c == '\\') {
+      out += c == 't' ? '\t' : c == 'n' ? '\n' : c == 'r' ? '\r' : c;
+      ++i;
+    } else {
+      out += s[i];  // \u{...} and the rest: code points, valid by construction
+    }
+  }
+  return out;
+}
+
+// The same check on a text module's names as the specification reads them.
+std::string invalidTextName(BinaryenModuleRef module) {
+  auto bad = [](const char* name) { return name && !validUtf8(decodeTextString(name)); };
+  const std::string message = "name is not valid UTF-8 (the specification requires it)";
+  for (BinaryenIndex i = 0; i < BinaryenGetNumExports(module); ++i)
+    if (bad(BinaryenExportGetName(BinaryenGetExportByIndex(module, i))))
+      return "an export " + message;
+  for (BinaryenIndex i = 0; i < BinaryenGetNumFunctions(module); ++i) {
+    BinaryenFunctionRef f = BinaryenGetFunctionByIndex(module, i);
+    if (bad(BinaryenFunctionImportGetModule(f)) || bad(BinaryenFunctionImportGetBase(f)))
+      return "an import " + message;
+  }
+  for (BinaryenIndex i = 0; i < BinaryenGetNumGlobals(module); ++i) {
+    BinaryenGlobalRef g = BinaryenGetGlobalByIndex(module, i);
+    if (bad(BinaryenGlobalImportGetModule(g)) || bad(BinaryenGlobalImportGetBase(g)))
+      return "an import " + message;
+  }
+  return {};
+}
+
 void stripDebugInfo(Module& module) {
   std::lock_guard lock(binaryenGlobalsMutex());
   const char* passes[] = {"strip-debug"};
@@ -100,6 +208,20 @@ ModuleSource probeModule(std::string name, Bytes bytes, const LoadOptions& optio
         }
         BinaryenModuleAllocateAndWriteResult written =
             BinaryenModuleAllocateAndWrite(module.get(), nullptr);
+        std::string bad_name =
+            source.format == SourceFormat::Text ? invalidTextName(module.get()) : std::string();
+        if (bad_name.empty()) {
+          try {
+            bad_name = invalidName(
+                std::span(static_cast<const std::uint8_t*>(written.binary), written.binaryBytes));
+          } catch (const Error&) {
+            // What Binaryen wrote is checked by every later reader.
+          }
+        }
+        if (!bad_name.empty()) {
+          std::fprintf(stderr, "%s\n", bad_name.c_str());
+          return 5;
+        }
         std::free(written.binary);
         std::free(written.sourceMap);
         const std::string reply = fmt::format("{}", features);
@@ -114,6 +236,9 @@ ModuleSource probeModule(std::string name, Bytes bytes, const LoadOptions& optio
   }
   if (!outcome.ok()) {
     std::string message = firstMessage(outcome.error_text);
+    if (outcome.kind == support::ChildOutcome::Kind::Exited && outcome.code == 5) {
+      throw Error(fmt::format("{}: invalid WebAssembly: {}", source.name, message));
+    }
     if (outcome.kind == support::ChildOutcome::Kind::Exited && outcome.code == 4) {
       throw Error(fmt::format("{}: module does not validate: {}", source.name,
                               message.empty() ? "unknown validation error" : message));

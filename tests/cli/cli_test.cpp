@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/cli_support.hpp"
 #include "loom/support/files.hpp"
 #include "support/test_support.hpp"
 
@@ -16,24 +17,6 @@ namespace loom::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-CommandResult loom(std::vector<std::string> args) {
-  args.insert(args.begin(), LOOM_EVOLVE_EXECUTABLE);
-  return runCommand(args);
-}
-
-void expectCleanError(const CommandResult& r, const std::string& needle, const std::string& what) {
-  SCOPED_TRACE(what);
-  EXPECT_NE(r.exit_code, 0) << r.out;
-  EXPECT_LT(r.exit_code, 128) << "crashed: " << r.err;
-  std::string err = r.err;
-  ASSERT_FALSE(err.empty());
-  EXPECT_EQ(err.back(), '\n');
-  err.pop_back();
-  EXPECT_EQ(err.find('\n'), std::string::npos) << "more than one line:\n" << r.err;
-  EXPECT_EQ(err.rfind("loom-evolve: error: ", 0), 0u) << r.err;
-  EXPECT_NE(err.find(needle), std::string::npos) << r.err;
-}
 
 // The files a bad-input case may not leave behind.
 void expectNothingWritten(const TempDir& dir) {

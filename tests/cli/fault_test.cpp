@@ -268,8 +268,9 @@ TEST(Faults, WorkersKilledAtRandomMomentsCostOnlyTheirCandidates) {
   EXPECT_TRUE(report.at("best").at("verified").get<bool>());
   // Every kill is seen as a crashed candidate (or an idle worker replaced).
   const auto& workers = report.at("engine").at("workers");
-  EXPECT_GE(
-      workers.at("crashes").get<std::uint64_t>() + workers.at("restarts").get<std::uint64_t>(), 1u)
+  EXPECT_GE(workers.at("processes_crashed").get<std::uint64_t>() +
+                workers.at("restarts").get<std::uint64_t>(),
+            1u)
       << workers.dump();
 }
 

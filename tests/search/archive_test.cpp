@@ -48,6 +48,42 @@ TEST(Archive, TheBestKeepsItsBytesThroughATieWithTheSameOutput) {
   ASSERT_TRUE(restored.best());
   EXPECT_EQ(restored.best()->result.metrics.total_bytes, 800u);
   EXPECT_TRUE(restored.best()->result.module.empty());
+  EXPECT_FALSE(restored.bestConfirmed()) << "a checkpoint's candidates are hints, not made here";
+
+  // What this run made keeps its bytes when a checkpoint's hints join it,
+  // even when a hint claims to be better.
+  Archive resumed;
+  resumed.offer(candidate({"vacuum"}, "ee", 950, {7}));
+  resumed.restore(archive.toJson());
+  EXPECT_EQ(resumed.best()->result.metrics.total_bytes, 800u);
+  ASSERT_TRUE(resumed.bestConfirmed());
+  EXPECT_EQ(resumed.bestConfirmed()->result.module, (wasm::Bytes{7}));
+  EXPECT_EQ(archive.bestConfirmed()->result.module, (wasm::Bytes{4, 5}));
+}
+
+// The answer is chosen among the best few: claims without bytes (hints from
+// a log or a checkpoint) are run again in this order until one holds up.
+TEST(Archive, TopKeepsTheBestDistinctConfigurationsBestFirst) {
+  Archive archive;
+  const std::vector<std::string> phases = {"dce", "vacuum", "cse", "licm", "precompute"};
+  for (std::uint64_t bytes = 2000; bytes > 1000; bytes -= 50) {
+    const auto& p = phases[bytes / 50 % phases.size()];
+    archive.offer(candidate({p, std::to_string(bytes)}, "h" + std::to_string(bytes), bytes, {}));
+  }
+  const auto top = archive.top();
+  ASSERT_EQ(top.size(), Archive::kTopSize);
+  for (std::size_t i = 1; i < top.size(); ++i)
+    EXPECT_LT(top[i - 1].result.metrics.total_bytes, top[i].result.metrics.total_bytes);
+  EXPECT_EQ(top.front().result.metrics.total_bytes, 1050u);
+
+  // The same configuration again, now with the bytes this run made: it
+  // replaces the hint instead of taking a second place.
+  archive.offer(candidate({phases[1100 / 50 % phases.size()], "1100"}, "h1100", 1100, {9}));
+  const auto again = archive.top();
+  ASSERT_EQ(again.size(), Archive::kTopSize);
+  EXPECT_EQ(again[1].result.metrics.total_bytes, 1100u);
+  EXPECT_EQ(again[1].result.module, (wasm::Bytes{9}));
+  EXPECT_EQ(archive.bestConfirmed()->result.metrics.total_bytes, 1100u);
 }
 
 }  // namespace

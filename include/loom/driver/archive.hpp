@@ -33,6 +33,17 @@ class Archive {
   // configuration text sorts first, so the answer does not depend on timing.
   std::optional<ArchivedCandidate> best() const;
 
+  // The best candidate made in this run, with its module bytes: what the
+  // answer falls back to when a better one known from a log or a checkpoint
+  // (a hint, without bytes) does not hold up when run again.
+  std::optional<ArchivedCandidate> bestConfirmed() const;
+
+  // The kTopSize best distinct configurations, best first, with bytes where
+  // this run made them: what the answer is chosen from when hints do not
+  // hold up.
+  std::vector<ArchivedCandidate> top() const;
+  static constexpr std::size_t kTopSize = 16;
+
   // Verified candidates no other verified candidate dominates on (size, cycles).
   std::vector<ArchivedCandidate> paretoFront() const;
 
@@ -43,6 +54,8 @@ class Archive {
   static bool better(const ArchivedCandidate& a, const ArchivedCandidate& b);
   mutable std::mutex mutex_;
   std::optional<ArchivedCandidate> best_;
+  std::optional<ArchivedCandidate> confirmed_;
+  std::vector<ArchivedCandidate> top_;
   std::vector<ArchivedCandidate> front_;
 };
 

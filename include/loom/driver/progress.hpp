@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ class Progress {
   explicit Progress(Mode mode, std::FILE* out = stderr) : mode_(mode), out_(out) {}
   void update(const ProgressSnapshot& snapshot);
   void message(const std::string& line);  // a line that stays
+  // What --quiet must not hide: data that could not be kept, work that
+  // degraded.
+  void warning(const std::string& line);
   void finish();
 
  private:
@@ -47,6 +51,10 @@ std::string formatDuration(double seconds);
 // " (+1.23% vs wasm-opt -Oz 1703 B, unverified; -0.50% vs verified -Oz 1744 B)":
 // how `bytes` compares with the tool's -Oz and with the verified -Oz (a zero
 // reference is left out; empty if both are).
+// One line from a report's "degraded" section ("" when nothing degraded):
+// how many candidates failed for want of memory or time, and what helps.
+std::string degradationLine(const nlohmann::json& degraded);
+
 std::string versusReferences(std::uint64_t bytes, std::uint64_t tool_oz, std::uint64_t verified_oz);
 
 }  // namespace loom::driver

@@ -16,9 +16,10 @@ namespace loom::driver {
 
 struct RunOptions {
   std::filesystem::path module;
-  std::optional<std::filesystem::path> output;      // the best verified module
-  std::optional<std::filesystem::path> report;      // JSON report
-  std::optional<std::filesystem::path> log;         // SQLite evaluation log
+  std::optional<std::filesystem::path> output;  // the best verified module
+  std::optional<std::filesystem::path> report;  // JSON report
+  std::optional<std::filesystem::path> log;     // SQLite evaluation log
+  double log_wait_seconds = 60;                 // how long the end of a run waits for a busy log
   std::optional<std::filesystem::path> checkpoint;  // default: derived from report/output/module
   bool resume = false;
   unsigned checkpoint_every = 1;  // generations
