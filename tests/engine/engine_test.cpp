@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <z3.h>
 
 #include <filesystem>
 #include <fstream>
@@ -478,7 +477,7 @@ TEST(Evaluator, Z3OutOfMemoryEndsTheCandidateOutOfMemory) {
       {
         const auto source = wasm::probeModuleFile(test::fixturePath("strings"));
         Evaluator evaluator(source, {});
-        Z3_global_param_set("memory_max_size", "1");
+        verify::limitSolverMemory(1);
         const EvalResult r = evaluator.evaluate(*pipeline::builtinConfig("Oz"), true, false);
         const bool ok = r.status == EvalStatus::OutOfMemory &&
                         r.reason.find("Z3 reached its memory limit") != std::string::npos;
