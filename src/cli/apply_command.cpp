@@ -44,7 +44,7 @@ pipeline::PipelineConfig loadConfig(const std::string& spec) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range: 1e999
     throw pipeline::ConfigError(fmt::format("{}: not valid JSON: {}", spec, e.what()));
   }
   if (j.is_object() && j.contains("best") && j["best"].is_object() &&

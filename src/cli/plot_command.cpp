@@ -32,7 +32,7 @@ int runPlot(const PlotOptions& options) {
   nlohmann::json report;
   try {
     report = nlohmann::json::parse(support::readTextFile(options.report));
-  } catch (const nlohmann::json::parse_error&) {
+  } catch (const nlohmann::json::exception&) {  // parse_error, or out_of_range: 1e999
     throw driver::PlotError(fmt::format("{}: not valid JSON", options.report));
   }
   driver::plotReport(report, kind, output);

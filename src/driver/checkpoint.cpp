@@ -60,7 +60,7 @@ Checkpoint readCheckpoint(const std::filesystem::path& path,
   }
   try {
     c.json = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error&) {
+  } catch (const nlohmann::json::exception&) {  // parse_error, or out_of_range: 1e999
     throw fail("not valid JSON (a damaged or truncated checkpoint)");
   }
   if (!c.json.is_object())

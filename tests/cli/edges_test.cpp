@@ -364,6 +364,17 @@ TEST(Edges, DamagedCheckpointsAreRefusedNamingTheFieldInSearchAndTune) {
     EXPECT_EQ(loom(resume).err.find("json.exception"), std::string::npos) << d.what;
   }
 
+  // A number JSON cannot hold (found by run_files_fuzzer: nlohmann throws
+  // out_of_range, not parse_error, for it).
+  support::writeFileAtomic(checkpoint, std::string_view("{\"generation\": 20520566e0975}"));
+  auto resume = args;
+  resume.push_back("--resume");
+  expectCleanError(loom(resume), "not valid JSON", "a number out of range");
+  support::writeFileAtomic(dir / "input-config.json", std::string_view("[1e999]"));
+  expectCleanError(loom({"apply", (dir / "input-config.json").string(), wasm.string(), "-o",
+                         (dir / "o.wasm").string()}),
+                   "not valid JSON", "a configuration with a number out of range");
+
   // tune reads its checkpoint with the same reader, so the same lines.
   const fs::path corpus = dir / "corpus";
   fs::create_directories(corpus);
