@@ -293,13 +293,20 @@ void Correspondence::buildLayout() {
     if (!p || o->init_bits != p->init_bits) s.constant = false;
   }
   unsigned args = 1;
+  unsigned results = 1;
+  auto isV128 = [](sem::ValType t) { return t == sem::ValType::V128; };
   for (const auto* m : {&original_, &optimized_}) {
     for (const auto& [name, f] : m->functions()) {
       args = std::max<unsigned>(args, static_cast<unsigned>(f.params.size()) + 1);
+      results = std::max<unsigned>(results, static_cast<unsigned>(f.results.size()));
+      if (std::any_of(f.params.begin(), f.params.end(), isV128) ||
+          std::any_of(f.results.begin(), f.results.end(), isV128)) {
+        layout_.event_value_bits = 128;
+      }
     }
   }
   layout_.event_args = args;
-  layout_.event_results = 1;
+  layout_.event_results = results;
   layout_.memory_host_visible = original_.memoryVisibleToHost() || optimized_.memoryVisibleToHost();
   layout_.max_pages = original_.memory().max_pages;
 }

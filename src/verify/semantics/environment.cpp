@@ -34,7 +34,7 @@ Environment::Environment(smt::Smt& smt, const StateLayout& layout,
   trace0_.push_back(c.bvVal(0, 32));
   trace0_.push_back(smt.fresh("trace_keys", c.arraySort(idx, c.bvSort(32))));
   for (unsigned k = 0; k < layout.event_args; ++k) {
-    trace0_.push_back(smt.fresh(fmt::format("trace_arg{}", k), c.arraySort(idx, c.bvSort(64))));
+    trace0_.push_back(smt.fresh(fmt::format("trace_arg{}", k), c.arraySort(idx, c.bvSort(layout.event_value_bits))));
   }
   trace0_.push_back(smt.fresh("trace_memory", c.arraySort(idx, smt.memorySort())));
   trace0_.push_back(smt.fresh("trace_pages", c.arraySort(idx, c.bvSort(32))));
@@ -69,8 +69,9 @@ smt::Expr Environment::eventResult(unsigned position, const smt::Expr& index, Va
   smt::Context& c = smt_.ctx();
   smt::SortVector d(c);
   d.push_back(c.bvSort(32));
-  smt::Expr full = fn(fmt::format("event_result{}", position), d, c.bvSort(64))(index);
-  return widthOf(type) == 64 ? full : full.extract(31, 0);
+  const unsigned bits = layout_.event_value_bits;
+  smt::Expr full = fn(fmt::format("event_result{}", position), d, c.bvSort(bits))(index);
+  return widthOf(type) == bits ? full : full.extract(widthOf(type) - 1, 0);
 }
 
 smt::Expr Environment::eventTrap(const smt::Expr& index) {

@@ -768,7 +768,7 @@ struct Executor::Impl {
     smt::Expr index = st.at(layout.traceCount());
     st.at(layout.traceKeys()) = smt::store(st.at(layout.traceKeys()), index, c.bvVal(key, 32));
     for (std::size_t k = 0; k < args.size(); ++k) {
-      smt::Expr wide = smt::resize(args[k], 64, false);
+      smt::Expr wide = smt::resize(args[k], layout.event_value_bits, false);
       st.at(layout.traceArg(k)) = smt::store(st.at(layout.traceArg(k)), index, wide);
     }
     const bool sees_memory = internal || layout.memory_host_visible;

@@ -18,9 +18,15 @@ std::string typeName(ValType t) {
     case ValType::F32:
       return "f32";
     case ValType::F64:
+      return "f64";
+    case ValType::V128:
+      return "v128";
+    case ValType::FuncRef:
+      return "funcref";
+    case ValType::ExternRef:
       break;
   }
-  return "f64";
+  return "externref";
 }
 
 std::optional<ValType> valTypeOf(BinaryenType t) {
@@ -28,6 +34,9 @@ std::optional<ValType> valTypeOf(BinaryenType t) {
   if (t == BinaryenTypeInt64()) return ValType::I64;
   if (t == BinaryenTypeFloat32()) return ValType::F32;
   if (t == BinaryenTypeFloat64()) return ValType::F64;
+  if (t == BinaryenTypeVec128()) return ValType::V128;
+  if (t == BinaryenTypeFuncref()) return ValType::FuncRef;
+  if (t == BinaryenTypeExternref()) return ValType::ExternRef;
   return std::nullopt;
 }
 

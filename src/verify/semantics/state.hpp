@@ -39,6 +39,9 @@ struct StateLayout {
   std::map<std::string, unsigned> slot_by_name[2];
   unsigned event_args = 0;     // widest argument list of any event
   unsigned event_results = 0;  // most results of any event
+  // Width of the trace's argument slots and of event results: 128 when
+  // either module has v128 values, else 64 (narrower terms, faster queries).
+  unsigned event_value_bits = 64;
   bool memory_host_visible = false;
   std::uint64_t max_pages = 65536;
 

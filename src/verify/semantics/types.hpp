@@ -1,5 +1,10 @@
-// The value types the verifier models. Floats are carried as the bit-vector
-// of their IEEE bits, so every value is a bit-vector of 32 or 64 bits.
+// The value types the verifier models. Every value is a bit-vector: floats
+// carry their IEEE bits, a v128 its 128 bits (lane 0 in the low bits, as in
+// memory), and a reference an identity of 32 bits where 0 is null. A
+// funcref's identity is the function's number in the pair's shared function
+// numbering (by name), so the same function has the same identity on both
+// sides; an externref's is whatever the host passed. A tuple (multi-value)
+// is the concatenation of its parts, the first part in the high bits.
 #pragma once
 
 #include <binaryen-c.h>
@@ -10,17 +15,34 @@
 
 namespace loom::verify::sem {
 
-enum class ValType : unsigned char { I32, I64, F32, F64 };
+enum class ValType : unsigned char { I32, I64, F32, F64, V128, FuncRef, ExternRef };
 
 inline unsigned widthOf(ValType t) {
-  return t == ValType::I32 || t == ValType::F32 ? 32 : 64;
+  switch (t) {
+    case ValType::I64:
+    case ValType::F64:
+      return 64;
+    case ValType::V128:
+      return 128;
+    default:
+      return 32;
+  }
+}
+inline unsigned widthOf(const std::vector<ValType>& tuple) {
+  unsigned w = 0;
+  for (ValType t : tuple) w += widthOf(t);
+  return w;
 }
 inline bool isFloat(ValType t) {
   return t == ValType::F32 || t == ValType::F64;
 }
+inline bool isRef(ValType t) {
+  return t == ValType::FuncRef || t == ValType::ExternRef;
+}
 std::string typeName(ValType t);
 
-// nullopt for v128, references and tuples: the verifier gives up on those.
+// nullopt for tuples and for the types of proposals after 2.0 (GC
+// references, exceptions' exnref, strings): the verifier gives up on those.
 std::optional<ValType> valTypeOf(BinaryenType t);
 // Expands `none` to {} and a single type to {t}; nullopt if any part is unsupported.
 std::optional<std::vector<ValType>> expandTypes(BinaryenType t);
