@@ -756,6 +756,18 @@ TEST(SimdSemantics, EveryOperatorIsModelled) {
   Expr v = ctx.bvConst("v", 128);
   EXPECT_TRUE(sem::applyBinary(BinaryenAddVecI8x16(), v, v, nans).has_value());
   EXPECT_TRUE(sem::applyUnary(BinaryenAnyTrueVec128(), v, nans).has_value());
+  // No SIMD operator number is also a scalar one: the scalar tables, which
+  // applyUnary/applyBinary consult first, never shadow a SIMD operator.
+  for (BinaryenOp op = 0; op < 400; ++op) {
+    const std::string u = sem::simdOpName(sem::SimdOpClass::Unary, op);
+    if (u.find(' ') == std::string::npos) {
+      EXPECT_EQ(sem::unaryName(op), u);
+    }
+    const std::string b = sem::simdOpName(sem::SimdOpClass::Binary, op);
+    if (b.find(' ') == std::string::npos) {
+      EXPECT_EQ(sem::binaryName(op), b);
+    }
+  }
   // Commutative operators give one term for both operand orders.
   Expr w = ctx.bvConst("w", 128);
   for (BinaryenOp op : {BinaryenAddVecI8x16(), BinaryenMinUVecI16x8(), BinaryenEqVecI32x4(),
