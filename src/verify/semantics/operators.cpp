@@ -1,9 +1,8 @@
 #include "src/verify/semantics/operators.hpp"
 
-#include <fmt/format.h>
-
 #include <unordered_map>
 
+#include "src/verify/semantics/simd.hpp"
 #include "src/verify/smt/bitvector.hpp"
 #include "src/verify/smt/floating.hpp"
 
@@ -177,17 +176,17 @@ OpResult minMax(const smt::Expr& a, const smt::Expr& b, bool is_min, NanSource& 
 
 std::string unaryName(BinaryenOp op) {
   auto it = tables().unary.find(op);
-  return it == tables().unary.end() ? fmt::format("unary op {}", op) : it->second.second;
+  return it == tables().unary.end() ? simdOpName(SimdOpClass::Unary, op) : it->second.second;
 }
 
 std::string binaryName(BinaryenOp op) {
   auto it = tables().binary.find(op);
-  return it == tables().binary.end() ? fmt::format("binary op {}", op) : it->second.second;
+  return it == tables().binary.end() ? simdOpName(SimdOpClass::Binary, op) : it->second.second;
 }
 
 std::optional<OpResult> applyUnary(BinaryenOp op, const smt::Expr& a, NanSource& nans) {
   auto it = tables().unary.find(op);
-  if (it == tables().unary.end()) return std::nullopt;
+  if (it == tables().unary.end()) return applySimdUnary(op, a, nans);
   smt::Context& c = a.ctx();
   const unsigned w = a.sort().bvSize();
   auto pure = [](smt::Expr v) { return OpResult{std::move(v), std::nullopt}; };
@@ -297,7 +296,7 @@ std::optional<OpResult> applyUnary(BinaryenOp op, const smt::Expr& a, NanSource&
 std::optional<OpResult> applyBinary(BinaryenOp op, const smt::Expr& a, const smt::Expr& b,
                                     NanSource& nans) {
   auto it = tables().binary.find(op);
-  if (it == tables().binary.end()) return std::nullopt;
+  if (it == tables().binary.end()) return applySimdBinary(op, a, b, nans);
   smt::Context& c = a.ctx();
   const unsigned w = a.sort().bvSize();
   auto pure = [](smt::Expr v) { return OpResult{std::move(v), std::nullopt}; };

@@ -18,7 +18,8 @@ struct OpResult {
   std::optional<smt::Expr> trap;
 };
 
-// nullopt for operators the verifier does not model (SIMD, references...).
+// nullopt for operators the verifier does not model (relaxed SIMD...). The
+// SIMD operators of these classes are simd.hpp's.
 std::optional<OpResult> applyUnary(BinaryenOp op, const smt::Expr& a, NanSource& nans);
 std::optional<OpResult> applyBinary(BinaryenOp op, const smt::Expr& a, const smt::Expr& b,
                                     NanSource& nans);
