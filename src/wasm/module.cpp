@@ -36,6 +36,65 @@ struct WrittenBuffer {
   }
 };
 
+void appendUleb(Bytes& out, std::uint64_t value) {
+  do {
+    std::uint8_t byte = value & 0x7f;
+    value >>= 7;
+    if (value) byte |= 0x80;
+    out.push_back(byte);
+  } while (value);
+}
+
+// Binaryen 108 writes every table export with table index 0, so a module
+// with an externref table beside its funcref table (wasm-bindgen's output)
+// comes out exporting the wrong table. The export section is rewritten with
+// each exported table's real index: imported tables first, then defined
+// ones, each in module order, as Binaryen numbers them everywhere else.
+void fixTableExports(BinaryenModuleRef ref, Bytes& bytes) {
+  const BinaryenIndex tables = BinaryenGetNumTables(ref);
+  if (tables < 2) return;
+  std::map<std::string, std::uint32_t> index_of;
+  for (bool imported : {true, false}) {
+    for (BinaryenIndex i = 0; i < tables; ++i) {
+      BinaryenTableRef t = BinaryenGetTableByIndex(ref, i);
+      const char* module = BinaryenTableImportGetModule(t);
+      if ((module && *module) != imported) continue;
+      index_of.emplace(BinaryenTableGetName(t), static_cast<std::uint32_t>(index_of.size()));
+    }
+  }
+  const BinaryLayout layout = readBinaryLayout(bytes);
+  const BinaryenIndex count = BinaryenGetNumExports(ref);
+  if (layout.exports.size() != count) return;
+  Bytes payload;
+  appendUleb(payload, count);
+  for (BinaryenIndex i = 0; i < count; ++i) {
+    BinaryenExportRef e = BinaryenGetExportByIndex(ref, i);
+    const Export& written = layout.exports[i];
+    if (written.name != BinaryenExportGetName(e)) return;  // not the order assumed: leave it
+    std::uint32_t index = written.index;
+    if (written.kind == ExternalKind::Table) {
+      auto it = index_of.find(BinaryenExportGetValue(e));
+      if (it == index_of.end()) return;
+      index = it->second;
+    }
+    appendUleb(payload, written.name.size());
+    payload.insert(payload.end(), written.name.begin(), written.name.end());
+    payload.push_back(static_cast<std::uint8_t>(written.kind));
+    appendUleb(payload, index);
+  }
+  for (const Section& section : layout.sections) {
+    if (section.id != 7) continue;
+    Bytes replacement{7};
+    appendUleb(replacement, payload.size());
+    replacement.insert(replacement.end(), payload.begin(), payload.end());
+    const auto at = bytes.begin() + static_cast<std::ptrdiff_t>(section.offset);
+    bytes.erase(at, at + static_cast<std::ptrdiff_t>(section.size));
+    bytes.insert(bytes.begin() + static_cast<std::ptrdiff_t>(section.offset), replacement.begin(),
+                 replacement.end());
+    return;
+  }
+}
+
 Bytes writeWith(BinaryenModuleRef ref, bool names) {
   WrittenBuffer buffer;
   {
@@ -46,7 +105,9 @@ Bytes writeWith(BinaryenModuleRef ref, bool names) {
     BinaryenSetDebugInfo(before);
   }
   const auto* data = static_cast<const std::uint8_t*>(buffer.result.binary);
-  return Bytes(data, data + buffer.result.binaryBytes);
+  Bytes bytes(data, data + buffer.result.binaryBytes);
+  fixTableExports(ref, bytes);
+  return bytes;
 }
 
 // The exact target_features section Binaryen writes for `features`: made by

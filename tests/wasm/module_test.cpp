@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <random>
 
 #include "loom/support/files.hpp"
@@ -308,6 +309,48 @@ TEST(Ir, WalkSeesEveryExpressionWithLoopDepth) {
        });
   EXPECT_EQ(max_depth, 2u);
   EXPECT_EQ(count, 13u);
+}
+
+}  // namespace
+}  // namespace loom::wasm
+
+namespace loom::wasm {
+namespace {
+
+// Binaryen 108 writes every table export with table index 0: a module with an
+// externref table beside its funcref table (what wasm-bindgen emits) would
+// come out exporting the wrong table. Module::writeBinary puts the right
+// indices back; Node sees each export's own table.
+TEST(Module, TableExportsNameTheirOwnTables) {
+  Module m = Module::parseTextTrusted(R"((module
+    (import "env" "imported" (table $i 3 funcref))
+    (table $a 2 funcref)
+    (table $b 5 externref)
+    (table $c 7 externref)
+    (export "tc" (table $c))
+    (export "ta" (table $a))
+    (export "tb" (table $b))
+    (export "ti" (table $i))
+    (func $f (export "f") (result i32) (table.size $b))))");
+  m.setFeatures(m.features() | detectUsedFeatures(m.get()));
+  ASSERT_TRUE(m.validate());
+  const Bytes bytes = m.writeBinary();
+  std::map<std::string, std::uint32_t> index;
+  for (const Export& e : readBinaryLayout(bytes).exports) {
+    if (e.kind == ExternalKind::Table) index[e.name] = e.index;
+  }
+  EXPECT_EQ(index,
+            (std::map<std::string, std::uint32_t>{{"ti", 0}, {"ta", 1}, {"tb", 2}, {"tc", 3}}));
+
+  loom::test::TempDir dir;
+  loom::test::writeBytes(dir / "m.wasm", bytes);
+  const auto r = loom::test::runCommand(
+      {LOOM_NODE, "-e",
+       "const i = new WebAssembly.Instance(new WebAssembly.Module(require('fs').readFileSync("
+       "process.argv[1])), {env: {imported: new WebAssembly.Table({initial: 3, element: "
+       "'anyfunc'})}}).exports; console.log([i.ti, i.ta, i.tb, i.tc].map(t => t.length).join())",
+       (dir / "m.wasm").string()});
+  EXPECT_EQ(r.out, "3,2,5,7\n") << r.err;
 }
 
 }  // namespace

@@ -120,6 +120,13 @@ int Correspondence::signatureKey(const std::vector<sem::ValType>& params,
   return intern("indirect:" + sem::describeTypes(params) + "->" + sem::describeTypes(results));
 }
 
+int Correspondence::referenceKey(Side side, const std::string& name) const {
+  const sem::FunctionInfo* f = module(side).function(name);
+  if (f && f->imported) return importKey(f->import_module, f->import_base);
+  if (auto key = functionKey(side, name)) return *key;
+  return intern(fmt::format("ref:{}:{}", sem::sideIndex(side), name));
+}
+
 bool Correspondence::equivalent(const std::string& o, const std::string& p) const {
   const sem::FunctionInfo* of = original_.function(o);
   const sem::FunctionInfo* pf = optimized_.function(p);
@@ -307,6 +314,29 @@ void Correspondence::buildLayout() {
   }
   layout_.event_args = args;
   layout_.event_results = results;
+  for (Side side : {Side::Original, Side::Optimized}) {
+    for (const sem::TableInfo& t : module(side).tables()) {
+      auto [it, added] = layout_.table_by_name[0].try_emplace(t.name, layout_.tables.size());
+      if (added) {
+        layout_.table_by_name[1][t.name] = it->second;
+        sem::TableSlot slot;
+        slot.name = t.name;
+        slot.fixed = true;
+        slot.initial = t.initial;
+        slot.max = t.max.value_or(0xffffffffu);
+        layout_.tables.push_back(slot);
+      }
+      sem::TableSlot& slot = layout_.tables[it->second];
+      slot.present[sem::sideIndex(side)] = true;
+      slot.host_visible = slot.host_visible || t.imported || t.exported;
+      slot.fixed = slot.fixed && t.fixed();
+      slot.initial = std::min(slot.initial, t.initial);
+      slot.max = std::max<std::uint64_t>(slot.max, t.max.value_or(0xffffffffu));
+    }
+  }
+  layout_.data_segments_alike = original_.dataSegments() == optimized_.dataSegments();
+  layout_.data_segments =
+      layout_.data_segments_alike ? static_cast<unsigned>(original_.dataSegments().size()) : 0;
   layout_.memory_host_visible = original_.memoryVisibleToHost() || optimized_.memoryVisibleToHost();
   layout_.max_pages = original_.memory().max_pages;
 }
@@ -341,6 +371,15 @@ sem::CallPlan Resolver::direct(Side side, const std::string& callee, unsigned de
       "counterpart",
       sem::sideName(side), callee, inline_depth_);
   return plan;
+}
+
+std::uint32_t Resolver::functionRef(Side side, const std::string& name) {
+  return static_cast<std::uint32_t>(c_.referenceKey(side, name));
+}
+
+std::uint32_t Resolver::signatureOf(const std::vector<sem::ValType>& params,
+                                    const std::vector<sem::ValType>& results) {
+  return static_cast<std::uint32_t>(c_.signatureKey(params, results));
 }
 
 std::optional<int> Resolver::indirectKey(Side, const std::vector<sem::ValType>& params,

@@ -55,6 +55,10 @@ class Correspondence {
   int importKey(const std::string& module, const std::string& base) const;
   int signatureKey(const std::vector<sem::ValType>& params,
                    const std::vector<sem::ValType>& results) const;
+  // A funcref's identity: the function's class key when it has a verified
+  // counterpart (so equivalent functions are equal references), the
+  // import's key for an import, else a key of its own on this side.
+  int referenceKey(sem::Side side, const std::string& name) const;
 
   // Whether the optimized function `p` can stand in for original function `o`
   // (same function under correspondence, or a body-identical twin of it).
@@ -127,6 +131,9 @@ class Resolver : public sem::CallResolver {
   sem::CallPlan direct(sem::Side side, const std::string& callee, unsigned depth) override;
   std::optional<int> indirectKey(sem::Side side, const std::vector<sem::ValType>& params,
                                  const std::vector<sem::ValType>& results) override;
+  std::uint32_t functionRef(sem::Side side, const std::string& name) override;
+  std::uint32_t signatureOf(const std::vector<sem::ValType>& params,
+                            const std::vector<sem::ValType>& results) override;
 
  private:
   const Correspondence& c_;

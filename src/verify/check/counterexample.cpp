@@ -72,6 +72,63 @@ std::vector<const sem::SideOutcome*> sides(const Encoding& enc) {
   return {&*enc.original, &*enc.optimized};
 }
 
+// A fresh instance, as a replay starts from: no data segment is dropped
+// and every table slot the executions read holds its segments' image.
+std::vector<smt::Expr> freshInstance(Context& x) {
+  std::vector<smt::Expr> out;
+  const sem::Environment& env = *x.enc.env;
+  for (unsigned k = 0; k < x.layout.data_segments; ++k) {
+    out.push_back(smt::mkNot(smt::select(env.dropped0(), x.c.bvVal(k, 32))));
+  }
+  for (unsigned t = 0; t < x.layout.tables.size(); ++t) {
+    const sem::TableSlot& slot = x.layout.tables[t];
+    if (slot.fixed) continue;  // read from the segments' image, never from the state
+    const sem::TableInfo* info[2] = {x.corr.original().table(slot.name),
+                                     x.corr.optimized().table(slot.name)};
+    // The entry contents as an if-then-else chain over the slots, per side
+    // (constant arrays would leave the array theory incomplete).
+    std::vector<std::vector<std::uint32_t>> images;
+    bool known = true;
+    for (Side side : {Side::Original, Side::Optimized}) {
+      const sem::TableInfo* ti = info[sem::sideIndex(side)];
+      if (!ti) continue;
+      if (ti->imported || !ti->exact || !ti->base.empty()) {
+        known = false;
+        continue;
+      }
+      std::vector<std::uint32_t> image(ti->slots.size(), 0);
+      for (std::size_t k = 0; k < ti->slots.size(); ++k) {
+        if (ti->slots[k])
+          image[k] = static_cast<std::uint32_t>(x.corr.referenceKey(side, *ti->slots[k]));
+      }
+      images.push_back(std::move(image));
+      out.push_back(env.tableSize0(t) == x.c.bvVal(ti->initial, 32));
+    }
+    // The two instances must start from one table for a replay to mean anything.
+    if (!known || (images.size() == 2 && images[0] != images[1])) {
+      bool read = false;
+      for (const auto* s : sides(x.enc)) {
+        for (const auto& r : s->table_reads) read = read || r.table == t;
+      }
+      if (read) out.push_back(x.c.boolVal(false));
+      continue;
+    }
+    if (images.empty()) continue;
+    for (const auto* s : sides(x.enc)) {
+      for (const auto& r : s->table_reads) {
+        if (r.table != t) continue;
+        smt::Expr value = x.c.bvVal(0, 32);
+        for (std::size_t k = images[0].size(); k-- > 0;) {
+          if (images[0][k] == 0) continue;
+          value = smt::ite(r.index == x.c.bvVal(k, 32), x.c.bvVal(images[0][k], 32), value);
+        }
+        out.push_back(smt::select(env.table0(t), r.index) == value);
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<smt::Expr> replayConstraints(Context& x, int tier) {
   std::vector<smt::Expr> out;
   const sem::Environment& env = *x.enc.env;
@@ -83,6 +140,29 @@ std::vector<smt::Expr> replayConstraints(Context& x, int tier) {
   out.push_back(smt::mkOr(x.c, visible));
   for (const auto* s : sides(x.enc)) out.push_back(smt::mkNot(s->abstracted));
   const bool allow_nan = tier > 0;
+  // scripts/wasm-run.mjs passes and returns numbers only: a v128 or a
+  // reference crossing the boundary, or a host call with several results,
+  // cannot be replayed, so nothing is refuted through them.
+  auto numeric = [](const std::vector<sem::ValType>& types) {
+    return std::all_of(types.begin(), types.end(), [](sem::ValType t) {
+      return t != sem::ValType::V128 && !sem::isRef(t) && t != sem::ValType::Tuple;
+    });
+  };
+  bool crosses = !numeric(env.paramTypes());
+  for (Side side : {Side::Original, Side::Optimized}) {
+    const sem::FunctionInfo* f =
+        x.corr.module(side).function(side == Side::Original ? x.pair.original : x.pair.optimized);
+    if (f && !numeric(f->results)) crosses = true;
+  }
+  for (const auto* s : sides(x.enc)) {
+    for (const auto& ev : s->events) {
+      if (ev.internal) continue;
+      if (!numeric(ev.arg_types) || !numeric(ev.result_types) || ev.result_types.size() > 1)
+        out.push_back(smt::mkNot(ev.pc));
+    }
+  }
+  if (crosses) out.push_back(x.c.boolVal(false));
+  for (auto& e : freshInstance(x)) out.push_back(std::move(e));
   for (std::size_t i = 0; i < env.params().size(); ++i) {
     if (sem::isFloat(env.paramTypes()[i]))
       out.push_back(jsSafeFloat(x.c, env.params()[i], allow_nan));
@@ -278,6 +358,7 @@ smt::CheckResult confirm(Context& x, smt::Solver& solver, const Counterexample& 
   const auto witness = static_cast<std::uint32_t>(model.bitsOr(x.enc.memory_witness, 0));
   sem::Environment& env = *x.enc.env;
   std::vector<smt::Expr> fixed{env.replayable()};
+  for (auto& e : freshInstance(x)) fixed.push_back(std::move(e));
   for (std::size_t i = 0; i < env.params().size(); ++i) {
     fixed.push_back(env.params()[i] == x.c.bvVal(static_cast<uint64_t>(parseBits(cex.arguments[i])),
                                                  sem::widthOf(env.paramTypes()[i])));

@@ -93,6 +93,26 @@ std::unique_ptr<Encoding> encodePair(smt::Smt& smt, const Correspondence& c,
   if (!smt::sameTerm(so.at(layout.pages()), sp.at(layout.pages()))) {
     add("memory size", so.at(layout.pages()) != sp.at(layout.pages()));
   }
+  // Tables and drop flags are compared like memory, at the one free index.
+  for (unsigned t = 0; t < layout.tables.size(); ++t) {
+    if (!layout.tables[t].compared()) continue;
+    const unsigned contents = layout.tableContents(t), size = layout.tableSize(t);
+    if (!smt::sameTerm(so.at(contents), sp.at(contents))) {
+      add("table " + layout.tables[t].name,
+          smt::select(so.at(contents), enc->memory_witness) !=
+              smt::select(sp.at(contents), enc->memory_witness),
+          false);
+    }
+    if (!smt::sameTerm(so.at(size), sp.at(size))) {
+      add("size of table " + layout.tables[t].name, so.at(size) != sp.at(size), false);
+    }
+  }
+  if (!smt::sameTerm(so.at(layout.dropped()), sp.at(layout.dropped()))) {
+    add("dropped data segments",
+        smt::select(so.at(layout.dropped()), enc->memory_witness) !=
+            smt::select(sp.at(layout.dropped()), enc->memory_witness),
+        false);
+  }
   for (unsigned slot = 0; slot < layout.globals.size(); ++slot) {
     if (!layout.globals[slot].compared()) continue;
     if (smt::sameTerm(so.at(slot), sp.at(slot))) continue;

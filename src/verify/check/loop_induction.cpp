@@ -381,6 +381,7 @@ std::vector<Candidate> candidates(smt::Context& c, const Encoding& enc,
     for (unsigned i = 0; i < a.local_types.size(); ++i) {
       for (unsigned j = 0; j < b.local_types.size(); ++j) {
         if (a.local_types[i] != b.local_types[j]) continue;
+        if (!smt::sameTerm(a.head.at(base + i).sort(), b.head.at(base + j).sort())) continue;
         if (!a.havocked[base + i] && !b.havocked[base + j]) continue;
         add({{base + i, base + j}}, false, fmt::format("local {} = local {}", i, j));
       }
@@ -389,7 +390,7 @@ std::vector<Candidate> candidates(smt::Context& c, const Encoding& enc,
       if (!layout.globals[slot].compared() || !(a.havocked[slot] || b.havocked[slot])) continue;
       add({{slot, slot}}, false, "global " + layout.globals[slot].name);
     }
-    for (unsigned i : {layout.memory(), layout.pages(), layout.grows()}) {
+    for (unsigned i = layout.memory(); i < layout.traceCount(); ++i) {
       if (a.havocked[i] || b.havocked[i]) add({{i, i}}, false, layout.componentName(i));
     }
     std::vector<std::pair<unsigned, unsigned>> trace;

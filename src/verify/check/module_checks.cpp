@@ -129,43 +129,57 @@ void checkDylink(const Correspondence& c, ModuleProblems& out) {
   }
 }
 
-void checkTable(const Correspondence& c, ModuleProblems& out) {
-  const auto& ot = c.original().table();
-  const auto& pt = c.optimized().table();
-  const bool visible = ot.imported || ot.exported || pt.imported || pt.exported;
-  // A private table is only observable through call_indirect, which every
-  // function verdict executes against its own module's table.
+void checkTable(const Correspondence& c, const sem::TableInfo* ot, const sem::TableInfo* pt,
+                ModuleProblems& out) {
+  const std::string name = ot ? ot->name : pt->name;
+  const bool visible =
+      (ot && (ot->imported || ot->exported)) || (pt && (pt->imported || pt->exported));
+  // A private table is only observable through the functions that use it,
+  // which every function verdict executes against its own module's table.
   if (!visible) return;
-  if (ot.present != pt.present || ot.imported != pt.imported || ot.exported != pt.exported) {
-    out.add("the table changed between imported, exported and private", true);
+  if (!ot || !pt || ot->imported != pt->imported || ot->exported != pt->exported) {
+    out.add(fmt::format("table {} changed between imported, exported, private and absent", name),
+            true);
     return;
   }
-  if (ot.table_count != pt.table_count || !ot.exact || !pt.exact) {
-    out.add("tables with non-constant or passive element segments are not compared", false);
+  if (!ot->exact || !pt->exact) {
+    out.add(
+        fmt::format("table {}: element segments with non-constant offsets are not compared", name),
+        false);
     return;
   }
-  if (ot.base != pt.base) {
-    out.add(fmt::format("element segments moved from base {} to {}",
-                        ot.base.empty() ? "0" : ot.base, pt.base.empty() ? "0" : pt.base),
+  if (ot->base != pt->base) {
+    out.add(fmt::format("element segments of table {} moved from base {} to {}", name,
+                        ot->base.empty() ? "0" : ot->base, pt->base.empty() ? "0" : pt->base),
             false);
     return;
   }
-  if (ot.initial != pt.initial || ot.max != pt.max) {
-    out.add(fmt::format("table limits changed ({} -> {} initial slots)", ot.initial, pt.initial),
+  if (ot->initial != pt->initial || ot->max != pt->max) {
+    out.add(fmt::format("limits of table {} changed ({} -> {} initial slots)", name, ot->initial,
+                        pt->initial),
             true);
   }
   // A relocatable table's segments may end at different lengths.
-  for (std::size_t i = 0; i < std::max(ot.slots.size(), pt.slots.size()); ++i) {
-    const auto a = i < ot.slots.size() ? ot.slots[i] : std::nullopt;
-    const auto b = i < pt.slots.size() ? pt.slots[i] : std::nullopt;
+  for (std::size_t i = 0; i < std::max(ot->slots.size(), pt->slots.size()); ++i) {
+    const auto a = i < ot->slots.size() ? ot->slots[i] : std::nullopt;
+    const auto b = i < pt->slots.size() ? pt->slots[i] : std::nullopt;
     if (a.has_value() != b.has_value()) {
-      out.add(fmt::format("table slot {} changed from {} to {}", i, a.value_or("null"),
+      out.add(fmt::format("slot {} of table {} changed from {} to {}", i, name, a.value_or("null"),
                           b.value_or("null")),
               true);
     } else if (a && !c.equivalent(*a, *b)) {
-      out.add(fmt::format("table slot {} holds {}, not a verified counterpart of {}", i, *b, *a),
+      out.add(fmt::format("slot {} of table {} holds {}, not a verified counterpart of {}", i, name,
+                          *b, *a),
               false);
     }
+  }
+}
+
+void checkTables(const Correspondence& c, ModuleProblems& out) {
+  for (const auto& ot : c.original().tables())
+    checkTable(c, &ot, c.optimized().table(ot.name), out);
+  for (const auto& pt : c.optimized().tables()) {
+    if (!c.original().table(pt.name)) checkTable(c, nullptr, &pt, out);
   }
 }
 
@@ -183,9 +197,14 @@ void checkMemory(const Correspondence& c, ModuleProblems& out) {
       om.exported != pm.exported) {
     out.add("memory limits, sharing or import/export changed", true);
   }
-  if (!om.segments_exact || !pm.segments_exact || om.passive_segments || pm.passive_segments) {
-    out.add("data segments with non-constant offsets or passive segments are not compared", false);
+  if (!om.segments_exact || !pm.segments_exact) {
+    out.add("data segments with non-constant offsets are not compared", false);
     return;
+  }
+  // Passive segments are read by memory.init, which the function verdicts
+  // model only when the segments are the same on both sides.
+  if ((om.passive_segments || pm.passive_segments) && !c.layout().data_segments_alike) {
+    out.add("passive data segments changed", false);
   }
   if (om.segment_base != pm.segment_base) {
     out.add(fmt::format("data segments moved from base {} to {}",
@@ -293,7 +312,7 @@ ModuleProblems checkModules(const Correspondence& c) {
   checkImports(c, out);
   checkExports(c, out);
   checkStart(c, out);
-  checkTable(c, out);
+  checkTables(c, out);
   checkDylink(c, out);
   checkMemory(c, out);
   checkGlobals(c, out);

@@ -25,6 +25,17 @@ Environment::Environment(smt::Smt& smt, const StateLayout& layout,
   for (const auto& g : layout.globals) {
     globals0_.push_back(smt.freshBv("global0_" + g.name, widthOf(g.type)));
   }
+  for (const auto& t : layout.tables) {
+    smt::Expr contents = smt.fresh("table0_" + t.name, tableSort());
+    smt::Expr size = smt.freshBv("table_size0_" + t.name, 32);
+    tables0_.push_back(contents);
+    tables0_.push_back(size);
+    tables0_.push_back(c.bvVal(0, 32));
+    axioms_.push_back(smt::uge(size, c.bvVal(static_cast<uint64_t>(t.initial), 32)));
+    if (t.max < 0xffffffffULL)
+      axioms_.push_back(smt::ule(size, c.bvVal(static_cast<uint64_t>(t.max), 32)));
+  }
+  dropped0_ = smt.fresh("dropped0", c.arraySort(c.bvSort(32), c.boolSort()));
   axioms_.push_back(smt::uge(pages0_, c.bvVal(static_cast<uint64_t>(initial_pages), 32)));
   axioms_.push_back(smt::ule(pages0_, c.bvVal(static_cast<uint64_t>(max_pages), 32)));
 
@@ -34,7 +45,8 @@ Environment::Environment(smt::Smt& smt, const StateLayout& layout,
   trace0_.push_back(c.bvVal(0, 32));
   trace0_.push_back(smt.fresh("trace_keys", c.arraySort(idx, c.bvSort(32))));
   for (unsigned k = 0; k < layout.event_args; ++k) {
-    trace0_.push_back(smt.fresh(fmt::format("trace_arg{}", k), c.arraySort(idx, c.bvSort(layout.event_value_bits))));
+    trace0_.push_back(smt.fresh(fmt::format("trace_arg{}", k),
+                                c.arraySort(idx, c.bvSort(layout.event_value_bits))));
   }
   trace0_.push_back(smt.fresh("trace_memory", c.arraySort(idx, smt.memorySort())));
   trace0_.push_back(smt.fresh("trace_pages", c.arraySort(idx, c.bvSort(32))));
@@ -42,6 +54,15 @@ Environment::Environment(smt::Smt& smt, const StateLayout& layout,
     trace0_.push_back(
         smt.fresh("trace_global_" + g.name, c.arraySort(idx, c.bvSort(widthOf(g.type)))));
   }
+  for (const auto& t : layout.tables) {
+    trace0_.push_back(smt.fresh("trace_table_" + t.name, c.arraySort(idx, tableSort())));
+    trace0_.push_back(smt.fresh("trace_table_size_" + t.name, c.arraySort(idx, c.bvSort(32))));
+  }
+}
+
+smt::Sort Environment::tableSort() const {
+  smt::Context& c = smt_.ctx();
+  return c.arraySort(c.bvSort(32), c.bvSort(32));
 }
 
 State Environment::initialState(std::vector<smt::Expr> locals) const {
@@ -51,6 +72,8 @@ State Environment::initialState(std::vector<smt::Expr> locals) const {
   s.v.push_back(memory0_);
   s.v.push_back(pages0_);
   s.v.push_back(c.bvVal(0, 32));
+  s.v.insert(s.v.end(), tables0_.begin(), tables0_.end());
+  s.v.push_back(dropped0_);
   s.v.insert(s.v.end(), trace0_.begin(), trace0_.end());
   s.v.insert(s.v.end(), locals.begin(), locals.end());
   return s;
@@ -101,6 +124,41 @@ smt::Expr Environment::eventGlobal(unsigned slot, const smt::Expr& index) {
   d.push_back(c.bvSort(32));
   const auto& g = layout_.globals[slot];
   return fn("event_global_" + g.name, d, c.bvSort(widthOf(g.type)))(index);
+}
+
+smt::Expr Environment::eventTable(unsigned table, const smt::Expr& index) {
+  smt::Context& c = smt_.ctx();
+  smt::SortVector d(c);
+  d.push_back(c.bvSort(32));
+  return fn("event_table_" + layout_.tables[table].name, d, tableSort())(index);
+}
+
+smt::Expr Environment::eventTableSize(unsigned table, const smt::Expr& index) {
+  smt::Context& c = smt_.ctx();
+  smt::SortVector d(c);
+  d.push_back(c.bvSort(32));
+  return fn("event_table_size_" + layout_.tables[table].name, d, c.bvSort(32))(index);
+}
+
+smt::Expr Environment::eventDropped(const smt::Expr& index) {
+  smt::Context& c = smt_.ctx();
+  smt::SortVector d(c);
+  d.push_back(c.bvSort(32));
+  return fn("event_dropped", d, c.arraySort(c.bvSort(32), c.boolSort()))(index);
+}
+
+smt::Expr Environment::tableGrowAllowed(unsigned table, const smt::Expr& index) {
+  smt::Context& c = smt_.ctx();
+  smt::SortVector d(c);
+  d.push_back(c.bvSort(32));
+  return fn("table_grow_allowed_" + layout_.tables[table].name, d, c.boolSort())(index);
+}
+
+smt::Expr Environment::refSignature(const smt::Expr& ref) {
+  smt::Context& c = smt_.ctx();
+  smt::SortVector d(c);
+  d.push_back(c.bvSort(32));
+  return fn("ref_signature", d, c.bvSort(32))(ref);
 }
 
 smt::Expr Environment::growAllowed(const smt::Expr& index) {

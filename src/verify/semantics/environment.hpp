@@ -45,6 +45,10 @@ class Environment : public NanSource {
   const smt::Expr& pages0() const { return pages0_; }
   smt::Expr initialPagesValue() const { return initial_pages_; }
   const smt::Expr& global0(unsigned slot) const { return globals0_[slot]; }
+  // Each table's contents and size at entry, and the data segments' drop flags.
+  const smt::Expr& table0(unsigned table) const { return tables0_[3 * table]; }
+  const smt::Expr& tableSize0(unsigned table) const { return tables0_[3 * table + 1]; }
+  const smt::Expr& dropped0() const { return dropped0_; }
   void setGlobal0(unsigned slot, smt::Expr value) { globals0_[slot] = std::move(value); }
   // Facts about the inputs every query assumes (memory size within limits).
   const std::vector<smt::Expr>& axioms() const { return axioms_; }
@@ -60,6 +64,18 @@ class Environment : public NanSource {
   smt::Expr eventPages(const smt::Expr& index);
   smt::Expr eventGlobal(unsigned slot, const smt::Expr& index);
   smt::Expr growAllowed(const smt::Expr& index);
+  // Tables: what an event leaves in table `table`, whether its i-th
+  // table.grow may succeed, and which data segments an event leaves dropped.
+  smt::Expr eventTable(unsigned table, const smt::Expr& index);
+  smt::Expr eventTableSize(unsigned table, const smt::Expr& index);
+  smt::Expr eventDropped(const smt::Expr& index);
+  smt::Expr tableGrowAllowed(unsigned table, const smt::Expr& index);
+  // The signature key of the function a non-null funcref identity denotes.
+  // Equal identities denote equivalent functions on both sides, so one
+  // shared function is exact enough: call_indirect traps when it differs
+  // from the expected signature.
+  smt::Expr refSignature(const smt::Expr& ref);
+  smt::Sort tableSort() const;
 
   // True in the queries that look for a counterexample Node.js can replay:
   // the host then returns the given values and changes nothing else, and
@@ -84,6 +100,8 @@ class Environment : public NanSource {
   smt::Expr initial_pages_;
   std::vector<smt::Expr> globals0_;
   std::vector<smt::Expr> trace0_;
+  std::vector<smt::Expr> tables0_;  // contents, size, grow count per table
+  smt::Expr dropped0_;
   std::vector<smt::Expr> axioms_;
   smt::Expr replayable_;
   std::map<std::string, smt::FuncDecl> functions_;

@@ -10,6 +10,7 @@
 #include "loom/wasm/ir.hpp"
 #include "src/verify/semantics/memory.hpp"
 #include "src/verify/semantics/operators.hpp"
+#include "src/verify/semantics/simd.hpp"
 #include "src/verify/smt/bitvector.hpp"
 
 namespace loom::verify::sem {
@@ -39,9 +40,14 @@ struct Modified {
   bool pages = false;
   bool trace = false;
   bool all_globals = false;
+  std::set<unsigned> tables;  // layout table indices
+  bool all_tables = false;
+  bool dropped = false;
 };
 
 }  // namespace
+
+constexpr std::size_t kUnrolledSegmentBytes = 64;
 
 struct Executor::Impl {
   Environment& env;
@@ -63,6 +69,7 @@ struct Executor::Impl {
   SideOutcome out;
   int current_loop = -1;
   std::unordered_map<BinaryenExpressionRef, bool> has_back_edge;
+  std::map<std::uint32_t, smt::Expr> segment_arrays;
 
   Impl(Environment& e, const ModuleInfo& m, Side s, CallResolver& r, ExecOptions o)
       : env(e),
@@ -78,6 +85,7 @@ struct Executor::Impl {
             c.boolVal(false),
             c.boolVal(false),
             c.boolVal(false),
+            {},
             {},
             {},
             {},
@@ -116,7 +124,6 @@ struct Executor::Impl {
     return result.simplify();
   }
 
-  smt::Expr zeroOf(ValType t) { return c.bvVal(0, widthOf(t)); }
   smt::Expr dummy(BinaryenExpressionRef e) {
     auto t = valTypeOf(BinaryenExpressionGetType(e));
     return c.bvVal(0, t ? widthOf(*t) : 32);
@@ -269,9 +276,334 @@ struct Executor::Impl {
       case ExprKind::MemoryCopy:
         evalCopy(e);
         return std::nullopt;
+      case ExprKind::MemoryInit:
+        evalMemoryInit(e);
+        return std::nullopt;
+      case ExprKind::DataDrop:
+        evalDataDrop(e);
+        return std::nullopt;
+      case ExprKind::RefNull:
+        return c.bvVal(0, 32);
+      case ExprKind::RefFunc:
+        return c.bvVal(resolver.functionRef(side, BinaryenRefFuncGetFunc(e)), 32);
+      case ExprKind::RefIs:
+        return evalRefIs(e);
+      case ExprKind::RefAs:
+        return evalRefAs(e);
+      case ExprKind::TableGet:
+        return evalTableGet(e);
+      case ExprKind::TableSet:
+        evalTableSet(e);
+        return std::nullopt;
+      case ExprKind::TableSize:
+        return tableSize(tableSlot(BinaryenTableSizeGetTable(e)), BinaryenTableSizeGetTable(e));
+      case ExprKind::TableGrow:
+        return evalTableGrow(e);
+      case ExprKind::SIMDExtract:
+        return evalSimdExtract(e);
+      case ExprKind::SIMDReplace:
+        return evalSimdReplace(e);
+      case ExprKind::SIMDShuffle:
+        return evalSimdShuffle(e);
+      case ExprKind::SIMDTernary:
+        return evalSimdTernary(e);
+      case ExprKind::SIMDShift:
+        return evalSimdShift(e);
+      case ExprKind::SIMDLoad:
+        return evalSimdLoad(e);
+      case ExprKind::SIMDLoadStoreLane:
+        return evalSimdLane(e);
+      case ExprKind::TupleMake:
+        return evalTupleMake(e);
+      case ExprKind::TupleExtract:
+        return evalTupleExtract(e);
       default:
         unsupported(std::string(wasm::kindName(kind)));
     }
+  }
+
+  // ---------------------------------------------------------------- references and tables
+
+  std::optional<smt::Expr> evalRefIs(BinaryenExpressionRef e) {
+    if (BinaryenRefIsGetOp(e) != BinaryenRefIsNull()) unsupported("ref.is_func/data/i31 (GC)");
+    smt::Expr v = value(BinaryenRefIsGetValue(e));
+    if (!live) return std::nullopt;
+    return fold(smt::ite(v == c.bvVal(0, 32), c.bvVal(1, 32), c.bvVal(0, 32)), {&v});
+  }
+
+  std::optional<smt::Expr> evalRefAs(BinaryenExpressionRef e) {
+    if (BinaryenRefAsGetOp(e) != BinaryenRefAsNonNull()) unsupported("ref.as_func/data/i31 (GC)");
+    smt::Expr v = value(BinaryenRefAsGetValue(e));
+    if (!live) return std::nullopt;
+    trapIf(fold(v == c.bvVal(0, 32), {&v}));
+    if (!live) return std::nullopt;
+    return v;
+  }
+
+  unsigned tableSlot(const char* name) {
+    auto slot = layout.table(side, name ? name : "");
+    if (!slot) unsupported(fmt::format("table {}", name ? name : "(null)"));
+    return *slot;
+  }
+
+  // A fixed table's contents and size are its segments' image, forever.
+  smt::Expr tableContents(unsigned t, const char* name) {
+    if (!layout.tables[t].fixed) return st.at(layout.tableContents(t));
+    const TableInfo* info = module.table(name);
+    smt::Expr a = smt::constArray(c.bvSort(32), c.bvVal(0, 32));
+    for (std::size_t k = 0; info && k < info->slots.size(); ++k) {
+      if (info->slots[k])
+        a = smt::store(a, c.bvVal(k, 32), c.bvVal(resolver.functionRef(side, *info->slots[k]), 32));
+    }
+    return a;
+  }
+  smt::Expr tableSize(unsigned t, const char* name) {
+    if (!layout.tables[t].fixed) return st.at(layout.tableSize(t));
+    const TableInfo* info = module.table(name);
+    return c.bvVal(info ? info->initial : 0, 32);
+  }
+
+  std::optional<smt::Expr> evalTableGet(BinaryenExpressionRef e) {
+    const char* name = BinaryenTableGetGetTable(e);
+    const unsigned t = tableSlot(name);
+    smt::Expr index = value(BinaryenTableGetGetIndex(e));
+    if (!live) return std::nullopt;
+    trapIf(smt::uge(index, tableSize(t, name)));
+    if (!live) return std::nullopt;
+    if (!layout.tables[t].fixed) out.table_reads.push_back(TableRead{t, index});
+    return smt::select(tableContents(t, name), index);
+  }
+
+  void evalTableSet(BinaryenExpressionRef e) {
+    const unsigned t = tableSlot(BinaryenTableSetGetTable(e));
+    smt::Expr index = value(BinaryenTableSetGetIndex(e));
+    if (!live) return;
+    smt::Expr v = value(BinaryenTableSetGetValue(e));
+    if (!live) return;
+    trapIf(smt::uge(index, st.at(layout.tableSize(t))));
+    if (!live) return;
+    st.at(layout.tableContents(t)) = smt::store(st.at(layout.tableContents(t)), index, v);
+  }
+
+  std::optional<smt::Expr> evalTableGrow(BinaryenExpressionRef e) {
+    const unsigned t = tableSlot(BinaryenTableGrowGetTable(e));
+    smt::Expr init = value(BinaryenTableGrowGetValue(e));
+    if (!live) return std::nullopt;
+    smt::Expr delta = value(BinaryenTableGrowGetDelta(e));
+    if (!live) return std::nullopt;
+    smt::Expr& size = st.at(layout.tableSize(t));
+    smt::Expr& grows = st.at(layout.tableGrows(t));
+    // As memory.grow: growth within the limit may still fail, and whether
+    // the i-th table.grow may succeed is shared by both sides.
+    smt::Expr allowed = env.replayable() || env.tableGrowAllowed(t, grows);
+    smt::Expr fits = smt::ule(smt::zext(size, 32) + smt::zext(delta, 32),
+                              c.bvVal(static_cast<uint64_t>(layout.tables[t].max), 64));
+    smt::Expr ok = allowed && fits;
+    smt::Expr result = smt::ite(ok, size, c.bvVal(static_cast<uint64_t>(0xffffffffULL), 32));
+    smt::Expr& contents = st.at(layout.tableContents(t));
+    contents = smt::ite(ok, fillRange(contents, size, init, delta), contents);
+    size = smt::ite(ok, size + delta, size);
+    grows = grows + c.bvVal(1, 32);
+    return result;
+  }
+
+  // ---------------------------------------------------------------- SIMD
+
+  std::optional<smt::Expr> evalSimdExtract(BinaryenExpressionRef e) {
+    smt::Expr v = value(BinaryenSIMDExtractGetVec(e));
+    if (!live) return std::nullopt;
+    const BinaryenOp op = BinaryenSIMDExtractGetOp(e);
+    auto r = simdExtract(op, v, BinaryenSIMDExtractGetIndex(e));
+    if (!r) unsupported("operator " + simdOpName(SimdOpClass::Extract, op));
+    return fold(*r, {&v});
+  }
+
+  std::optional<smt::Expr> evalSimdReplace(BinaryenExpressionRef e) {
+    smt::Expr v = value(BinaryenSIMDReplaceGetVec(e));
+    if (!live) return std::nullopt;
+    smt::Expr x = value(BinaryenSIMDReplaceGetValue(e));
+    if (!live) return std::nullopt;
+    const BinaryenOp op = BinaryenSIMDReplaceGetOp(e);
+    auto r = simdReplace(op, v, BinaryenSIMDReplaceGetIndex(e), x);
+    if (!r) unsupported("operator " + simdOpName(SimdOpClass::Replace, op));
+    return fold(*r, {&v, &x});
+  }
+
+  std::optional<smt::Expr> evalSimdShuffle(BinaryenExpressionRef e) {
+    smt::Expr a = value(BinaryenSIMDShuffleGetLeft(e));
+    if (!live) return std::nullopt;
+    smt::Expr b = value(BinaryenSIMDShuffleGetRight(e));
+    if (!live) return std::nullopt;
+    std::uint8_t mask[16] = {};
+    BinaryenSIMDShuffleGetMask(e, mask);
+    return fold(simdShuffle(a, b, mask), {&a, &b});
+  }
+
+  std::optional<smt::Expr> evalSimdTernary(BinaryenExpressionRef e) {
+    smt::Expr a = value(BinaryenSIMDTernaryGetA(e));
+    if (!live) return std::nullopt;
+    smt::Expr b = value(BinaryenSIMDTernaryGetB(e));
+    if (!live) return std::nullopt;
+    smt::Expr x = value(BinaryenSIMDTernaryGetC(e));
+    if (!live) return std::nullopt;
+    const BinaryenOp op = BinaryenSIMDTernaryGetOp(e);
+    auto r = simdTernary(op, a, b, x, env);
+    if (!r) unsupported("operator " + simdOpName(SimdOpClass::Ternary, op));
+    if (r->trap) trapIf(*r->trap);
+    if (!live) return std::nullopt;
+    return fold(r->value, {&a, &b, &x});
+  }
+
+  std::optional<smt::Expr> evalSimdShift(BinaryenExpressionRef e) {
+    smt::Expr v = value(BinaryenSIMDShiftGetVec(e));
+    if (!live) return std::nullopt;
+    smt::Expr n = value(BinaryenSIMDShiftGetShift(e));
+    if (!live) return std::nullopt;
+    const BinaryenOp op = BinaryenSIMDShiftGetOp(e);
+    auto r = simdShift(op, v, n);
+    if (!r) unsupported("operator " + simdOpName(SimdOpClass::Shift, op));
+    return fold(*r, {&v, &n});
+  }
+
+  std::optional<smt::Expr> evalSimdLoad(BinaryenExpressionRef e) {
+    requireMemory();
+    const BinaryenOp op = BinaryenSIMDLoadGetOp(e);
+    auto bytes = simdLoadBytes(op);
+    if (!bytes) unsupported("operator " + simdOpName(SimdOpClass::Load, op));
+    smt::Expr ptr = value(BinaryenSIMDLoadGetPtr(e));
+    if (!live) return std::nullopt;
+    const smt::Expr pages = st.pages(layout);
+    Access a = memoryAccess(ptr, BinaryenSIMDLoadGetOffset(e), *bytes, pages);
+    out.loads.push_back(LoadSite{a.address, *bytes});
+    trapIf(fold(!a.in_bounds, {&ptr, &pages}));
+    if (!live) return std::nullopt;
+    auto r = simdLoadValue(op, loadBytes(st.memory(layout), a.index, *bytes));
+    if (!r) unsupported("operator " + simdOpName(SimdOpClass::Load, op));
+    return r;
+  }
+
+  std::optional<smt::Expr> evalSimdLane(BinaryenExpressionRef e) {
+    requireMemory();
+    const BinaryenOp op = BinaryenSIMDLoadStoreLaneGetOp(e);
+    auto bytes = simdLaneBytes(op);
+    if (!bytes) unsupported("operator " + simdOpName(SimdOpClass::LoadStoreLane, op));
+    smt::Expr ptr = value(BinaryenSIMDLoadStoreLaneGetPtr(e));
+    if (!live) return std::nullopt;
+    smt::Expr vec = value(BinaryenSIMDLoadStoreLaneGetVec(e));
+    if (!live) return std::nullopt;
+    const unsigned lane = BinaryenSIMDLoadStoreLaneGetIndex(e);
+    if (lane >= 16 / *bytes) unsupported("lane index out of range");
+    const smt::Expr pages = st.pages(layout);
+    Access a = memoryAccess(ptr, BinaryenSIMDLoadStoreLaneGetOffset(e), *bytes, pages);
+    const bool store = simdLaneIsStore(op);
+    if (!store) out.loads.push_back(LoadSite{a.address, *bytes});
+    trapIf(fold(!a.in_bounds, {&ptr, &pages}));
+    if (!live) return std::nullopt;
+    if (store) {
+      st.memory(layout) =
+          storeBytes(st.memory(layout), a.index, simdLaneGet(vec, 8 * *bytes, lane), *bytes);
+      return std::nullopt;
+    }
+    return simdLaneSet(vec, 8 * *bytes, lane, loadBytes(st.memory(layout), a.index, *bytes));
+  }
+
+  // ---------------------------------------------------------------- tuples
+
+  std::optional<smt::Expr> evalTupleMake(BinaryenExpressionRef e) {
+    std::optional<smt::Expr> acc;
+    for (BinaryenIndex i = 0, n = BinaryenTupleMakeGetNumOperands(e); i < n; ++i) {
+      smt::Expr v = value(BinaryenTupleMakeGetOperandAt(e, i));
+      if (!live) return std::nullopt;
+      acc = acc ? smt::concat(*acc, v) : v;
+    }
+    return acc;
+  }
+
+  std::optional<smt::Expr> evalTupleExtract(BinaryenExpressionRef e) {
+    BinaryenExpressionRef tuple = BinaryenTupleExtractGetTuple(e);
+    auto types = expandTypes(BinaryenExpressionGetType(tuple));
+    smt::Expr v = value(tuple);
+    if (!live) return std::nullopt;
+    if (!types) unsupported("tuple of unsupported types");
+    const BinaryenIndex k = BinaryenTupleExtractGetIndex(e);
+    if (k >= types->size()) unsupported("tuple.extract index out of range");
+    unsigned high = widthOf(*types);
+    for (BinaryenIndex i = 0; i < k; ++i) high -= widthOf((*types)[i]);
+    const unsigned width = widthOf((*types)[k]);
+    if (width == v.sort().bvSize()) return v;
+    return v.extract(high - 1, high - width);
+  }
+
+  // ---------------------------------------------------------------- data segments
+
+  void requireSegments(const char* what) {
+    if (!layout.data_segments_alike)
+      unsupported(fmt::format("{} after the optimizer changed the data segments", what));
+  }
+
+  // The bytes of a data segment as an array from offset to byte.
+  const smt::Expr& segmentArray(std::uint32_t index) {
+    auto it = segment_arrays.find(index);
+    if (it != segment_arrays.end()) return it->second;
+    // An if-then-else chain under a lambda: stores over a constant array
+    // leave Z3's array theory incomplete.
+    smt::Expr i = c.bvConst("segment_offset", 32);
+    smt::Expr byte = c.bvVal(0, 8);
+    const auto& bytes = module.dataSegments()[index].bytes;
+    for (std::size_t k = bytes.size(); k-- > 0;) {
+      if (bytes[k] != 0) byte = smt::ite(i == c.bvVal(k, 32), c.bvVal(bytes[k], 8), byte);
+    }
+    return segment_arrays.emplace(index, smt::lambda(i, byte)).first->second;
+  }
+
+  void evalMemoryInit(BinaryenExpressionRef e) {
+    requireMemory();
+    requireSegments("memory.init");
+    const std::uint32_t index = BinaryenMemoryInitGetSegment(e);
+    if (index >= module.dataSegments().size()) unsupported("memory.init of an unknown segment");
+    smt::Expr dest = value(BinaryenMemoryInitGetDest(e));
+    if (!live) return;
+    smt::Expr from = value(BinaryenMemoryInitGetOffset(e));
+    if (!live) return;
+    smt::Expr size = value(BinaryenMemoryInitGetSize(e));
+    if (!live) return;
+    const DataSegmentInfo& segment = module.dataSegments()[index];
+    // An active segment is dropped once the module is instantiated.
+    smt::Expr length = c.bvVal(segment.passive ? segment.bytes.size() : 0, 64);
+    if (segment.passive) {
+      // Simplified: a data.drop earlier in the same function folds away.
+      const smt::Expr dropped = smt::select(st.at(layout.dropped()), c.bvVal(index, 32)).simplify();
+      length = smt::ite(dropped, c.bvVal(0, 64), length);
+    }
+    trapIf(smt::ugt(smt::zext(from, 32) + smt::zext(size, 32), length) ||
+           smt::ugt(smt::zext(dest, 32) + smt::zext(size, 32), memoryBytes(st.pages(layout))));
+    if (!live) return;
+    if (!segment.passive) return;  // only a zero-length copy gets here
+    // A short segment is copied byte by byte (at most its length can be,
+    // or the init traps): plain stores, which Z3 decides far more easily
+    // than a lambda over a symbolic range.
+    if (segment.bytes.size() <= kUnrolledSegmentBytes) {
+      smt::Expr m = st.memory(layout);
+      const smt::Expr& source = segmentArray(index);
+      for (std::size_t k = 0; k < segment.bytes.size(); ++k) {
+        const smt::Expr offset = c.bvVal(k, 32);
+        const smt::Expr at = dest + offset;
+        m = smt::store(m, at,
+                       smt::ite(smt::ult(offset, size), smt::select(source, from + offset),
+                                smt::select(m, at)));
+      }
+      st.memory(layout) = m;
+      return;
+    }
+    st.memory(layout) = copyRange(st.memory(layout), dest, segmentArray(index), from, size);
+  }
+
+  void evalDataDrop(BinaryenExpressionRef e) {
+    requireSegments("data.drop");
+    const std::uint32_t index = BinaryenDataDropGetSegment(e);
+    if (index >= module.dataSegments().size()) unsupported("data.drop of an unknown segment");
+    st.at(layout.dropped()) =
+        smt::store(st.at(layout.dropped()), c.bvVal(index, 32), c.boolVal(true));
   }
 
   unsigned globalSlot(const char* name) {
@@ -306,6 +638,13 @@ struct Executor::Impl {
       std::uint64_t bits = 0;
       std::memcpy(&bits, &d, sizeof bits);
       return c.bvVal(static_cast<uint64_t>(bits), 64);
+    }
+    if (t == BinaryenTypeVec128()) {
+      std::uint8_t bytes[16] = {};
+      BinaryenConstGetValueV128(e, bytes);
+      std::uint64_t halves[2] = {0, 0};
+      for (int k = 15; k >= 0; --k) halves[k / 8] = (halves[k / 8] << 8) | bytes[k];
+      return smt::concat(c.bvVal(halves[1], 64), c.bvVal(halves[0], 64));
     }
     unsupported("constant of a non-numeric type");
   }
@@ -521,7 +860,9 @@ struct Executor::Impl {
   Modified modifiedBy(BinaryenExpressionRef body) {
     Modified m;
     const unsigned depth = frame().depth;
-    auto everything = [&]() { m.memory = m.pages = m.trace = m.all_globals = true; };
+    auto everything = [&]() {
+      m.memory = m.pages = m.trace = m.all_globals = m.all_tables = m.dropped = true;
+    };
     wasm::walk(body, [&](BinaryenExpressionRef x, unsigned) {
       switch (wasm::kindOf(x)) {
         case ExprKind::LocalSet:
@@ -538,6 +879,21 @@ struct Executor::Impl {
         case ExprKind::MemoryGrow:
           m.memory = m.pages = true;
           break;
+        case ExprKind::MemoryInit:
+          m.memory = true;
+          break;
+        case ExprKind::SIMDLoadStoreLane:
+          if (BinaryenSIMDLoadStoreLaneIsStore(x)) m.memory = true;
+          break;
+        case ExprKind::DataDrop:
+          m.dropped = true;
+          break;
+        case ExprKind::TableSet:
+          if (auto t = layout.table(side, BinaryenTableSetGetTable(x))) m.tables.insert(*t);
+          break;
+        case ExprKind::TableGrow:
+          if (auto t = layout.table(side, BinaryenTableGrowGetTable(x))) m.tables.insert(*t);
+          break;
         case ExprKind::Call: {
           const FunctionInfo* f = module.function(BinaryenCallGetTarget(x));
           if (!f || f->imported ||
@@ -549,6 +905,8 @@ struct Executor::Impl {
           if (s.calls || s.writes_all_globals) everything();
           if (s.writes_memory) m.memory = true;
           if (s.grows_memory) m.pages = true;
+          if (s.writes_tables) m.all_tables = true;
+          if (s.drops_segments) m.dropped = true;
           for (const auto& g : s.globals_written) {
             if (auto slot = layout.slot(side, g)) m.globals.insert(*slot);
           }
@@ -590,6 +948,13 @@ struct Executor::Impl {
       havoc(layout.pages(), "pages");
       havoc(layout.grows(), "grows");
     }
+    for (unsigned t = 0; t < layout.tables.size(); ++t) {
+      if (layout.tables[t].fixed || !(m.all_tables || m.tables.count(t))) continue;
+      havoc(layout.tableContents(t), "table" + std::to_string(t));
+      havoc(layout.tableSize(t), "table_size" + std::to_string(t));
+      havoc(layout.tableGrows(t), "table_grows" + std::to_string(t));
+    }
+    if (m.dropped) havoc(layout.dropped(), "dropped");
     if (m.trace) {
       for (unsigned i = layout.traceCount(); i < layout.localsBegin(); ++i) havoc(i, "trace");
     }
@@ -742,7 +1107,7 @@ struct Executor::Impl {
     if (!f.locals_supported) unsupported("locals of unsupported types in " + f.name);
     std::vector<smt::Expr> locals = args;
     for (std::size_t i = args.size(); i < f.locals.size(); ++i)
-      locals.push_back(zeroOf(f.locals[i]));
+      locals.push_back(c.bvVal(0, f.local_bits[i]));
     std::vector<smt::Expr> saved = st.takeLocals(layout);
     st.setLocals(layout, std::move(locals));
     frames.push_back(Frame{&f, frame().depth + 1, {}, {}});
@@ -783,6 +1148,14 @@ struct Executor::Impl {
       st.at(layout.traceGlobal(slot)) =
           smt::store(st.at(layout.traceGlobal(slot)), index, st.global(slot));
     }
+    for (unsigned t = 0; t < layout.tables.size(); ++t) {
+      const TableSlot& table = layout.tables[t];
+      if (table.fixed || !(internal || table.host_visible)) continue;
+      st.at(layout.traceTable(t)) =
+          smt::store(st.at(layout.traceTable(t)), index, st.at(layout.tableContents(t)));
+      st.at(layout.traceTableSize(t)) =
+          smt::store(st.at(layout.traceTableSize(t)), index, st.at(layout.tableSize(t)));
+    }
     st.at(layout.traceCount()) = index + c.bvVal(1, 32);
     out.events.push_back(EventSite{pc, index, key, internal, label, args, params, results});
     if (internal) abstracted.push_back(pc);
@@ -814,8 +1187,28 @@ struct Executor::Impl {
       }
       if (written) st.global(slot) = smt::ite(keep, st.global(slot), env.eventGlobal(slot, index));
     }
+    for (unsigned t = 0; t < layout.tables.size(); ++t) {
+      const TableSlot& table = layout.tables[t];
+      if (table.fixed || !table.present[sideIndex(side)]) continue;
+      const bool written = internal ? (effects && effects->writes_tables) : table.host_visible;
+      if (!written) continue;
+      smt::Expr& contents = st.at(layout.tableContents(t));
+      contents = smt::ite(keep, contents, env.eventTable(t, index));
+      // Tables only grow.
+      smt::Expr p = env.eventTableSize(t, index);
+      smt::Expr& size = st.at(layout.tableSize(t));
+      smt::Expr grown =
+          smt::ugt(p, size) && smt::ule(p, c.bvVal(static_cast<uint64_t>(table.max), 32));
+      size = smt::ite(keep || !grown, size, p);
+    }
+    if (internal && effects && effects->drops_segments && layout.data_segments > 0) {
+      st.at(layout.dropped()) = env.eventDropped(index);
+    }
     std::optional<smt::Expr> result;
-    if (!results.empty()) result = env.eventResult(0, index, results[0]);
+    for (unsigned k = 0; k < results.size(); ++k) {
+      smt::Expr part = env.eventResult(k, index, results[k]);
+      result = result ? smt::concat(*result, part) : part;
+    }
     // A host function may throw and a callee may trap: either ends this call.
     trapIf(env.eventTrap(index) && !keep);
     if (!live) return std::nullopt;
@@ -830,23 +1223,90 @@ struct Executor::Impl {
     const bool is_return = BinaryenCallIndirectIsReturn(e);
     auto params = expandTypes(BinaryenCallIndirectGetParams(e));
     auto results = expandTypes(BinaryenCallIndirectGetResults(e));
-    if (!params || !results || results->size() > 1) unsupported("call_indirect signature");
-    const TableInfo& table = module.table();
-    if (!table.present) unsupported("call_indirect without a table");
+    if (!params || !results) unsupported("call_indirect signature");
+    const char* table_name = BinaryenCallIndirectGetTable(e);
+    const TableInfo* table = module.table(table_name ? table_name : "");
+    if (!table) unsupported("call_indirect without a table");
+    const unsigned t = tableSlot(table_name);
+    if (layout.tables[t].fixed)
+      return callThroughFixedTable(e, *table, index, args, *params, *results, is_return);
 
-    const bool static_table =
-        table.exact && table.base.empty() && !table.imported && !table.exported;
+    // The table is state: the callee is whatever reference the slot holds,
+    // checked as the specification says (in range, not null, same type).
+    trapIf(smt::uge(index, st.at(layout.tableSize(t))));
+    if (!live) return std::nullopt;
+    out.table_reads.push_back(TableRead{t, index});
+    smt::Expr ref = smt::select(st.at(layout.tableContents(t)), index);
+    trapIf(ref == c.bvVal(0, 32));
+    if (!live) return std::nullopt;
+    const std::uint32_t signature = resolver.signatureOf(*params, *results);
+    trapIf(env.refSignature(ref) != c.bvVal(signature, 32));
+    if (!live) return std::nullopt;
+    // A reference to one of this module's functions of the right type runs
+    // that function; any other is an event keyed by the signature, with the
+    // reference as its first argument (equal references are equivalent
+    // functions on both sides).
+    std::vector<std::pair<smt::Expr, const FunctionInfo*>> candidates;
+    for (const auto& name : module.referencedFunctions()) {
+      const FunctionInfo* f = module.function(name);
+      if (!f || f->params != *params || f->results != *results || !f->signature_supported) continue;
+      candidates.push_back({ref == c.bvVal(resolver.functionRef(side, name), 32), f});
+    }
+    if (!candidates.empty() && candidates.size() <= 16) {
+      const smt::Expr pc0 = pc;
+      const State st0 = st;
+      std::vector<Incoming> outs;
+      std::vector<smt::Expr> matched;
+      for (const auto& [is, f] : candidates) {
+        matched.push_back(is);
+        st = st0;
+        pc = andPc(pc0, is);
+        if (pc.isFalse()) continue;
+        live = true;
+        std::optional<smt::Expr> r = callFunction(f->name, args);
+        if (live) outs.push_back(Incoming{pc, st, valuesOf(r)});
+      }
+      st = st0;
+      pc = andPc(pc0, notE(smt::mkOr(c, matched)));
+      live = !pc.isFalse();
+      if (live) {
+        std::optional<smt::Expr> r = indirectEvent(ref, args, *params, *results, signature);
+        if (live) outs.push_back(Incoming{pc, st, valuesOf(r)});
+      }
+      return afterCall(e, is_return, join(outs));
+    }
+    return afterCall(e, is_return, indirectEvent(ref, args, *params, *results, signature));
+  }
+
+  std::optional<smt::Expr> indirectEvent(const smt::Expr& ref, const std::vector<smt::Expr>& args,
+                                         const std::vector<ValType>& params,
+                                         const std::vector<ValType>& results,
+                                         std::uint32_t signature) {
+    std::vector<smt::Expr> event_args{ref};
+    event_args.insert(event_args.end(), args.begin(), args.end());
+    std::vector<ValType> event_params{ValType::FuncRef};
+    event_params.insert(event_params.end(), params.begin(), params.end());
+    return event(static_cast<int>(signature), true, "call_indirect", event_args, event_params,
+                 results, &module.unknownEffects());
+  }
+
+  // A table nothing writes, whose contents are its segments' image: the
+  // callee is one of the functions of the right type in it, or a trap.
+  std::optional<smt::Expr> callThroughFixedTable(BinaryenExpressionRef e, const TableInfo& table,
+                                                 const smt::Expr& index,
+                                                 const std::vector<smt::Expr>& args,
+                                                 const std::vector<ValType>& params,
+                                                 const std::vector<ValType>& results,
+                                                 bool is_return) {
     std::vector<std::pair<std::uint32_t, const FunctionInfo*>> candidates;
-    if (static_table) {
-      for (std::uint32_t slot = 0; slot < table.slots.size(); ++slot) {
-        if (!table.slots[slot]) continue;
-        const FunctionInfo* f = module.function(*table.slots[slot]);
-        if (f && f->params == *params && f->results == *results && f->signature_supported) {
-          candidates.push_back({slot, f});
-        }
+    for (std::uint32_t slot = 0; slot < table.slots.size(); ++slot) {
+      if (!table.slots[slot]) continue;
+      const FunctionInfo* f = module.function(*table.slots[slot]);
+      if (f && f->params == params && f->results == results && f->signature_supported) {
+        candidates.push_back({slot, f});
       }
     }
-    if (static_table && index.isNumeral()) {
+    if (index.isNumeral()) {
       std::uint64_t k = 0;
       index.getUint64(k);
       auto it = std::find_if(candidates.begin(), candidates.end(),
@@ -859,9 +1319,9 @@ struct Executor::Impl {
     }
     std::vector<smt::Expr> valid;
     for (const auto& cand : candidates) valid.push_back(index == c.bvVal(cand.first, 32));
-    if (static_table && candidates.size() <= 16) {
-      trapIf(notE(smt::mkOr(c, valid)));
-      if (!live) return std::nullopt;
+    trapIf(notE(smt::mkOr(c, valid)));
+    if (!live) return std::nullopt;
+    if (candidates.size() <= 16) {
       const smt::Expr pc0 = pc;
       const State st0 = st;
       std::vector<Incoming> outs;
@@ -874,19 +1334,15 @@ struct Executor::Impl {
       }
       return afterCall(e, is_return, join(outs));
     }
-    auto key = resolver.indirectKey(side, *params, *results);
-    if (!key) unsupported("call_indirect through a table the verifier cannot resolve");
-    if (static_table) {
-      trapIf(notE(smt::mkOr(c, valid)));
-      if (!live) return std::nullopt;
-    }
+    auto key = resolver.indirectKey(side, params, results);
+    if (!key) unsupported("call_indirect through a table whose slots differ between the sides");
     std::vector<smt::Expr> event_args{index};
     event_args.insert(event_args.end(), args.begin(), args.end());
     std::vector<ValType> event_params{ValType::I32};
-    event_params.insert(event_params.end(), params->begin(), params->end());
-    return afterCall(
-        e, is_return,
-        event(*key, true, "call_indirect", event_args, event_params, *results, nullptr));
+    event_params.insert(event_params.end(), params.begin(), params.end());
+    return afterCall(e, is_return,
+                     event(*key, true, "call_indirect", event_args, event_params, results,
+                           &module.unknownEffects()));
   }
 
   // ---------------------------------------------------------------- entry
@@ -898,7 +1354,7 @@ struct Executor::Impl {
     }
     std::vector<smt::Expr> locals = args;
     for (std::size_t i = args.size(); i < f.locals.size(); ++i)
-      locals.push_back(zeroOf(f.locals[i]));
+      locals.push_back(c.bvVal(0, f.local_bits[i]));
     st = env.initialState(std::move(locals));
     frames.push_back(Frame{&f, 0, {}, {}});
     std::optional<smt::Expr> v = eval(f.body());

@@ -65,6 +65,12 @@ class CallResolver {
   // (or too many candidates): an event keyed by the signature, or nullopt.
   virtual std::optional<int> indirectKey(Side side, const std::vector<ValType>& params,
                                          const std::vector<ValType>& results) = 0;
+  // The identity of a reference to a function (ref.func): equal on both
+  // sides for equivalent functions, never 0 (null).
+  virtual std::uint32_t functionRef(Side side, const std::string& name) = 0;
+  // The key of a signature, as refSignature gives it for a reference.
+  virtual std::uint32_t signatureOf(const std::vector<ValType>& params,
+                                    const std::vector<ValType>& results) = 0;
 };
 
 // A loop head reached in inductive mode: where the iteration starts from a
@@ -98,6 +104,12 @@ struct LoadSite {
   unsigned bytes = 0;
 };
 
+// A read of a table slot; a replay pins the entry contents at these slots.
+struct TableRead {
+  unsigned table = 0;
+  smt::Expr index;
+};
+
 struct GrowSite {
   smt::Expr pc;
   smt::Expr succeeded;
@@ -115,6 +127,7 @@ struct SideOutcome {
   std::vector<EventSite> events;
   std::vector<LoadSite> loads;
   std::vector<GrowSite> grows;
+  std::vector<TableRead> table_reads;
   bool unbounded_reads = false;  // memory.copy: reads not captured by `loads`
   unsigned loops_cut = 0;        // bounded loops whose bound was reached
 };

@@ -127,4 +127,23 @@ smt::Expr copyBytes(const smt::Expr& memory, const smt::Expr& dest, const smt::E
       a, smt::ite(inside, smt::select(memory, source + (a - dest)), smt::select(memory, a)));
 }
 
+smt::Expr fillRange(const smt::Expr& array, const smt::Expr& dest, const smt::Expr& value,
+                    const smt::Expr& length) {
+  smt::Context& c = array.ctx();
+  smt::Expr a = c.bvConst("fill_index", 32);
+  smt::Expr inside = smt::ule(smt::zext(dest, 32), smt::zext(a, 32)) &&
+                     smt::ult(smt::zext(a, 32), smt::zext(dest, 32) + smt::zext(length, 32));
+  return smt::lambda(a, smt::ite(inside, value, smt::select(array, a)));
+}
+
+smt::Expr copyRange(const smt::Expr& array, const smt::Expr& dest, const smt::Expr& source,
+                    const smt::Expr& from, const smt::Expr& length) {
+  smt::Context& c = array.ctx();
+  smt::Expr a = c.bvConst("copy_index", 32);
+  smt::Expr inside = smt::ule(smt::zext(dest, 32), smt::zext(a, 32)) &&
+                     smt::ult(smt::zext(a, 32), smt::zext(dest, 32) + smt::zext(length, 32));
+  return smt::lambda(
+      a, smt::ite(inside, smt::select(source, from + (a - dest)), smt::select(array, a)));
+}
+
 }  // namespace loom::verify::sem

@@ -30,5 +30,11 @@ smt::Expr fillBytes(const smt::Expr& memory, const smt::Expr& dest, const smt::E
 smt::Expr zeroBytes(const smt::Expr& memory, const smt::Expr& from, const smt::Expr& to);
 smt::Expr copyBytes(const smt::Expr& memory, const smt::Expr& dest, const smt::Expr& source,
                     const smt::Expr& length);
+// Any array over 32-bit indices (memory, a table): [dest, dest + length)
+// set to `value`, or read from `source` starting at `from`.
+smt::Expr fillRange(const smt::Expr& array, const smt::Expr& dest, const smt::Expr& value,
+                    const smt::Expr& length);
+smt::Expr copyRange(const smt::Expr& array, const smt::Expr& dest, const smt::Expr& source,
+                    const smt::Expr& from, const smt::Expr& length);
 
 }  // namespace loom::verify::sem

@@ -24,9 +24,11 @@ std::string typeName(ValType t) {
     case ValType::FuncRef:
       return "funcref";
     case ValType::ExternRef:
+      return "externref";
+    case ValType::Tuple:
       break;
   }
-  return "externref";
+  return "tuple";
 }
 
 std::optional<ValType> valTypeOf(BinaryenType t) {
@@ -175,9 +177,9 @@ const char* orEmpty(const char* s) {
 ModuleInfo::ModuleInfo(const wasm::Module& module) : ref_(module.get()) {
   readFunctions();
   readGlobals();
+  readTables();
   readExports();
   readLayout(module.writeBinary());
-  readTable();
   computeConstantGlobals();
   computeEffects();
   computeContextHash();
@@ -200,8 +202,17 @@ bool ModuleInfo::isExportedFunction(const std::string& name) const {
 }
 
 bool ModuleInfo::isInTable(const std::string& name) const {
-  return std::any_of(table_.slots.begin(), table_.slots.end(),
-                     [&](const auto& slot) { return slot && *slot == name; });
+  return std::any_of(tables_.begin(), tables_.end(), [&](const TableInfo& t) {
+    return std::any_of(t.slots.begin(), t.slots.end(),
+                       [&](const auto& slot) { return slot && *slot == name; });
+  });
+}
+
+const TableInfo* ModuleInfo::table(const std::string& name) const {
+  for (const auto& t : tables_) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
 }
 
 bool ModuleInfo::globalVisibleToHost(const std::string& name) const {
@@ -220,7 +231,7 @@ void ModuleInfo::readFunctions() {
     info.results_type = BinaryenFunctionGetResults(f);
     auto params = expandTypes(info.params_type);
     auto results = expandTypes(info.results_type);
-    info.signature_supported = params && results && results->size() <= 1;
+    info.signature_supported = params && results;
     if (params) info.params = *params;
     if (results) info.results = *results;
     BinaryenExpressionRef body = BinaryenFunctionGetBody(f);
@@ -233,14 +244,23 @@ void ModuleInfo::readFunctions() {
       defined_.push_back(info.name);
       info.hash = hashes.at(info.name);
       info.locals = info.params;
+      for (ValType p : info.params) info.local_bits.push_back(widthOf(p));
       info.locals_supported = params.has_value();
       for (BinaryenIndex v = 0, nv = BinaryenFunctionGetNumVars(f); v < nv; ++v) {
-        auto t = valTypeOf(BinaryenFunctionGetVar(f, v));
-        if (!t) {
+        const BinaryenType type = BinaryenFunctionGetVar(f, v);
+        auto t = valTypeOf(type);
+        if (t) {
+          info.locals.push_back(*t);
+          info.local_bits.push_back(widthOf(*t));
+          continue;
+        }
+        auto parts = BinaryenTypeArity(type) > 1 ? expandTypes(type) : std::nullopt;
+        if (!parts) {
           info.locals_supported = false;
           break;
         }
-        info.locals.push_back(*t);
+        info.locals.push_back(ValType::Tuple);
+        info.local_bits.push_back(widthOf(*parts));
       }
       std::set<std::string> callees;
       wasm::walk(body, [&](BinaryenExpressionRef e, unsigned) {
@@ -265,6 +285,20 @@ void ModuleInfo::readFunctions() {
             info.local_effects.writes_memory = true;
             info.local_effects.grows_memory = true;
             break;
+          case wasm::ExprKind::TableSet:
+            info.local_effects.writes_tables = true;
+            tables_written_.insert(BinaryenTableSetGetTable(e));
+            break;
+          case wasm::ExprKind::TableGrow:
+            info.local_effects.writes_tables = true;
+            tables_written_.insert(BinaryenTableGrowGetTable(e));
+            break;
+          case wasm::ExprKind::DataDrop:
+            info.local_effects.drops_segments = true;
+            break;
+          case wasm::ExprKind::RefFunc:
+            referenced_.insert(BinaryenRefFuncGetFunc(e));
+            break;
           case wasm::ExprKind::GlobalSet:
             info.local_effects.globals_written.insert(BinaryenGlobalSetGetName(e));
             info.globals_used.insert(BinaryenGlobalSetGetName(e));
@@ -276,6 +310,7 @@ void ModuleInfo::readFunctions() {
             if (!wasm::isTransparent(wasm::kindOf(e))) {
               info.local_effects.writes_memory = true;
               info.local_effects.writes_all_globals = true;
+              info.local_effects.writes_tables = true;
             }
             break;
         }
@@ -287,6 +322,8 @@ void ModuleInfo::readFunctions() {
         info.local_effects.writes_memory = true;
         info.local_effects.grows_memory = true;
         info.local_effects.writes_all_globals = true;
+        info.local_effects.writes_tables = true;
+        info.local_effects.drops_segments = true;
       }
     }
     functions_.emplace(info.name, std::move(info));
@@ -340,7 +377,11 @@ void ModuleInfo::readExports() {
       }
     }
     if (info.kind == wasm::ExternalKind::Memory) memory_.exported = true;
-    if (info.kind == wasm::ExternalKind::Table) table_.exported = true;
+    if (info.kind == wasm::ExternalKind::Table) {
+      for (auto& t : tables_) {
+        if (t.name == info.value) t.exported = true;
+      }
+    }
     exports_.push_back(std::move(info));
   }
 }
@@ -353,8 +394,10 @@ void ModuleInfo::readLayout(const wasm::Bytes& binary) {
         wasm::Bytes(binary.begin() + static_cast<std::ptrdiff_t>(dylink->offset),
                     binary.begin() + static_cast<std::ptrdiff_t>(dylink->offset + dylink->size));
   }
-  for (const auto& imp : layout.imports) {
-    if (imp.kind == wasm::ExternalKind::Table) table_.imported = true;
+  for (auto& t : tables_) {
+    BinaryenTableRef ref = BinaryenGetTable(ref_, t.name.c_str());
+    const char* from = ref ? BinaryenTableImportGetModule(ref) : nullptr;
+    if (from && *from) t.imported = true;
   }
   if (layout.memory) {
     memory_.present = true;
@@ -401,6 +444,11 @@ void ModuleInfo::readLayout(const wasm::Bytes& binary) {
       const std::size_t data = r.position();
       r.skip(size);
       if (!r.ok()) break;
+      DataSegmentInfo segment;
+      segment.passive = flags == 1;
+      segment.bytes.assign(binary.begin() + static_cast<std::ptrdiff_t>(data),
+                           binary.begin() + static_cast<std::ptrdiff_t>(data + size));
+      data_segments_.push_back(std::move(segment));
       if (!offset) continue;
       if (*offset + size > (std::uint64_t{1} << 32)) {
         memory_.segments_exact = false;
@@ -420,42 +468,55 @@ std::string ModuleInfo::importedConstantName(const std::string& global) const {
   return it->second.import_module + "." + it->second.import_base;
 }
 
-void ModuleInfo::readTable() {
-  table_.table_count = BinaryenGetNumTables(ref_);
-  if (table_.table_count == 0) return;
-  table_.present = true;
-  if (table_.table_count > 1) table_.exact = false;
-  BinaryenTableRef t = BinaryenGetTableByIndex(ref_, 0);
-  table_.name = BinaryenTableGetName(t);
-  table_.initial = BinaryenTableGetInitial(t);
-  const BinaryenIndex max = BinaryenTableGetMax(t);
-  if (max != 0xffffffffu) table_.max = max;
-  table_.slots.assign(table_.initial, std::nullopt);
+void ModuleInfo::readTables() {
   for (BinaryenIndex i = 0, n = BinaryenGetNumElementSegments(ref_); i < n; ++i) {
     BinaryenElementSegmentRef seg = BinaryenGetElementSegmentByIndex(ref_, i);
-    if (BinaryenElementSegmentIsPassive(seg)) {
-      table_.exact = false;
-      continue;
+    for (BinaryenIndex k = 0, length = BinaryenElementSegmentGetLength(seg); k < length; ++k) {
+      if (const char* f = BinaryenElementSegmentGetData(seg, k)) referenced_.insert(f);
     }
-    BinaryenExpressionRef at = BinaryenElementSegmentGetOffset(seg);
-    std::optional<std::uint64_t> offset = constBits(at);
-    std::string base;
-    if (!offset && at && wasm::kindOf(at) == wasm::ExprKind::GlobalGet) {
-      base = importedConstantName(BinaryenGlobalGetGetName(at));
-      if (!base.empty()) offset = 0;
+  }
+  const BinaryenIndex count = BinaryenGetNumTables(ref_);
+  for (BinaryenIndex index = 0; index < count; ++index) {
+    BinaryenTableRef t = BinaryenGetTableByIndex(ref_, index);
+    TableInfo table;
+    table.present = true;
+    table.table_count = count;
+    table.name = BinaryenTableGetName(t);
+    table.initial = BinaryenTableGetInitial(t);
+    const BinaryenIndex max = BinaryenTableGetMax(t);
+    if (max != 0xffffffffu) table.max = max;
+    table.written = tables_written_.count(table.name) > 0;
+    table.slots.assign(table.initial, std::nullopt);
+    bool first = true;
+    for (BinaryenIndex i = 0, n = BinaryenGetNumElementSegments(ref_); i < n; ++i) {
+      BinaryenElementSegmentRef seg = BinaryenGetElementSegmentByIndex(ref_, i);
+      // Passive and declarative segments only declare references: Binaryen
+      // 108 has no table.init, so they never reach a table.
+      if (BinaryenElementSegmentIsPassive(seg)) continue;
+      const char* owner = BinaryenElementSegmentGetTable(seg);
+      if (!owner || table.name != owner) continue;
+      BinaryenExpressionRef at = BinaryenElementSegmentGetOffset(seg);
+      std::optional<std::uint64_t> offset = constBits(at);
+      std::string base;
+      if (!offset && at && wasm::kindOf(at) == wasm::ExprKind::GlobalGet) {
+        base = importedConstantName(BinaryenGlobalGetGetName(at));
+        if (!base.empty()) offset = 0;
+      }
+      if (first) table.base = base;
+      first = false;
+      const BinaryenIndex length = BinaryenElementSegmentGetLength(seg);
+      if (!offset || base != table.base || (base.empty() && *offset + length > table.initial)) {
+        table.exact = false;
+        continue;
+      }
+      // Relative slots of a relocatable table: the host grows it to fit.
+      if (*offset + length > table.slots.size()) table.slots.resize(*offset + length);
+      for (BinaryenIndex k = 0; k < length; ++k) {
+        const char* name = BinaryenElementSegmentGetData(seg, k);
+        table.slots[*offset + k] = name ? std::optional<std::string>(name) : std::nullopt;
+      }
     }
-    if (i == 0) table_.base = base;
-    const BinaryenIndex length = BinaryenElementSegmentGetLength(seg);
-    if (!offset || base != table_.base || (base.empty() && *offset + length > table_.initial)) {
-      table_.exact = false;
-      continue;
-    }
-    // Relative slots of a relocatable table: the host grows it to fit.
-    if (*offset + length > table_.slots.size()) table_.slots.resize(*offset + length);
-    for (BinaryenIndex k = 0; k < length; ++k) {
-      const char* name = BinaryenElementSegmentGetData(seg, k);
-      table_.slots[*offset + k] = name ? std::optional<std::string>(name) : std::nullopt;
-    }
+    tables_.push_back(std::move(table));
   }
 }
 
@@ -484,6 +545,7 @@ void ModuleInfo::computeEffects() {
   host_effects_.grows_memory = true;
   host_effects_.calls = true;
   host_effects_.writes_all_globals = true;
+  host_effects_.writes_tables = true;
   for (const auto& name : defined_) transitive_effects_[name] = functions_.at(name).local_effects;
   // Least fixpoint over the call graph; a handful of rounds in practice.
   for (bool changed = true; changed;) {
@@ -504,6 +566,8 @@ void ModuleInfo::computeEffects() {
         merge(mine.grows_memory, theirs.grows_memory);
         merge(mine.calls, theirs.calls);
         merge(mine.writes_all_globals, theirs.writes_all_globals);
+        merge(mine.writes_tables, theirs.writes_tables);
+        merge(mine.drops_segments, theirs.drops_segments);
         for (const auto& g : theirs.globals_written) {
           if (mine.globals_written.insert(g).second) changed = true;
         }
@@ -518,15 +582,23 @@ const EffectSummary& ModuleInfo::effects(const std::string& name) const {
 }
 
 void ModuleInfo::computeContextHash() {
-  std::string s = "ctx1|";
+  std::string s = "ctx2|";
   s += fmt::format("mem {} {} {} {} {} {} {}|", memory_.present, memory_.imported, memory_.exported,
                    memory_.initial_pages, memory_.max_pages, memory_.segments_exact,
                    memory_.passive_segments);
-  s += "base " + memory_.segment_base + " " + table_.base + "|";
+  s += "base " + memory_.segment_base + "|";
   for (const auto& [addr, byte] : memory_.segment_bytes) s += fmt::format("{}:{},", addr, byte);
-  s += fmt::format("|table {} {} {} {} {} {}|", table_.present, table_.imported, table_.exported,
-                   table_.initial, table_.max.value_or(0), table_.exact);
-  for (const auto& slot : table_.slots) s += slot.value_or("-") + ",";
+  for (const auto& t : tables_) {
+    s += fmt::format("|table {} {} {} {} {} {} {} {}|", t.name, t.base, t.imported, t.exported,
+                     t.initial, t.max.value_or(0), t.exact, t.written);
+    for (const auto& slot : t.slots) s += slot.value_or("-") + ",";
+  }
+  s += "|refs";
+  for (const auto& f : referenced_) s += " " + f;
+  for (const auto& d : data_segments_) {
+    s += fmt::format("|data {} {}:", d.passive, d.bytes.size());
+    s += wasm::hashBytes(d.bytes).hex();
+  }
   for (const auto& name : global_order_) {
     const GlobalInfo& g = globals_.at(name);
     s += fmt::format("|g {} {} {} {} {} {} {} {} {}", name, g.type ? typeName(*g.type) : "?",

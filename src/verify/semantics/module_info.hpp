@@ -29,6 +29,8 @@ struct EffectSummary {
   bool grows_memory = false;
   bool calls = false;               // any call at all: events may be appended
   bool writes_all_globals = false;  // calls something whose effects are unknown
+  bool writes_tables = false;       // table.set, table.grow
+  bool drops_segments = false;      // data.drop
   std::set<std::string> globals_written;
 };
 
@@ -42,6 +44,7 @@ struct FunctionInfo {
   std::vector<ValType> params, results;
   bool locals_supported = false;
   std::vector<ValType> locals;  // params first, then vars
+  std::vector<unsigned> local_bits;
   wasm::FunctionHash hash;
   std::vector<std::string> direct_callees;
   std::set<std::string> globals_used;  // read or written by this body
@@ -100,8 +103,24 @@ struct TableInfo {
   std::vector<std::optional<std::string>> slots;  // function names, from active segments
   // As MemoryInfo::segment_base: slots relative to an imported global.
   std::string base;
-  bool exact = true;  // one table, one kind of offset (in range if constant), no passive segments
+  bool exact = true;  // one kind of offset, in range if constant
+  // Some function of the module writes it (table.set, table.grow); the
+  // host may write an imported or exported table too.
+  bool written = false;
   std::size_t table_count = 0;
+  // Its contents are always the active segments' image: call_indirect can
+  // then be resolved statically.
+  bool fixed() const {
+    return present && exact && base.empty() && !written && !imported && !exported;
+  }
+};
+
+// A data segment as memory.init reads it. Active segments count as dropped
+// once the module is instantiated (WebAssembly 2.0).
+struct DataSegmentInfo {
+  bool passive = false;
+  std::vector<std::uint8_t> bytes;
+  bool operator==(const DataSegmentInfo&) const = default;
 };
 
 struct ExportInfo {
@@ -123,7 +142,11 @@ class ModuleInfo {
   const std::map<std::string, FunctionInfo>& functions() const { return functions_; }
   const std::map<std::string, GlobalInfo>& globals() const { return globals_; }
   const MemoryInfo& memory() const { return memory_; }
-  const TableInfo& table() const { return table_; }
+  // The first table (what call_indirect without a table name means), and all of them.
+  const TableInfo& table() const { return tables_.empty() ? no_table_ : tables_.front(); }
+  const TableInfo* table(const std::string& name) const;
+  const std::vector<TableInfo>& tables() const { return tables_; }
+  const std::vector<DataSegmentInfo>& dataSegments() const { return data_segments_; }
   const std::vector<ExportInfo>& exports() const { return exports_; }
   const std::vector<wasm::Import>& layoutImports() const { return layout_imports_; }
   const std::optional<std::string>& start() const { return start_; }
@@ -132,6 +155,8 @@ class ModuleInfo {
   const std::optional<wasm::Bytes>& dylink() const { return dylink_; }
 
   bool isExportedFunction(const std::string& name) const;
+  // Functions a reference can name: in an element segment, or taken by ref.func.
+  const std::set<std::string>& referencedFunctions() const { return referenced_; }
   bool isInTable(const std::string& name) const;
   // Memory the host can read and write during an import call.
   bool memoryVisibleToHost() const {
@@ -141,6 +166,8 @@ class ModuleInfo {
 
   // Transitive effects of calling `name` (imports: everything the host may do).
   const EffectSummary& effects(const std::string& name) const;
+  // Of a callee nothing is known about (call_indirect): everything.
+  const EffectSummary& unknownEffects() const { return host_effects_; }
 
   // Fingerprint of everything but the function bodies that an encoding reads.
   const wasm::Hash128& contextHash() const { return context_hash_; }
@@ -150,7 +177,7 @@ class ModuleInfo {
   void readGlobals();
   void readExports();
   void readLayout(const wasm::Bytes& binary);
-  void readTable();
+  void readTables();
   // "module.field" of an imported immutable global ("" for any other global):
   // what a relocatable segment's offset names.
   std::string importedConstantName(const std::string& global) const;
@@ -165,7 +192,11 @@ class ModuleInfo {
   std::map<std::string, GlobalInfo> globals_;
   std::vector<std::string> global_order_;
   MemoryInfo memory_;
-  TableInfo table_;
+  std::vector<TableInfo> tables_;
+  TableInfo no_table_;
+  std::vector<DataSegmentInfo> data_segments_;
+  std::set<std::string> tables_written_;
+  std::set<std::string> referenced_;
   std::vector<ExportInfo> exports_;
   std::vector<wasm::Import> layout_imports_;
   std::optional<std::string> start_;

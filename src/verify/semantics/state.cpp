@@ -17,11 +17,24 @@ std::optional<unsigned> StateLayout::slot(Side side, const std::string& name) co
   return it->second;
 }
 
+std::optional<unsigned> StateLayout::table(Side side, const std::string& name) const {
+  const auto& m = table_by_name[sideIndex(side)];
+  auto it = m.find(name);
+  if (it == m.end()) return std::nullopt;
+  return it->second;
+}
+
 std::string StateLayout::componentName(unsigned index) const {
   if (index < globals.size()) return "global " + globals[index].name;
   if (index == memory()) return "memory";
   if (index == pages()) return "memory size";
   if (index == grows()) return "memory.grow count";
+  for (unsigned t = 0; t < tables.size(); ++t) {
+    if (index == tableContents(t)) return "table " + tables[t].name;
+    if (index == tableSize(t)) return "size of table " + tables[t].name;
+    if (index == tableGrows(t)) return "table.grow count of " + tables[t].name;
+  }
+  if (index == dropped()) return "dropped data segments";
   if (isTrace(index)) return "event trace";
   return fmt::format("local {}", index - localsBegin());
 }

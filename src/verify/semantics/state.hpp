@@ -33,10 +33,29 @@ struct GlobalSlot {
   bool compared() const { return present[0] && present[1] && is_mutable && !constant; }
 };
 
+// One table of the pair of modules, matched by name like globals. Its
+// contents are an array from slot to reference identity (0 is null).
+struct TableSlot {
+  std::string name;
+  bool present[2] = {false, false};
+  bool host_visible = false;  // imported or exported: the host reads and writes it
+  bool fixed = false;         // on both sides, contents are the segments' image forever
+  std::uint32_t initial = 0;
+  std::uint64_t max = 0xffffffffULL;
+  bool compared() const { return present[0] && present[1] && !fixed; }
+};
+
 // What both sides' states look like. Fixed per pair of modules.
 struct StateLayout {
   std::vector<GlobalSlot> globals;
   std::map<std::string, unsigned> slot_by_name[2];
+  std::vector<TableSlot> tables;
+  std::map<std::string, unsigned> table_by_name[2];
+  // Passive data segments are tracked (their drop state, as one bit each)
+  // only when both modules have the same data segments; otherwise
+  // memory.init and data.drop are not modelled.
+  bool data_segments_alike = true;
+  unsigned data_segments = 0;
   unsigned event_args = 0;     // widest argument list of any event
   unsigned event_results = 0;  // most results of any event
   // Width of the trace's argument slots and of event results: 128 when
@@ -46,18 +65,30 @@ struct StateLayout {
   std::uint64_t max_pages = 65536;
 
   std::optional<unsigned> slot(Side side, const std::string& name) const;
+  std::optional<unsigned> table(Side side, const std::string& name) const;
 
   // Component indices in State::v.
   unsigned memory() const { return static_cast<unsigned>(globals.size()); }
   unsigned pages() const { return memory() + 1; }
   unsigned grows() const { return memory() + 2; }
-  unsigned traceCount() const { return memory() + 3; }
-  unsigned traceKeys() const { return memory() + 4; }
-  unsigned traceArg(unsigned k) const { return memory() + 5 + k; }
+  unsigned tableContents(unsigned t) const { return grows() + 1 + 3 * t; }
+  unsigned tableSize(unsigned t) const { return tableContents(t) + 1; }
+  unsigned tableGrows(unsigned t) const { return tableContents(t) + 2; }
+  // Bit k set: data segment k is dropped (a bit-vector of data_segments
+  // bits, or of one unused bit when there are none).
+  unsigned dropped() const { return tableContents(static_cast<unsigned>(tables.size())); }
+  unsigned traceCount() const { return dropped() + 1; }
+  unsigned traceKeys() const { return traceCount() + 1; }
+  unsigned traceArg(unsigned k) const { return traceCount() + 2 + k; }
   unsigned traceMemory() const { return traceArg(event_args); }
   unsigned tracePages() const { return traceMemory() + 1; }
   unsigned traceGlobal(unsigned slot) const { return tracePages() + 1 + slot; }
-  unsigned localsBegin() const { return traceGlobal(static_cast<unsigned>(globals.size())); }
+  // A table's contents and size as the callee of each event saw them.
+  unsigned traceTable(unsigned t) const {
+    return traceGlobal(static_cast<unsigned>(globals.size())) + 2 * t;
+  }
+  unsigned traceTableSize(unsigned t) const { return traceTable(t) + 1; }
+  unsigned localsBegin() const { return traceTable(static_cast<unsigned>(tables.size())); }
   bool isTrace(unsigned index) const { return index >= traceCount() && index < localsBegin(); }
   std::string componentName(unsigned index) const;
 };

@@ -15,7 +15,9 @@
 
 namespace loom::verify::sem {
 
-enum class ValType : unsigned char { I32, I64, F32, F64, V128, FuncRef, ExternRef };
+// Tuple only types a local (Binaryen's multi-value lowering keeps tuples in
+// locals); its width is the function's to say (FunctionInfo::local_bits).
+enum class ValType : unsigned char { I32, I64, F32, F64, V128, FuncRef, ExternRef, Tuple };
 
 inline unsigned widthOf(ValType t) {
   switch (t) {
@@ -24,6 +26,8 @@ inline unsigned widthOf(ValType t) {
       return 64;
     case ValType::V128:
       return 128;
+    case ValType::Tuple:
+      return 0;
     default:
       return 32;
   }
