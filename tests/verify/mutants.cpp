@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <tuple>
 #include <utility>
 
 #include "loom/wasm/hash.hpp"
@@ -37,6 +38,11 @@ struct OpTables {
   std::map<BinaryenOp, BinaryenOp> strictness_flip;  // < <-> <=, > <-> >=
   std::set<BinaryenOp> int_divisions;                // may trap on a zero divisor
   std::map<BinaryenOp, BinaryenOp> trunc_to_sat;
+  // SIMD: each op with what it may wrongly become, and the names of both.
+  std::map<BinaryenOp, std::vector<BinaryenOp>> simd_binary_swaps;
+  std::map<BinaryenOp, std::vector<BinaryenOp>> simd_unary_swaps;
+  std::map<BinaryenOp, std::string> simd_names;
+  std::map<BinaryenOp, unsigned> lanes;  // lane count of extract/replace/lane load-store ops
 
   OpTables() {
     struct IntOps {
@@ -289,6 +295,8 @@ struct OpTables {
     both(BinaryenConvertSInt32ToFloat64(), BinaryenConvertUInt32ToFloat64());
     both(BinaryenConvertSInt64ToFloat64(), BinaryenConvertUInt64ToFloat64());
 
+    simdTables();
+
     trunc_to_sat[BinaryenTruncSFloat32ToInt32()] = BinaryenTruncSatSFloat32ToInt32();
     trunc_to_sat[BinaryenTruncUFloat32ToInt32()] = BinaryenTruncSatUFloat32ToInt32();
     trunc_to_sat[BinaryenTruncSFloat64ToInt32()] = BinaryenTruncSatSFloat64ToInt32();
@@ -297,6 +305,85 @@ struct OpTables {
     trunc_to_sat[BinaryenTruncUFloat32ToInt64()] = BinaryenTruncSatUFloat32ToInt64();
     trunc_to_sat[BinaryenTruncSFloat64ToInt64()] = BinaryenTruncSatSFloat64ToInt64();
     trunc_to_sat[BinaryenTruncUFloat64ToInt64()] = BinaryenTruncSatUFloat64ToInt64();
+  }
+
+  void simdTables() {
+    // Saturating arithmetic replaced by its wrapping form, and back.
+    const std::tuple<BinaryenOp, BinaryenOp, const char*, const char*> wrapping[] = {
+        {BinaryenAddSatSVecI8x16(), BinaryenAddVecI8x16(), "i8x16.add_sat_s", "i8x16.add"},
+        {BinaryenAddSatUVecI8x16(), BinaryenAddVecI8x16(), "i8x16.add_sat_u", "i8x16.add"},
+        {BinaryenSubSatSVecI8x16(), BinaryenSubVecI8x16(), "i8x16.sub_sat_s", "i8x16.sub"},
+        {BinaryenSubSatUVecI8x16(), BinaryenSubVecI8x16(), "i8x16.sub_sat_u", "i8x16.sub"},
+        {BinaryenAddSatSVecI16x8(), BinaryenAddVecI16x8(), "i16x8.add_sat_s", "i16x8.add"},
+        {BinaryenAddSatUVecI16x8(), BinaryenAddVecI16x8(), "i16x8.add_sat_u", "i16x8.add"},
+        {BinaryenSubSatSVecI16x8(), BinaryenSubVecI16x8(), "i16x8.sub_sat_s", "i16x8.sub"},
+        {BinaryenSubSatUVecI16x8(), BinaryenSubVecI16x8(), "i16x8.sub_sat_u", "i16x8.sub"},
+    };
+    for (const auto& [sat, wrap, sat_name, wrap_name] : wrapping) {
+      simd_binary_swaps[sat].push_back(wrap);
+      simd_names[sat] = sat_name;
+      simd_names[wrap] = wrap_name;
+    }
+    // Signedness and arithmetic confusions, both ways.
+    const std::tuple<BinaryenOp, BinaryenOp, const char*, const char*> pairs[] = {
+        {BinaryenMinSVecI8x16(), BinaryenMinUVecI8x16(), "i8x16.min_s", "i8x16.min_u"},
+        {BinaryenMaxSVecI8x16(), BinaryenMaxUVecI8x16(), "i8x16.max_s", "i8x16.max_u"},
+        {BinaryenMinSVecI16x8(), BinaryenMinUVecI16x8(), "i16x8.min_s", "i16x8.min_u"},
+        {BinaryenMaxSVecI16x8(), BinaryenMaxUVecI16x8(), "i16x8.max_s", "i16x8.max_u"},
+        {BinaryenMinSVecI32x4(), BinaryenMinUVecI32x4(), "i32x4.min_s", "i32x4.min_u"},
+        {BinaryenMaxSVecI32x4(), BinaryenMaxUVecI32x4(), "i32x4.max_s", "i32x4.max_u"},
+        {BinaryenAddVecI32x4(), BinaryenSubVecI32x4(), "i32x4.add", "i32x4.sub"},
+        {BinaryenAddVecI16x8(), BinaryenSubVecI16x8(), "i16x8.add", "i16x8.sub"},
+        {BinaryenAddVecI64x2(), BinaryenSubVecI64x2(), "i64x2.add", "i64x2.sub"},
+        {BinaryenMulVecF32x4(), BinaryenAddVecF32x4(), "f32x4.mul", "f32x4.add"},
+        {BinaryenAndVec128(), BinaryenOrVec128(), "v128.and", "v128.or"},
+    };
+    for (const auto& [a, b, a_name, b_name] : pairs) {
+      simd_binary_swaps[a].push_back(b);
+      simd_binary_swaps[b].push_back(a);
+      simd_names[a] = a_name;
+      simd_names[b] = b_name;
+    }
+    const std::tuple<BinaryenOp, BinaryenOp, const char*, const char*> unary_pairs[] = {
+        {BinaryenExtendLowUVecI8x16ToVecI16x8(), BinaryenExtendHighUVecI8x16ToVecI16x8(),
+         "i16x8.extend_low_i8x16_u", "i16x8.extend_high_i8x16_u"},
+        {BinaryenExtendLowSVecI8x16ToVecI16x8(), BinaryenExtendHighSVecI8x16ToVecI16x8(),
+         "i16x8.extend_low_i8x16_s", "i16x8.extend_high_i8x16_s"},
+        {BinaryenExtendLowUVecI16x8ToVecI32x4(), BinaryenExtendHighUVecI16x8ToVecI32x4(),
+         "i32x4.extend_low_i16x8_u", "i32x4.extend_high_i16x8_u"},
+        {BinaryenExtendLowSVecI16x8ToVecI32x4(), BinaryenExtendHighSVecI16x8ToVecI32x4(),
+         "i32x4.extend_low_i16x8_s", "i32x4.extend_high_i16x8_s"},
+        {BinaryenExtendLowUVecI8x16ToVecI16x8(), BinaryenExtendLowSVecI8x16ToVecI16x8(),
+         "i16x8.extend_low_i8x16_u", "i16x8.extend_low_i8x16_s"},
+        {BinaryenSplatVecI32x4(), BinaryenSplatVecI16x8(), "i32x4.splat", "i16x8.splat"},
+    };
+    for (const auto& [a, b, a_name, b_name] : unary_pairs) {
+      simd_unary_swaps[a].push_back(b);
+      simd_unary_swaps[b].push_back(a);
+      simd_names[a] = a_name;
+      simd_names[b] = b_name;
+    }
+    for (BinaryenOp op :
+         {BinaryenExtractLaneSVecI8x16(), BinaryenExtractLaneUVecI8x16(),
+          BinaryenReplaceLaneVecI8x16(), BinaryenLoad8LaneVec128(), BinaryenStore8LaneVec128()})
+      lanes[op] = 16;
+    for (BinaryenOp op :
+         {BinaryenExtractLaneSVecI16x8(), BinaryenExtractLaneUVecI16x8(),
+          BinaryenReplaceLaneVecI16x8(), BinaryenLoad16LaneVec128(), BinaryenStore16LaneVec128()})
+      lanes[op] = 8;
+    for (BinaryenOp op : {BinaryenExtractLaneVecI32x4(), BinaryenReplaceLaneVecI32x4(),
+                          BinaryenExtractLaneVecF32x4(), BinaryenReplaceLaneVecF32x4(),
+                          BinaryenLoad32LaneVec128(), BinaryenStore32LaneVec128()})
+      lanes[op] = 4;
+    for (BinaryenOp op : {BinaryenExtractLaneVecI64x2(), BinaryenReplaceLaneVecI64x2(),
+                          BinaryenExtractLaneVecF64x2(), BinaryenReplaceLaneVecF64x2(),
+                          BinaryenLoad64LaneVec128(), BinaryenStore64LaneVec128()})
+      lanes[op] = 2;
+  }
+
+  std::string simdName(BinaryenOp op) const {
+    auto it = simd_names.find(op);
+    return it == simd_names.end() ? fmt::format("simd#{}", op) : it->second;
   }
 
   std::string binaryName(BinaryenOp op) const {
@@ -496,6 +583,27 @@ class SiteCollector {
           break;
         case MutationOperator::ChangeCallTarget:
           changeCallTarget(i, sites);
+          break;
+        case MutationOperator::ChangeTable:
+          changeTable(i, sites);
+          break;
+        case MutationOperator::ChangeLane:
+          changeLane(i, sites);
+          break;
+        case MutationOperator::ChangeSegment:
+          changeSegment(i, sites);
+          break;
+        case MutationOperator::RemoveDataDrop:
+          removeDataDrop(i, sites);
+          break;
+        case MutationOperator::NegateRefIsNull:
+          negateRefIsNull(i, sites);
+          break;
+        case MutationOperator::SwapTupleElements:
+          swapTupleElements(i, sites);
+          break;
+        case MutationOperator::SimdOpSwap:
+          simdOpSwap(i, sites);
           break;
       }
     }
@@ -1057,6 +1165,215 @@ class SiteCollector {
     }
   }
 
+  // Every other table, in module order after `name`. Binaryen 108's C API
+  // does not tell a table's element type, so validation of the mutant keeps
+  // only the tables whose type fits.
+  std::vector<std::string> otherTables(const char* name) const {
+    std::vector<std::string> out;
+    const BinaryenIndex n = BinaryenGetNumTables(m_);
+    BinaryenIndex at = 0;
+    for (BinaryenIndex k = 0; k < n; ++k) {
+      if (std::string_view(BinaryenTableGetName(BinaryenGetTableByIndex(m_, k))) == name) at = k;
+    }
+    for (BinaryenIndex step = 1; step < n; ++step)
+      out.emplace_back(BinaryenTableGetName(BinaryenGetTableByIndex(m_, (at + step) % n)));
+    return out;
+  }
+
+  void changeTable(std::size_t i, std::vector<Site>& sites) {
+    const BinaryenExpressionRef e = expr(i);
+    const char* from = nullptr;
+    std::function<void(BinaryenExpressionRef, const char*)> set;
+    const char* what = "";
+    switch (kind(i)) {
+      case ExprKind::CallIndirect:
+        from = BinaryenCallIndirectGetTable(e);
+        set = BinaryenCallIndirectSetTable;
+        what = "call_indirect";
+        break;
+      case ExprKind::TableGet:
+        from = BinaryenTableGetGetTable(e);
+        set = BinaryenTableGetSetTable;
+        what = "table.get";
+        break;
+      case ExprKind::TableSet:
+        from = BinaryenTableSetGetTable(e);
+        set = BinaryenTableSetSetTable;
+        what = "table.set";
+        break;
+      case ExprKind::TableSize:
+        from = BinaryenTableSizeGetTable(e);
+        set = BinaryenTableSizeSetTable;
+        what = "table.size";
+        break;
+      case ExprKind::TableGrow:
+        from = BinaryenTableGrowGetTable(e);
+        set = BinaryenTableGrowSetTable;
+        what = "table.grow";
+        break;
+      default:
+        return;
+    }
+    if (!from) return;
+    for (const std::string& other : otherTables(from)) {
+      sites.push_back({fmt::format("{} {} -> {} {}", what, from, what, other),
+                       [this, e, set, to = other] { set(e, intern(to)); }});
+    }
+  }
+
+  void changeLane(std::size_t i, std::vector<Site>& sites) {
+    const BinaryenExpressionRef e = expr(i);
+    auto lanesOf = [](BinaryenOp op) -> unsigned {
+      auto it = ops().lanes.find(op);
+      return it == ops().lanes.end() ? 0 : it->second;
+    };
+    auto next = [](unsigned lane, unsigned count) { return (lane + 1) % count; };
+    switch (kind(i)) {
+      case ExprKind::SIMDExtract: {
+        const unsigned count = lanesOf(BinaryenSIMDExtractGetOp(e));
+        const unsigned lane = BinaryenSIMDExtractGetIndex(e);
+        if (count < 2) return;
+        sites.push_back(
+            {fmt::format("extract_lane {} -> {}", lane, next(lane, count)), [e, lane, count, next] {
+               BinaryenSIMDExtractSetIndex(e, static_cast<std::uint8_t>(next(lane, count)));
+             }});
+        break;
+      }
+      case ExprKind::SIMDReplace: {
+        const unsigned count = lanesOf(BinaryenSIMDReplaceGetOp(e));
+        const unsigned lane = BinaryenSIMDReplaceGetIndex(e);
+        if (count < 2) return;
+        sites.push_back(
+            {fmt::format("replace_lane {} -> {}", lane, next(lane, count)), [e, lane, count, next] {
+               BinaryenSIMDReplaceSetIndex(e, static_cast<std::uint8_t>(next(lane, count)));
+             }});
+        break;
+      }
+      case ExprKind::SIMDLoadStoreLane: {
+        const unsigned count = lanesOf(BinaryenSIMDLoadStoreLaneGetOp(e));
+        const unsigned lane = BinaryenSIMDLoadStoreLaneGetIndex(e);
+        if (count < 2) return;
+        sites.push_back({fmt::format("lane load/store lane {} -> {}", lane, next(lane, count)),
+                         [e, lane, count, next] {
+                           BinaryenSIMDLoadStoreLaneSetIndex(
+                               e, static_cast<std::uint8_t>(next(lane, count)));
+                         }});
+        break;
+      }
+      case ExprKind::SIMDShuffle: {
+        std::uint8_t mask[16];
+        BinaryenSIMDShuffleGetMask(e, mask);
+        for (unsigned k = 0; k + 1 < 16; ++k) {
+          if (mask[k] == mask[k + 1]) continue;
+          sites.push_back({fmt::format("shuffle lanes {} and {} exchanged", k, k + 1), [e, k] {
+                             std::uint8_t m[16];
+                             BinaryenSIMDShuffleGetMask(e, m);
+                             std::swap(m[k], m[k + 1]);
+                             BinaryenSIMDShuffleSetMask(e, m);
+                           }});
+          break;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  void changeSegment(std::size_t i, std::vector<Site>& sites) {
+    const BinaryenExpressionRef e = expr(i);
+    const std::uint32_t count = BinaryenGetNumMemorySegments(m_);
+    BinaryenModuleRef m = m_;
+    if (kind(i) == ExprKind::MemoryInit) {
+      const std::uint32_t segment = BinaryenMemoryInitGetSegment(e);
+      if (count > 1) {
+        const std::uint32_t to = (segment + 1) % count;
+        sites.push_back({fmt::format("memory.init segment {} -> {}", segment, to),
+                         [e, to] { BinaryenMemoryInitSetSegment(e, to); }});
+      }
+      sites.push_back({fmt::format("memory.init {} source offset +1", segment), [m, e] {
+                         BinaryenMemoryInitSetOffset(e, plusOne(m, BinaryenMemoryInitGetOffset(e)));
+                       }});
+    } else if (kind(i) == ExprKind::DataDrop && count > 1) {
+      const std::uint32_t segment = BinaryenDataDropGetSegment(e);
+      const std::uint32_t to = (segment + 1) % count;
+      sites.push_back({fmt::format("data.drop {} -> data.drop {}", segment, to),
+                       [e, to] { BinaryenDataDropSetSegment(e, to); }});
+    }
+  }
+
+  void removeDataDrop(std::size_t i, std::vector<Site>& sites) {
+    if (kind(i) != ExprKind::DataDrop || !replaceable(i)) return;
+    BinaryenModuleRef m = m_;
+    sites.push_back({fmt::format("data.drop {} removed", BinaryenDataDropGetSegment(expr(i))),
+                     [this, i, m] { replace(i, BinaryenNop(m)); }});
+  }
+
+  void negateRefIsNull(std::size_t i, std::vector<Site>& sites) {
+    if (kind(i) != ExprKind::RefIs || BinaryenRefIsGetOp(expr(i)) != BinaryenRefIsNull() ||
+        !replaceable(i)) {
+      return;
+    }
+    const BinaryenExpressionRef e = expr(i);
+    BinaryenModuleRef m = m_;
+    sites.push_back({"ref.is_null negated",
+                     [this, i, m, e] { replace(i, BinaryenUnary(m, BinaryenEqZInt32(), e)); }});
+  }
+
+  void swapTupleElements(std::size_t i, std::vector<Site>& sites) {
+    const BinaryenExpressionRef e = expr(i);
+    if (kind(i) == ExprKind::TupleExtract) {
+      const BinaryenExpressionRef tuple = BinaryenTupleExtractGetTuple(e);
+      const BinaryenType t = BinaryenExpressionGetType(tuple);
+      const BinaryenIndex arity = BinaryenTypeArity(t);
+      if (arity < 2) return;
+      std::vector<BinaryenType> types(arity);
+      BinaryenTypeExpand(t, types.data());
+      const BinaryenIndex index = BinaryenTupleExtractGetIndex(e);
+      for (BinaryenIndex step = 1; step < arity; ++step) {
+        const BinaryenIndex to = (index + step) % arity;
+        if (types[to] != types[index]) continue;
+        sites.push_back({fmt::format("tuple.extract {} -> tuple.extract {}", index, to),
+                         [e, to] { BinaryenTupleExtractSetIndex(e, to); }});
+        break;
+      }
+    } else if (kind(i) == ExprKind::TupleMake) {
+      for (BinaryenIndex k = 0, n = BinaryenTupleMakeGetNumOperands(e); k + 1 < n; ++k) {
+        const BinaryenExpressionRef a = BinaryenTupleMakeGetOperandAt(e, k);
+        const BinaryenExpressionRef b = BinaryenTupleMakeGetOperandAt(e, k + 1);
+        if (BinaryenExpressionGetType(a) != BinaryenExpressionGetType(b)) continue;
+        sites.push_back({fmt::format("tuple.make operands {} and {} exchanged", k, k + 1), [e, k] {
+                           const BinaryenExpressionRef first = BinaryenTupleMakeGetOperandAt(e, k);
+                           BinaryenTupleMakeSetOperandAt(e, k,
+                                                         BinaryenTupleMakeGetOperandAt(e, k + 1));
+                           BinaryenTupleMakeSetOperandAt(e, k + 1, first);
+                         }});
+        break;
+      }
+    }
+  }
+
+  void simdOpSwap(std::size_t i, std::vector<Site>& sites) {
+    const BinaryenExpressionRef e = expr(i);
+    if (kind(i) == ExprKind::Binary) {
+      const BinaryenOp op = BinaryenBinaryGetOp(e);
+      auto it = ops().simd_binary_swaps.find(op);
+      if (it == ops().simd_binary_swaps.end()) return;
+      for (BinaryenOp to : it->second) {
+        sites.push_back({ops().simdName(op) + " -> " + ops().simdName(to),
+                         [e, to] { BinaryenBinarySetOp(e, to); }});
+      }
+    } else if (kind(i) == ExprKind::Unary) {
+      const BinaryenOp op = BinaryenUnaryGetOp(e);
+      auto it = ops().simd_unary_swaps.find(op);
+      if (it == ops().simd_unary_swaps.end()) return;
+      for (BinaryenOp to : it->second) {
+        sites.push_back({ops().simdName(op) + " -> " + ops().simdName(to),
+                         [e, to] { BinaryenUnarySetOp(e, to); }});
+      }
+    }
+  }
+
   // Binaryen interns the names it is given, but keep the strings alive for
   // the duration of the edit regardless.
   const char* intern(const std::string& s) { return names_.insert(s).first->c_str(); }
@@ -1112,6 +1429,20 @@ std::string_view operatorName(MutationOperator op) {
       return "change-global";
     case MutationOperator::ChangeCallTarget:
       return "change-call-target";
+    case MutationOperator::ChangeTable:
+      return "change-table";
+    case MutationOperator::ChangeLane:
+      return "change-lane";
+    case MutationOperator::ChangeSegment:
+      return "change-segment";
+    case MutationOperator::RemoveDataDrop:
+      return "remove-data-drop";
+    case MutationOperator::NegateRefIsNull:
+      return "negate-ref-is-null";
+    case MutationOperator::SwapTupleElements:
+      return "swap-tuple-elements";
+    case MutationOperator::SimdOpSwap:
+      return "simd-op-swap";
   }
   return "?";
 }
@@ -1260,15 +1591,18 @@ std::vector<Mutant> generateMutants(const wasm::Module& module, const std::strin
   // Issue-named operators first: when two operators produce the same module
   // (a loop-bound constant is also a constant), the specific name is kept.
   static constexpr MutationOperator kOrder[] = {
-      MutationOperator::LoopBound,        MutationOperator::RemoveTrap,
-      MutationOperator::DropStore,        MutationOperator::MoveStore,
-      MutationOperator::ChangeOffset,     MutationOperator::ChangeWidth,
-      MutationOperator::ChangeCallArg,    MutationOperator::SwapCalls,
-      MutationOperator::InvertCondition,  MutationOperator::SwapArms,
-      MutationOperator::SwapOperands,     MutationOperator::BinaryOpSwap,
-      MutationOperator::UnaryOpSwap,      MutationOperator::ConstOffByOne,
-      MutationOperator::ChangeLocal,      MutationOperator::ChangeGlobal,
-      MutationOperator::ChangeCallTarget,
+      MutationOperator::ChangeTable,     MutationOperator::ChangeLane,
+      MutationOperator::ChangeSegment,   MutationOperator::RemoveDataDrop,
+      MutationOperator::NegateRefIsNull, MutationOperator::SwapTupleElements,
+      MutationOperator::SimdOpSwap,      MutationOperator::LoopBound,
+      MutationOperator::RemoveTrap,      MutationOperator::DropStore,
+      MutationOperator::MoveStore,       MutationOperator::ChangeOffset,
+      MutationOperator::ChangeWidth,     MutationOperator::ChangeCallArg,
+      MutationOperator::SwapCalls,       MutationOperator::InvertCondition,
+      MutationOperator::SwapArms,        MutationOperator::SwapOperands,
+      MutationOperator::BinaryOpSwap,    MutationOperator::UnaryOpSwap,
+      MutationOperator::ConstOffByOne,   MutationOperator::ChangeLocal,
+      MutationOperator::ChangeGlobal,    MutationOperator::ChangeCallTarget,
   };
   static_assert(std::size(kOrder) == std::size(kAllMutationOperators));
 

@@ -39,18 +39,38 @@ enum class MutationOperator : std::uint8_t {
   ChangeLocal,    // local.get/set/tee of another local of the same type
   ChangeGlobal,   // global.get/set of another global of the same type
   ChangeCallTarget,  // call of another function with the same signature
+  // WebAssembly 2.0 instructions:
+  ChangeTable,        // call_indirect / table.get/set/size/grow on another table of the same type
+  ChangeLane,         // SIMD lane index of an extract, replace or lane load/store; shuffle lanes
+  ChangeSegment,      // memory.init / data.drop of another segment, or memory.init's offset +1
+  RemoveDataDrop,     // data.drop removed
+  NegateRefIsNull,    // ref.is_null wrapped in i32.eqz
+  SwapTupleElements,  // tuple.extract of another index, or two tuple.make operands exchanged
+  SimdOpSwap,         // saturating -> wrapping, signed <-> unsigned min/max, low <-> high, ...
 };
 
 inline constexpr MutationOperator kAllMutationOperators[] = {
-    MutationOperator::BinaryOpSwap,     MutationOperator::UnaryOpSwap,
-    MutationOperator::ConstOffByOne,    MutationOperator::SwapOperands,
-    MutationOperator::InvertCondition,  MutationOperator::SwapArms,
-    MutationOperator::DropStore,        MutationOperator::MoveStore,
-    MutationOperator::ChangeOffset,     MutationOperator::ChangeWidth,
-    MutationOperator::RemoveTrap,       MutationOperator::ChangeCallArg,
-    MutationOperator::SwapCalls,        MutationOperator::LoopBound,
-    MutationOperator::ChangeLocal,      MutationOperator::ChangeGlobal,
-    MutationOperator::ChangeCallTarget,
+    MutationOperator::BinaryOpSwap,      MutationOperator::UnaryOpSwap,
+    MutationOperator::ConstOffByOne,     MutationOperator::SwapOperands,
+    MutationOperator::InvertCondition,   MutationOperator::SwapArms,
+    MutationOperator::DropStore,         MutationOperator::MoveStore,
+    MutationOperator::ChangeOffset,      MutationOperator::ChangeWidth,
+    MutationOperator::RemoveTrap,        MutationOperator::ChangeCallArg,
+    MutationOperator::SwapCalls,         MutationOperator::LoopBound,
+    MutationOperator::ChangeLocal,       MutationOperator::ChangeGlobal,
+    MutationOperator::ChangeCallTarget,  MutationOperator::ChangeTable,
+    MutationOperator::ChangeLane,        MutationOperator::ChangeSegment,
+    MutationOperator::RemoveDataDrop,    MutationOperator::NegateRefIsNull,
+    MutationOperator::SwapTupleElements, MutationOperator::SimdOpSwap,
+};
+
+// The operators for WebAssembly 2.0 instructions, which only the fixtures in
+// tests/fixtures/wasm2 use.
+inline constexpr MutationOperator kWasm2MutationOperators[] = {
+    MutationOperator::ChangeTable,     MutationOperator::ChangeLane,
+    MutationOperator::ChangeSegment,   MutationOperator::RemoveDataDrop,
+    MutationOperator::NegateRefIsNull, MutationOperator::SwapTupleElements,
+    MutationOperator::SimdOpSwap,
 };
 
 std::string_view operatorName(MutationOperator op);  // "binary-op-swap", ...

@@ -39,7 +39,7 @@ CallSpec call(std::string function, std::vector<std::string> args,
 }
 
 TEST(Mutants, EnumerationIsDeterministicAndValid) {
-  for (const std::string name : {"arith", "sort", "imports"}) {
+  for (const std::string name : {"arith", "sort", "imports", "wasm2/multivalue"}) {
     const wasm::Module original = fixture(name);
     const std::vector<Mutant> a = generateMutants(original, name);
     const std::vector<Mutant> b = generateMutants(original, name);
@@ -68,7 +68,9 @@ TEST(Mutants, OriginalIsUntouched) {
 
 TEST(Mutants, EveryOperatorAppliesSomewhere) {
   std::map<MutationOperator, std::size_t> counts;
-  for (const std::string& name : fixtureNames()) {
+  std::vector<std::string> names = fixtureNames();
+  for (const std::string& name : wasm2FixtureNames()) names.push_back(name);
+  for (const std::string& name : names) {
     for (const Mutant& m : generateMutants(fixture(name), name, {.max_sites_per_operator = 3})) {
       ++counts[m.id.op];
     }

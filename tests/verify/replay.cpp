@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -718,6 +719,15 @@ std::vector<CallSpec> differentialCalls(const wasm::Module& module, std::string_
   BinaryenFunctionRef f = findDefinedFunction(m, function);
   if (!f) return calls;
   const std::vector<BinaryenType> params = expandType(BinaryenFunctionGetParams(f));
+  // The runner passes and returns numbers only: a call with a v128 or a
+  // reference at the boundary would fail the whole module's batch.
+  auto numeric = [](const std::vector<BinaryenType>& types) {
+    return std::all_of(types.begin(), types.end(), [](BinaryenType t) {
+      return t == BinaryenTypeInt32() || t == BinaryenTypeInt64() || t == BinaryenTypeFloat32() ||
+             t == BinaryenTypeFloat64();
+    });
+  };
+  if (!numeric(params) || !numeric(expandType(BinaryenFunctionGetResults(f)))) return calls;
 
   // The fixture's own vectors first: they reach the interesting paths.
   std::set<std::string> exports;
@@ -925,21 +935,22 @@ IsolatedVerdict verifyInChild(const wasm::Module& original, const wasm::Module& 
 
 namespace {
 
-MutationCampaign runCampaign(unsigned stride) {
+MutationCampaign runCampaign(unsigned stride, const std::vector<std::string>& fixtures,
+                             unsigned sites_per_operator) {
   MutationCampaign c;
   {
     using Clock = std::chrono::steady_clock;
     TempDir dir;
     std::size_t global_index = 0;  // over all fixtures, so that a stride spreads evenly
-    for (const std::string& fixture : fixtureNames()) {
+    for (const std::string& fixture : fixtures) {
       const auto t0 = Clock::now();
       FixtureMutants fm;
       fm.fixture = fixture;
       fm.original = wasm::loadModuleFile(fixturePath(fixture)).module;
       fm.observable_globals = observableGlobals(fm.original);
       std::vector<Mutant> mutants;
-      for (Mutant& m : generateMutants(fm.original, fixture,
-                                       {.max_sites_per_operator = kCampaignSitesPerOperator})) {
+      for (Mutant& m :
+           generateMutants(fm.original, fixture, {.max_sites_per_operator = sites_per_operator})) {
         if (global_index++ % stride == 0) mutants.push_back(std::move(m));
       }
       const std::vector<FixtureTest> tests = parseFixtureTests(fixturePath(fixture));
@@ -956,11 +967,12 @@ MutationCampaign runCampaign(unsigned stride) {
         original_calls.insert(original_calls.end(), calls_of[name].begin(), calls_of[name].end());
       }
       std::vector<ModuleRun> runs;
-      const auto original_path = dir / (fixture + ".wasm");
+      const std::string stem = std::filesystem::path(fixture).filename().string();
+      const auto original_path = dir / (stem + ".wasm");
       writeBytes(original_path, makeRunnable(fm.original).writeBinary());
       runs.push_back({original_path, original_calls});
       for (std::size_t k = 0; k < mutants.size(); ++k) {
-        const auto path = dir / fmt::format("{}-{}.wasm", fixture, k);
+        const auto path = dir / fmt::format("{}-{}.wasm", stem, k);
         writeBytes(path, makeRunnable(mutants[k].module).writeBinary());
         runs.push_back({path, calls_of[mutants[k].id.function]});
       }
@@ -998,9 +1010,31 @@ const MutationCampaign& mutationCampaign(unsigned stride) {
   static std::map<unsigned, MutationCampaign> campaigns;
   std::lock_guard lock(mutex);
   auto it = campaigns.find(stride);
-  if (it == campaigns.end())
-    it = campaigns.emplace(stride, runCampaign(std::max(1u, stride))).first;
+  if (it == campaigns.end()) {
+    it = campaigns
+             .emplace(stride,
+                      runCampaign(std::max(1u, stride), fixtureNames(), kCampaignSitesPerOperator))
+             .first;
+  }
   return it->second;
+}
+
+std::vector<std::string> wasm2FixtureNames() {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(fixtureDir() / "wasm2")) {
+    if (entry.path().extension() == ".wat")
+      names.push_back("wasm2/" + entry.path().stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+const MutationCampaign& wasm2MutationCampaign() {
+  static std::mutex mutex;
+  static std::optional<MutationCampaign> campaign;
+  std::lock_guard lock(mutex);
+  if (!campaign) campaign = runCampaign(1, wasm2FixtureNames(), kWasm2CampaignSitesPerOperator);
+  return *campaign;
 }
 
 }  // namespace loom::test

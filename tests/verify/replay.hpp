@@ -217,4 +217,12 @@ inline constexpr unsigned kCampaignSitesPerOperator = 1;
 // fixtures), for runs that cannot afford them all.
 const MutationCampaign& mutationCampaign(unsigned stride = 1);
 
+// The fixtures in tests/fixtures/wasm2 ("wasm2/externref_table", ...): the
+// WebAssembly 2.0 instructions, which the other fixtures do not use. Their
+// campaign keeps every mutant, with more sites per operator, since the
+// fixtures are few and small.
+std::vector<std::string> wasm2FixtureNames();
+inline constexpr unsigned kWasm2CampaignSitesPerOperator = 2;
+const MutationCampaign& wasm2MutationCampaign();
+
 }  // namespace loom::test

@@ -138,6 +138,7 @@ std::vector<smt::Expr> replayConstraints(Context& x, int tier) {
     if (part.replayable) visible.push_back(part.differs);
   }
   out.push_back(smt::mkOr(x.c, visible));
+  out.push_back(x.enc.within_bound);
   for (const auto* s : sides(x.enc)) out.push_back(smt::mkNot(s->abstracted));
   const bool allow_nan = tier > 0;
   // scripts/wasm-run.mjs passes and returns numbers only: a v128 or a

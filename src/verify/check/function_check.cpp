@@ -39,6 +39,9 @@ Attempt decide(smt::Smt& smt, const Encoding& enc, const Correspondence& c,
     return out;
   }
   if (r == smt::CheckResult::Sat) {
+    // Without `differs`: confirming asks whether the sides can agree once
+    // the replayed inputs are fixed, which `differs` would rule out.
+    solver.pop();
     Refutation ref = refute(smt, solver, enc, c, pair);
     solver_seconds += solver.seconds();
     out.decided = true;

@@ -1240,7 +1240,7 @@ struct Executor::Impl {
     trapIf(ref == c.bvVal(0, 32));
     if (!live) return std::nullopt;
     const std::uint32_t signature = resolver.signatureOf(*params, *results);
-    trapIf(env.refSignature(ref) != c.bvVal(signature, 32));
+    trapIf(signatureOfRef(ref) != c.bvVal(signature, 32));
     if (!live) return std::nullopt;
     // A reference to one of this module's functions of the right type runs
     // that function; any other is an event keyed by the signature, with the
@@ -1276,6 +1276,30 @@ struct Executor::Impl {
       return afterCall(e, is_return, join(outs));
     }
     return afterCall(e, is_return, indirectEvent(ref, args, *params, *results, signature));
+  }
+
+  // The signature a reference's function has: known for this module's
+  // functions (a reference names a function by its class, and equivalent
+  // functions share a signature), the host's choice for any other.
+  smt::Expr signatureOfRef(const smt::Expr& ref) {
+    constexpr std::size_t kMostSpelledOut = 64;
+    smt::Expr sig = env.refSignature(ref);
+    std::uint64_t known = 0;
+    const bool numeral = ref.isNumeral() && ref.getUint64(known);
+    const auto& referenced = module.referencedFunctions();
+    if (!numeral && referenced.size() > kMostSpelledOut) return sig;
+    for (const auto& name : referenced) {
+      const FunctionInfo* f = module.function(name);
+      if (!f || !f->signature_supported) continue;
+      const std::uint32_t id = resolver.functionRef(side, name);
+      if (numeral) {
+        if (id == known) return c.bvVal(resolver.signatureOf(f->params, f->results), 32);
+        continue;
+      }
+      sig = smt::ite(ref == c.bvVal(id, 32),
+                     c.bvVal(resolver.signatureOf(f->params, f->results), 32), sig);
+    }
+    return sig;
   }
 
   std::optional<smt::Expr> indirectEvent(const smt::Expr& ref, const std::vector<smt::Expr>& args,
