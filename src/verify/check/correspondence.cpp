@@ -345,7 +345,7 @@ sem::CallPlan Resolver::direct(Side side, const std::string& callee, unsigned de
   sem::CallPlan plan;
   const sem::FunctionInfo* f = c_.module(side).function(callee);
   if (!f) {
-    plan.reason = "call to unknown function " + callee;
+    plan.reason = "unsupported: call to unknown function " + callee;
     return plan;
   }
   if (f->imported) {

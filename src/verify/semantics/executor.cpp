@@ -1100,7 +1100,10 @@ struct Executor::Impl {
       case CallPlan::Kind::Unsupported:
         break;
     }
-    unsupported(plan.reason);
+    // Not an instruction the verifier lacks: the call structure is what it
+    // cannot line up, so the reason says so without "unsupported".
+    throw Unsupported(
+        fmt::format("{} (in {} function {})", plan.reason, sideName(side), frame().function->name));
   }
 
   std::optional<smt::Expr> inlineCall(const FunctionInfo& f, const std::vector<smt::Expr>& args) {
