@@ -8,6 +8,9 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "loom/wasm/ir.hpp"
@@ -77,6 +80,23 @@ class FunctionHasher {
       stream_.word(vars);
       for (BinaryenIndex i = 0; i < vars; ++i) type(BinaryenFunctionGetVar(f, i));
     }
+    // A label nothing branches to means nothing: Binaryen's reader names
+    // blocks that the writer left unnamed, and every name after it would
+    // shift if it counted.
+    walk(BinaryenFunctionGetBody(f), [&](BinaryenExpressionRef e, unsigned) {
+      if (kindOf(e) == ExprKind::Break) {
+        targeted_.insert(BinaryenBreakGetName(e));
+      } else if (kindOf(e) == ExprKind::Switch) {
+        for (BinaryenIndex i = 0, n = BinaryenSwitchGetNumNames(e); i < n; ++i)
+          targeted_.insert(BinaryenSwitchGetNameAt(e, i));
+        if (const char* d = BinaryenSwitchGetDefaultName(e)) targeted_.insert(d);
+      } else if (!isTransparent(kindOf(e))) {
+        // Classes whose targets are not visible through the C API (try,
+        // br_on_*): every label may be a target.
+        every_label_targeted_ = true;
+      }
+      return true;
+    });
     std::uint64_t expressions = 0;
     walk(BinaryenFunctionGetBody(f), [&](BinaryenExpressionRef e, unsigned) {
       visit(e);
@@ -131,7 +151,7 @@ class FunctionHasher {
   }
 
   void label(const char* name) {
-    if (!name) {
+    if (!name || (!every_label_targeted_ && !targeted_.count(name))) {
       stream_.word(~0ULL);
       return;
     }
@@ -348,6 +368,8 @@ class FunctionHasher {
 
   Stream stream_;
   std::unordered_map<std::string, std::uint64_t> labels_;
+  std::unordered_set<std::string> targeted_;
+  bool every_label_targeted_ = false;
   const GlobalRename* rename_ = nullptr;
   bool rename_locals_ = false;
   BinaryenFunctionRef function_ = nullptr;

@@ -270,6 +270,27 @@ TEST(Hash, EqualForEqualBodiesAndIgnoresLabelNames) {
   EXPECT_FALSE(a.opaque);
 }
 
+// Binaryen's reader names blocks the writer left unnamed: a name nothing
+// branches to must not change the hash, nor shift the labels after it.
+TEST(Hash, IgnoresLabelsNothingBranchesTo) {
+  auto load = [](const char* text) {
+    Module m = Module::parseTextTrusted(text);
+    return hashFunction(BinaryenGetFunction(m.get(), "f"));
+  };
+  const auto unnamed = load(
+      "(module (func $f (param i32) (result i32) (block (result i32) (block $b (result i32) "
+      "(drop (br_if $b (local.get 0) (local.get 0))) (i32.const 1)))))");
+  const auto named = load(
+      "(module (func $f (param i32) (result i32) (block $x (result i32) (block $y (result i32) "
+      "(drop (br_if $y (local.get 0) (local.get 0))) (i32.const 1)))))");
+  // The same names, but the branch leaves the outer block: another program.
+  const auto outer = load(
+      "(module (func $f (param i32) (result i32) (block $x (result i32) (block $y (result i32) "
+      "(drop (br_if $x (local.get 0) (local.get 0))) (i32.const 1)))))");
+  EXPECT_EQ(unnamed.hash, named.hash);
+  EXPECT_NE(named.hash, outer.hash);
+}
+
 TEST(Hash, ChangesOnlyForFunctionsAPassChanged) {
   LoadedModule loaded = loadModuleFile(fixturePath("arith"));
   const auto before = hashFunctions(loaded.module.get());

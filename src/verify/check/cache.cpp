@@ -24,9 +24,12 @@ namespace {
 // budget is part of the key, and an unknown only ever undoes a step).
 bool keepable(const FunctionVerdict& v) {
   if (v.verdict != Verdict::Unknown) return true;
+  // An unknown that a wall-clock limit decided depends on how busy the
+  // machine was; a later run may do better, so it is not persisted.
   return v.reason.find("out of memory") == std::string::npos &&
          v.reason.find("Z3 error") == std::string::npos &&
-         v.reason.find("not checked") == std::string::npos;
+         v.reason.find("not checked") == std::string::npos &&
+         v.reason.find("wall-clock") == std::string::npos;
 }
 
 }  // namespace
