@@ -190,6 +190,39 @@ TEST(Wasm2Verifier, DifferencesNodeCannotReplayAreNotClaimed) {
       << v.functions.front().reason;
 }
 
+// A private table with more than 16 functions of one type whose slots
+// differ between the sides: the callee is named by the reference its slot
+// holds. A slot the optimizer filled with a function of another type traps
+// as the empty slot did, so that is proved; two different functions
+// exchanged are not.
+std::string bigTableModule(const std::string& slot1, const std::string& slot2, bool fill_17) {
+  std::string funcs, slots;
+  for (int k = 0; k < 17; ++k) {
+    funcs += fmt::format("(func $f{} (result i32) (i32.const {}))\n", k, k * 3);
+    slots += k == 1 ? slot1 : k == 2 ? slot2 : fmt::format("$f{}", k);
+    slots += " ";
+  }
+  funcs += "(func $g (param i32) (result i32) (local.get 0))\n";
+  return "(module (type $v (func (result i32))) (table $t 18 18 funcref) (elem (table $t) "
+         "(i32.const 0) func " +
+         slots + ")\n" + (fill_17 ? "(elem (table $t) (i32.const 17) func $g)\n" : "") + funcs +
+         R"((func $call (export "call") (param $i i32) (result i32)
+              (call_indirect $t (type $v) (local.get $i)))))";
+}
+
+TEST(Wasm2Verifier, CallsThroughATableWhoseSlotsChangedFollowTheReferences) {
+  const std::string original = bigTableModule("$f1", "$f2", false);
+  const verify::ModuleVerdict filled =
+      verify::verifyPair(original, bigTableModule("$f1", "$f2", true));
+  ASSERT_EQ(filled.functions.size(), 1u) << verify::describeVerdict(filled);
+  EXPECT_EQ(filled.functions[0].verdict, Verdict::Proved) << verify::describeVerdict(filled);
+  const verify::ModuleVerdict swapped =
+      verify::verifyPair(original, bigTableModule("$f2", "$f1", false));
+  ASSERT_EQ(swapped.functions.size(), 1u) << verify::describeVerdict(swapped);
+  EXPECT_NE(swapped.functions[0].verdict, Verdict::Proved) << verify::describeVerdict(swapped);
+  EXPECT_NE(swapped.functions[0].verdict, Verdict::Bounded) << verify::describeVerdict(swapped);
+}
+
 // Reference semantics against Node on generated programs: random
 // sequences of table.get/set/size, ref.func, ref.null, ref.is_null, typed
 // select, funcref locals and call_indirect (null slots, out-of-bounds

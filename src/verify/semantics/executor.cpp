@@ -1362,7 +1362,19 @@ struct Executor::Impl {
       return afterCall(e, is_return, join(outs));
     }
     auto key = resolver.indirectKey(side, params, results);
-    if (!key) unsupported("call_indirect through a table whose slots differ between the sides");
+    if (!key) {
+      // The sides' tables differ (a pass merged or dropped functions): the
+      // callee is named by the reference its slot holds, as for a table
+      // that is state, and equal references are equivalent functions.
+      smt::Expr ref = c.bvVal(0, 32);
+      for (const auto& [slot, f] : candidates) {
+        ref = smt::ite(index == c.bvVal(slot, 32), c.bvVal(resolver.functionRef(side, f->name), 32),
+                       ref);
+      }
+      return afterCall(
+          e, is_return,
+          indirectEvent(ref, args, params, results, resolver.signatureOf(params, results)));
+    }
     std::vector<smt::Expr> event_args{index};
     event_args.insert(event_args.end(), args.begin(), args.end());
     std::vector<ValType> event_params{ValType::I32};
