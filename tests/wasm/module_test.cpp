@@ -247,21 +247,23 @@ TEST(BinaryLayout, RejectsTruncatedSections) {
   EXPECT_THROW(readBinaryLayout(cut), Error);
 }
 
+// The hash of function $f of a text module.
+FunctionHash hashOfF(const char* text) {
+  Module m = Module::parseTextTrusted(text);
+  return hashFunction(BinaryenGetFunction(m.get(), "f"));
+}
+
 TEST(Hash, EqualForEqualBodiesAndIgnoresLabelNames) {
-  auto load = [](const char* text) {
-    Module m = Module::parseTextTrusted(text);
-    return hashFunction(BinaryenGetFunction(m.get(), "f"));
-  };
-  const auto a = load(
+  const auto a = hashOfF(
       "(module (func $f (param i32) (result i32) (block $a (result i32) (drop (br_if $a (local.get "
       "0) (local.get 0))) (i32.const 1))))");
-  const auto b = load(
+  const auto b = hashOfF(
       "(module (func $f (param i32) (result i32) (block $zz (result i32) (drop (br_if $zz "
       "(local.get 0) (local.get 0))) (i32.const 1))))");
-  const auto c = load(
+  const auto c = hashOfF(
       "(module (func $f (param i32) (result i32) (block $a (result i32) (drop (br_if $a (local.get "
       "0) (local.get 0))) (i32.const 2))))");
-  const auto d = load(
+  const auto d = hashOfF(
       "(module (func $f (param i64) (result i32) (block $a (result i32) (drop (br_if $a (i32.const "
       "0) (i32.const 0))) (i32.const 1))))");
   EXPECT_EQ(a.hash, b.hash);
@@ -273,18 +275,14 @@ TEST(Hash, EqualForEqualBodiesAndIgnoresLabelNames) {
 // Binaryen's reader names blocks the writer left unnamed: a name nothing
 // branches to must not change the hash, nor shift the labels after it.
 TEST(Hash, IgnoresLabelsNothingBranchesTo) {
-  auto load = [](const char* text) {
-    Module m = Module::parseTextTrusted(text);
-    return hashFunction(BinaryenGetFunction(m.get(), "f"));
-  };
-  const auto unnamed = load(
+  const auto unnamed = hashOfF(
       "(module (func $f (param i32) (result i32) (block (result i32) (block $b (result i32) "
       "(drop (br_if $b (local.get 0) (local.get 0))) (i32.const 1)))))");
-  const auto named = load(
+  const auto named = hashOfF(
       "(module (func $f (param i32) (result i32) (block $x (result i32) (block $y (result i32) "
       "(drop (br_if $y (local.get 0) (local.get 0))) (i32.const 1)))))");
   // The same names, but the branch leaves the outer block: another program.
-  const auto outer = load(
+  const auto outer = hashOfF(
       "(module (func $f (param i32) (result i32) (block $x (result i32) (block $y (result i32) "
       "(drop (br_if $x (local.get 0) (local.get 0))) (i32.const 1)))))");
   EXPECT_EQ(unnamed.hash, named.hash);
