@@ -1223,43 +1223,27 @@ class SiteCollector {
 
   void changeLane(std::size_t i, std::vector<Site>& sites) {
     const BinaryenExpressionRef e = expr(i);
-    auto lanesOf = [](BinaryenOp op) -> unsigned {
-      auto it = ops().lanes.find(op);
-      return it == ops().lanes.end() ? 0 : it->second;
+    // The next lane of `op`'s vector shape, set through `set`.
+    auto moveLane = [&](const char* what, BinaryenOp op, unsigned lane,
+                        void (*set)(BinaryenExpressionRef, std::uint8_t)) {
+      const auto it = ops().lanes.find(op);
+      if (it == ops().lanes.end() || it->second < 2) return;
+      const auto to = static_cast<std::uint8_t>((lane + 1) % it->second);
+      sites.push_back({fmt::format("{} {} -> {}", what, lane, to), [e, set, to] { set(e, to); }});
     };
-    auto next = [](unsigned lane, unsigned count) { return (lane + 1) % count; };
     switch (kind(i)) {
-      case ExprKind::SIMDExtract: {
-        const unsigned count = lanesOf(BinaryenSIMDExtractGetOp(e));
-        const unsigned lane = BinaryenSIMDExtractGetIndex(e);
-        if (count < 2) return;
-        sites.push_back(
-            {fmt::format("extract_lane {} -> {}", lane, next(lane, count)), [e, lane, count, next] {
-               BinaryenSIMDExtractSetIndex(e, static_cast<std::uint8_t>(next(lane, count)));
-             }});
+      case ExprKind::SIMDExtract:
+        moveLane("extract_lane", BinaryenSIMDExtractGetOp(e), BinaryenSIMDExtractGetIndex(e),
+                 BinaryenSIMDExtractSetIndex);
         break;
-      }
-      case ExprKind::SIMDReplace: {
-        const unsigned count = lanesOf(BinaryenSIMDReplaceGetOp(e));
-        const unsigned lane = BinaryenSIMDReplaceGetIndex(e);
-        if (count < 2) return;
-        sites.push_back(
-            {fmt::format("replace_lane {} -> {}", lane, next(lane, count)), [e, lane, count, next] {
-               BinaryenSIMDReplaceSetIndex(e, static_cast<std::uint8_t>(next(lane, count)));
-             }});
+      case ExprKind::SIMDReplace:
+        moveLane("replace_lane", BinaryenSIMDReplaceGetOp(e), BinaryenSIMDReplaceGetIndex(e),
+                 BinaryenSIMDReplaceSetIndex);
         break;
-      }
-      case ExprKind::SIMDLoadStoreLane: {
-        const unsigned count = lanesOf(BinaryenSIMDLoadStoreLaneGetOp(e));
-        const unsigned lane = BinaryenSIMDLoadStoreLaneGetIndex(e);
-        if (count < 2) return;
-        sites.push_back({fmt::format("lane load/store lane {} -> {}", lane, next(lane, count)),
-                         [e, lane, count, next] {
-                           BinaryenSIMDLoadStoreLaneSetIndex(
-                               e, static_cast<std::uint8_t>(next(lane, count)));
-                         }});
+      case ExprKind::SIMDLoadStoreLane:
+        moveLane("lane load/store lane", BinaryenSIMDLoadStoreLaneGetOp(e),
+                 BinaryenSIMDLoadStoreLaneGetIndex(e), BinaryenSIMDLoadStoreLaneSetIndex);
         break;
-      }
       case ExprKind::SIMDShuffle: {
         std::uint8_t mask[16];
         BinaryenSIMDShuffleGetMask(e, mask);

@@ -70,6 +70,9 @@ struct Executor::Impl {
   int current_loop = -1;
   std::unordered_map<BinaryenExpressionRef, bool> has_back_edge;
   std::map<std::uint32_t, smt::Expr> segment_arrays;
+  // Reference identity -> signature key of this module's referenced
+  // functions; built on the first call_indirect through a table that is state.
+  std::optional<std::map<std::uint32_t, std::uint32_t>> signature_of_ref;
 
   Impl(Environment& e, const ModuleInfo& m, Side s, CallResolver& r, ExecOptions o)
       : env(e),
@@ -97,10 +100,11 @@ struct Executor::Impl {
 
   Frame& frame() { return frames.back(); }
 
-  [[noreturn]] void unsupported(const std::string& what) {
-    throw Unsupported(fmt::format("unsupported: {} (in {} function {})", what, sideName(side),
-                                  frame().function->name));
+  [[noreturn]] void giveUp(const std::string& reason) {
+    throw Unsupported(
+        fmt::format("{} (in {} function {})", reason, sideName(side), frame().function->name));
   }
+  [[noreturn]] void unsupported(const std::string& what) { giveUp("unsupported: " + what); }
 
   smt::Expr andPc(const smt::Expr& a, const smt::Expr& b) { return smt::mkAnd(c, {a, b}); }
   smt::Expr notE(const smt::Expr& a) {
@@ -1100,10 +1104,9 @@ struct Executor::Impl {
       case CallPlan::Kind::Unsupported:
         break;
     }
-    // Not an instruction the verifier lacks: the call structure is what it
-    // cannot line up, so the reason says so without "unsupported".
-    throw Unsupported(
-        fmt::format("{} (in {} function {})", plan.reason, sideName(side), frame().function->name));
+    // Not an instruction the verifier lacks but a call structure it cannot
+    // line up: the plan's reason says which.
+    giveUp(plan.reason);
   }
 
   std::optional<smt::Expr> inlineCall(const FunctionInfo& f, const std::vector<smt::Expr>& args) {
@@ -1286,22 +1289,24 @@ struct Executor::Impl {
   // functions share a signature), the host's choice for any other.
   smt::Expr signatureOfRef(const smt::Expr& ref) {
     constexpr std::size_t kMostSpelledOut = 64;
-    smt::Expr sig = env.refSignature(ref);
-    std::uint64_t known = 0;
-    const bool numeral = ref.isNumeral() && ref.getUint64(known);
-    const auto& referenced = module.referencedFunctions();
-    if (!numeral && referenced.size() > kMostSpelledOut) return sig;
-    for (const auto& name : referenced) {
-      const FunctionInfo* f = module.function(name);
-      if (!f || !f->signature_supported) continue;
-      const std::uint32_t id = resolver.functionRef(side, name);
-      if (numeral) {
-        if (id == known) return c.bvVal(resolver.signatureOf(f->params, f->results), 32);
-        continue;
+    if (!signature_of_ref) {
+      signature_of_ref.emplace();
+      for (const auto& name : module.referencedFunctions()) {
+        const FunctionInfo* f = module.function(name);
+        if (f && f->signature_supported)
+          (*signature_of_ref)[resolver.functionRef(side, name)] =
+              resolver.signatureOf(f->params, f->results);
       }
-      sig = smt::ite(ref == c.bvVal(id, 32),
-                     c.bvVal(resolver.signatureOf(f->params, f->results), 32), sig);
     }
+    std::uint64_t known = 0;
+    if (ref.isNumeral() && ref.getUint64(known)) {
+      const auto it = signature_of_ref->find(static_cast<std::uint32_t>(known));
+      return it != signature_of_ref->end() ? c.bvVal(it->second, 32) : env.refSignature(ref);
+    }
+    smt::Expr sig = env.refSignature(ref);
+    if (signature_of_ref->size() > kMostSpelledOut) return sig;
+    for (const auto& [id, signature] : *signature_of_ref)
+      sig = smt::ite(ref == c.bvVal(id, 32), c.bvVal(signature, 32), sig);
     return sig;
   }
 
