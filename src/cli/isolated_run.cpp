@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "loom/engine/proof_store.hpp"
@@ -40,8 +41,16 @@ IsolatedRun runIsolated(const wasm::ModuleSource& source, const pipeline::Pipeli
               // Checked by the command before; only sharing is lost.
             }
           }
-          engine::StepwiseOutcome out =
-              engine::runStepwise(base, config, engine::StepwiseOptions{*verify, false}, cache);
+          // The chain stops running steps with a share of the time left for
+          // the write step, so that the run ends with what it verified.
+          engine::StepwiseOptions stepwise{*verify, false, std::nullopt};
+          if (verify->module_budget.count() > 0) {
+            // The module budget's own wall-clock safety net, unless sooner.
+            const auto now = std::chrono::steady_clock::now();
+            stepwise.deadline = std::min(now + timeout * 3 / 4,
+                                         now + 3 * verify->module_budget + std::chrono::seconds(1));
+          }
+          engine::StepwiseOutcome out = engine::runStepwise(base, config, stepwise, cache);
           binary = std::move(out.binary);
           m = cost::measure(out.shipped, binary);
           nlohmann::json j;

@@ -122,7 +122,7 @@ Evaluator::Evaluator(wasm::ModuleSource source, EvaluatorOptions options)
   }
   verifier_ = std::make_unique<verify::Verifier>(original_, options_.verify_options, verdicts_);
   stepwise_ = std::make_unique<StepwiseValidator>(
-      StepwiseOptions{options_.verify_options, options_.accept_bounded}, verdicts_);
+      StepwiseOptions{options_.verify_options, options_.accept_bounded, std::nullopt}, verdicts_);
   if (options_.prefix_stride > 0) {
     // Binaryen IR takes tens of bytes per byte of binary; 40 is what the
     // prefix-cache benchmark measured as a safe over-estimate.

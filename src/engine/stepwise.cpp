@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <utility>
 
 #include "loom/engine/repair.hpp"
@@ -61,6 +63,25 @@ bool accepted(const verify::FunctionVerdict& v, bool accept_bounded) {
          (accept_bounded && v.verdict == verify::Verdict::Bounded);
 }
 
+// LOOM_STEPWISE_DUMP=DIR: the two sides of every step that is not proved,
+// as binaries with names, to study what the verifier could not show.
+void dumpUnproved(const wasm::Module& before, const wasm::Module& after, const std::string& phase,
+                  std::uint32_t step) {
+  static const char* const dir = [] {
+    const char* env = std::getenv("LOOM_STEPWISE_DUMP");
+    return env && *env ? env : nullptr;
+  }();
+  if (!dir) return;
+  auto write = [&](const wasm::Module& m, const char* side) {
+    const wasm::Bytes bytes = m.writeBinary({.names_section = true});
+    std::ofstream(fmt::format("{}/step{:02}-{}-{}.wasm", dir, step, phase, side), std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
+  };
+  write(before, "before");
+  write(after, "after");
+}
+
 struct StepResult {
   std::optional<wasm::Module> module;  // absent: the whole step is undone
   std::vector<RevertedStep> reverted;
@@ -112,6 +133,7 @@ StepResult checkStep(const wasm::Module& before, wasm::Module after,
     out.module = std::move(after);
     return out;
   }
+  dumpUnproved(before, after, phase, step);
   const std::map<std::string, std::string> globals = verifier.pairGlobals(after, origins);
   constexpr int kRounds = 3;
   for (int round = 1;; ++round) {
@@ -310,6 +332,7 @@ StepwiseOutcome runStepwise(const wasm::Module& input, const pipeline::PipelineC
                             std::shared_ptr<verify::VerdictCache> cache) {
   StepwiseValidator validator(options, std::move(cache));
   StepwiseState state{input.copy(), {}, {}, {}, false, {}};
+  state.ledger.deadline = options.deadline;
   validator.run(state, config);
   return validator.finish(std::move(state), config);
 }

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <map>
@@ -66,7 +67,23 @@ class Stream {
 class FunctionHasher {
  public:
   explicit FunctionHasher(const GlobalRename* rename = nullptr, bool rename_locals = false)
-      : rename_(rename), rename_locals_(rename_locals) {}
+      : rename_(rename), rename_locals_(rename_locals), normalize_(rename_locals) {}
+
+  // One expression tree, or its root alone (`node_only`), with the labels it
+  // branches to but does not define numbered by `outer`.
+  Hash128 runExpression(BinaryenExpressionRef root, const OuterLabels& outer, bool node_only) {
+    outer_ = &outer;
+    findTargets(root);
+    if (node_only) {
+      visit(root);
+    } else {
+      walk(root, [&](BinaryenExpressionRef e, unsigned) {
+        visit(e);
+        return true;
+      });
+    }
+    return stream_.digest();
+  }
 
   FunctionHash run(BinaryenFunctionRef f) {
     function_ = f;
@@ -80,29 +97,14 @@ class FunctionHasher {
       stream_.word(vars);
       for (BinaryenIndex i = 0; i < vars; ++i) type(BinaryenFunctionGetVar(f, i));
     }
-    // A label nothing branches to means nothing: Binaryen's reader names
-    // blocks that the writer left unnamed, and every name after it would
-    // shift if it counted.
-    walk(BinaryenFunctionGetBody(f), [&](BinaryenExpressionRef e, unsigned) {
-      if (kindOf(e) == ExprKind::Break) {
-        targeted_.insert(BinaryenBreakGetName(e));
-      } else if (kindOf(e) == ExprKind::Switch) {
-        for (BinaryenIndex i = 0, n = BinaryenSwitchGetNumNames(e); i < n; ++i)
-          targeted_.insert(BinaryenSwitchGetNameAt(e, i));
-        if (const char* d = BinaryenSwitchGetDefaultName(e)) targeted_.insert(d);
-      } else if (!isTransparent(kindOf(e))) {
-        // Classes whose targets are not visible through the C API (try,
-        // br_on_*): every label may be a target.
-        every_label_targeted_ = true;
-      }
-      return true;
-    });
+    findTargets(BinaryenFunctionGetBody(f));
     std::uint64_t expressions = 0;
     walk(BinaryenFunctionGetBody(f), [&](BinaryenExpressionRef e, unsigned) {
-      visit(e);
+      if (!normalize_) visit(e);
       ++expressions;
       return true;
     });
+    if (normalize_) hashNormalized(BinaryenFunctionGetBody(f));
     return FunctionHash{stream_.digest(), opaque_, expressions};
   }
 
@@ -150,17 +152,144 @@ class FunctionHasher {
     if (fresh) type(BinaryenFunctionGetVar(function_, index - params_));
   }
 
+  // A label nothing branches to means nothing: Binaryen's reader names
+  // blocks that the writer left unnamed, and every name after it would
+  // shift if it counted.
+  void findTargets(BinaryenExpressionRef root) {
+    walk(root, [&](BinaryenExpressionRef e, unsigned) {
+      if (kindOf(e) == ExprKind::Break) {
+        targeted_.insert(BinaryenBreakGetName(e));
+      } else if (kindOf(e) == ExprKind::Switch) {
+        for (BinaryenIndex i = 0, n = BinaryenSwitchGetNumNames(e); i < n; ++i)
+          targeted_.insert(BinaryenSwitchGetNameAt(e, i));
+        if (const char* d = BinaryenSwitchGetDefaultName(e)) targeted_.insert(d);
+      } else if (!isTransparent(kindOf(e))) {
+        // Classes whose targets are not visible through the C API (try,
+        // br_on_*): every label may be a target.
+        every_label_targeted_ = true;
+      }
+      return true;
+    });
+  }
+
+  bool isTargeted(const char* name) const {
+    return name && (every_label_targeted_ || targeted_.count(name));
+  }
+
+  // Control structure that decides nothing, which passes such as
+  // remove-unused-names, merge-blocks and vacuum add or take away, is
+  // hashed as if it were not there:
+  //  - a loop nothing branches to runs its body once: it is its body;
+  //  - a block that is the last child of a block ends where its parent
+  //    ends, so a branch to either goes to the same place: its children
+  //    join the parent's list and its label becomes the parent's;
+  //  - a block in the middle of a list that nothing branches to (nor to
+  //    the blocks that end with it) only sequences its children: they
+  //    join the list;
+  //  - a block nothing branches to with one child is that child, with
+  //    none it is a nop.
+  // Every other expression is hashed as by visit(), in pre-order with its
+  // number of children, so the stream still determines the tree.
+  static BinaryenExpressionRef peel(BinaryenExpressionRef e, const FunctionHasher& h) {
+    while (kindOf(e) == ExprKind::Loop && !h.isTargeted(BinaryenLoopGetName(e)))
+      e = BinaryenLoopGetBody(e);
+    return e;
+  }
+
+  // The labels that name the end of `block`: its own and those of the
+  // blocks it ends with.
+  void groupNames(BinaryenExpressionRef block, std::vector<const char*>& names) const {
+    for (;;) {
+      names.push_back(BinaryenBlockGetName(block));
+      const BinaryenIndex n = BinaryenBlockGetNumChildren(block);
+      if (n == 0) return;
+      BinaryenExpressionRef last = peel(BinaryenBlockGetChildAt(block, n - 1), *this);
+      if (kindOf(last) != ExprKind::Block) return;
+      block = last;
+    }
+  }
+
+  void flatten(BinaryenExpressionRef block, std::vector<BinaryenExpressionRef>& items) const {
+    const BinaryenIndex n = BinaryenBlockGetNumChildren(block);
+    for (BinaryenIndex i = 0; i < n; ++i) {
+      BinaryenExpressionRef child = peel(BinaryenBlockGetChildAt(block, i), *this);
+      if (kindOf(child) == ExprKind::Block) {
+        bool joins = i + 1 == n;
+        if (!joins) {
+          std::vector<const char*> names;
+          groupNames(child, names);
+          joins = std::none_of(names.begin(), names.end(),
+                               [&](const char* name) { return isTargeted(name); });
+        }
+        if (joins) {
+          flatten(child, items);
+          continue;
+        }
+      }
+      items.push_back(child);
+    }
+  }
+
+  void hashNormalized(BinaryenExpressionRef root) {
+    std::vector<BinaryenExpressionRef> stack{root};
+    std::vector<BinaryenExpressionRef> items;
+    while (!stack.empty()) {
+      BinaryenExpressionRef e = peel(stack.back(), *this);
+      stack.pop_back();
+      if (!e) continue;
+      if (kindOf(e) != ExprKind::Block) {
+        visit(e);
+        const std::vector<BinaryenExpressionRef> kids = childrenOf(e);
+        for (auto it = kids.rbegin(); it != kids.rend(); ++it) stack.push_back(*it);
+        continue;
+      }
+      std::vector<const char*> names;
+      groupNames(e, names);
+      const bool targeted = std::any_of(names.begin(), names.end(),
+                                        [&](const char* name) { return isTargeted(name); });
+      items.clear();
+      flatten(e, items);
+      if (!targeted && items.size() == 1) {
+        stack.push_back(items.front());
+        continue;
+      }
+      if (!targeted && items.empty()) {
+        stream_.word(static_cast<std::uint64_t>(ExprKind::Nop));
+        type(BinaryenTypeNone());
+        stream_.word(0);
+        continue;
+      }
+      stream_.word(static_cast<std::uint64_t>(ExprKind::Block));
+      type(BinaryenExpressionGetType(e));
+      stream_.word(items.size());
+      if (targeted) {
+        const std::uint64_t id = next_label_++;
+        for (const char* name : names) {
+          if (name) labels_.emplace(name, id);
+        }
+        stream_.word(id);
+      } else {
+        stream_.word(~0ULL);
+      }
+      for (auto it = items.rbegin(); it != items.rend(); ++it) stack.push_back(*it);
+    }
+  }
+
   void label(const char* name) {
     if (!name || (!every_label_targeted_ && !targeted_.count(name))) {
       stream_.word(~0ULL);
       return;
     }
-    auto [it, inserted] = labels_.try_emplace(name, labels_.size());
+    auto [it, inserted] = labels_.try_emplace(name, next_label_);
+    if (inserted) ++next_label_;
     stream_.word(it->second);
   }
   void target(const char* name) {
     auto it = labels_.find(name ? name : "");
-    if (it == labels_.end()) {
+    if (it == labels_.end() && outer_) {
+      stream_.word(~2ULL);
+      stream_.word((*outer_)(name));
+    } else if (it == labels_.end()) {
       stream_.word(~1ULL);
       stream_.text(name);
     } else {
@@ -368,10 +497,13 @@ class FunctionHasher {
 
   Stream stream_;
   std::unordered_map<std::string, std::uint64_t> labels_;
+  std::uint64_t next_label_ = 0;
+  const OuterLabels* outer_ = nullptr;
   std::unordered_set<std::string> targeted_;
   bool every_label_targeted_ = false;
   const GlobalRename* rename_ = nullptr;
   bool rename_locals_ = false;
+  bool normalize_ = false;
   BinaryenFunctionRef function_ = nullptr;
   BinaryenIndex params_ = 0;
   std::map<BinaryenIndex, BinaryenIndex> locals_;
@@ -386,6 +518,14 @@ FunctionHash hashFunction(BinaryenFunctionRef function) {
 
 FunctionHash hashFunction(BinaryenFunctionRef function, const GlobalRename& rename) {
   return FunctionHasher(&rename).run(function);
+}
+
+Hash128 hashExpression(BinaryenExpressionRef expr, const OuterLabels& outer) {
+  return FunctionHasher().runExpression(expr, outer, false);
+}
+
+Hash128 hashExpressionNode(BinaryenExpressionRef expr, const OuterLabels& outer) {
+  return FunctionHasher().runExpression(expr, outer, true);
 }
 
 FunctionHash hashFunctionUpToLocals(BinaryenFunctionRef function, const GlobalRename* rename) {

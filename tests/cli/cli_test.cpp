@@ -238,6 +238,23 @@ TEST(Cli, ApplyVerifiesStepByStep) {
   }
 }
 
+// --timeout ends a verified apply with what it verified by then: the steps
+// left are not run (or, at worst, the input is written), never an error
+// without a file.
+TEST(Cli, ApplyEndsWithWhatItVerifiedWithinItsTimeout) {
+  TempDir dir;
+  const fs::path example = sourceDir() / "examples" / "example.wasm";
+  const auto out = dir / "out.wasm";
+  const CommandResult r = loom(
+      {"apply", "Oz", example.string(), "-o", out.string(), "--timeout", "6", "--no-proof-store"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LE(support::readFile(out).size(), support::readFile(example).size());
+  const bool cut =
+      r.err.find("not run: the module's verification budget is spent") != std::string::npos;
+  const bool unchanged = r.err.find("unchanged") != std::string::npos;
+  EXPECT_TRUE(cut || unchanged) << r.err;
+}
+
 // The comparison users check: the report's wasm_opt sizes and the final
 // line are what the wasm-opt tool itself writes on the bundled example.
 TEST(Cli, ExampleComparesWithWhatWasmOptWrites) {

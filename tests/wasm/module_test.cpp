@@ -289,6 +289,64 @@ TEST(Hash, IgnoresLabelsNothingBranchesTo) {
   EXPECT_NE(named.hash, outer.hash);
 }
 
+FunctionHash normalizedHashOfF(const std::string& body, const char* locals = "") {
+  const std::string text = "(module (memory 1) (func $g) (func $f (param i32) (result i32) " +
+                           std::string(locals) + " " + body + "))";
+  Module m = Module::parseTextTrusted(text);
+  return hashFunctionUpToLocals(BinaryenGetFunction(m.get(), "f"));
+}
+
+// Structure that decides nothing (what remove-unused-names, merge-blocks
+// and vacuum add and remove) does not change the normalized hash; structure
+// that moves where a branch goes does.
+TEST(Hash, UpToLocalsIgnoresStructureThatDecidesNothing) {
+  // A block that is the only, or last, child of a block ends where it ends.
+  const auto nested = normalizedHashOfF(
+      "(block $a (result i32) (call $g) (block $b (result i32) (drop (br_if $b (i32.const 1) "
+      "(local.get 0))) (drop (br_if $a (i32.const 2) (local.get 0))) (i32.const 3)))");
+  const auto merged = normalizedHashOfF(
+      "(block $a (result i32) (call $g) (drop (br_if $a (i32.const 1) (local.get 0))) (drop "
+      "(br_if $a (i32.const 2) (local.get 0))) (i32.const 3))");
+  EXPECT_EQ(nested.hash, merged.hash);
+  // A block in the middle that nothing branches to only sequences.
+  const auto middle = normalizedHashOfF(
+      "(block (call $g) (block (call $g) (call $g)) (nop) (loop (call $g))) (local.get 0)");
+  const auto flat =
+      normalizedHashOfF("(call $g) (call $g) (call $g) (nop) (call $g) (local.get 0)");
+  EXPECT_EQ(middle.hash, flat.hash);
+  // Wrong: a branch out of a middle block skips only the rest of that block.
+  const auto skips_inner = normalizedHashOfF(
+      "(block $a (block $b (br_if $b (local.get 0)) (call $g)) (call $g)) (local.get 0)");
+  const auto skips_outer =
+      normalizedHashOfF("(block $a (br_if $a (local.get 0)) (call $g) (call $g)) (local.get 0)");
+  EXPECT_NE(skips_inner.hash, skips_outer.hash);
+  // Wrong: the block that ends with the middle block is targeted through it.
+  const auto through_last = normalizedHashOfF(
+      "(block $a (block (call $g) (block $t (br_if $t (local.get 0)) (call $g))) (call $g)) "
+      "(local.get 0)");
+  const auto flattened = normalizedHashOfF(
+      "(block $a (call $g) (br_if $a (local.get 0)) (call $g) (call $g)) (local.get 0)");
+  EXPECT_NE(through_last.hash, flattened.hash);
+  // Wrong: a loop something branches to repeats; it is not its body.
+  const auto loop = normalizedHashOfF("(loop $l (call $g) (br_if $l (local.get 0))) (local.get 0)");
+  const auto once =
+      normalizedHashOfF("(block $l (call $g) (br_if $l (local.get 0))) (local.get 0)");
+  EXPECT_NE(loop.hash, once.hash);
+  // Wrong: the same children in another order.
+  const auto swapped =
+      normalizedHashOfF("(call $g) (nop) (call $g) (call $g) (call $g) (local.get 0)");
+  EXPECT_NE(flat.hash, swapped.hash);
+  // The exact hash still tells the nested form from the merged one.
+  Module a = Module::parseTextTrusted(
+      "(module (func $f (result i32) (block $a (result i32) (block $b (result i32) (i32.const "
+      "1)))))");
+  Module b = Module::parseTextTrusted("(module (func $f (result i32) (i32.const 1)))");
+  EXPECT_NE(hashFunction(BinaryenGetFunction(a.get(), "f")).hash,
+            hashFunction(BinaryenGetFunction(b.get(), "f")).hash);
+  EXPECT_EQ(hashFunctionUpToLocals(BinaryenGetFunction(a.get(), "f")).hash,
+            hashFunctionUpToLocals(BinaryenGetFunction(b.get(), "f")).hash);
+}
+
 TEST(Hash, ChangesOnlyForFunctionsAPassChanged) {
   LoadedModule loaded = loadModuleFile(fixturePath("arith"));
   const auto before = hashFunctions(loaded.module.get());

@@ -8,6 +8,7 @@
 // what the other steps gained is kept.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -52,6 +53,10 @@ struct StepwiseOutcome {
 struct StepwiseOptions {
   verify::VerifyOptions verify_options;
   bool accept_bounded = false;
+  // When the chain must end (runStepwise): past it the module budget counts
+  // as spent, so the steps left are not run and the module verified so far
+  // is written.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 class StepwiseValidator {

@@ -52,6 +52,9 @@ struct VerifyOptions {
   // index-based function names that need not correspond: then only exported
   // functions are matched, by export name, and the rest are internal.
   bool match_by_export = false;
+  // Check a changed function by the regions where it changed before
+  // checking it whole (src/verify/check/regions.hpp).
+  bool by_regions = true;
   nlohmann::json toJson() const;
   friend bool operator==(const VerifyOptions&, const VerifyOptions&) = default;
 };

@@ -51,6 +51,14 @@ FunctionHash hashFunction(BinaryenFunctionRef function, const GlobalRename& rena
 FunctionHash hashFunctionUpToLocals(BinaryenFunctionRef function,
                                     const GlobalRename* rename = nullptr);
 
+// Hash of one expression tree, to compare parts of two functions: labels it
+// defines are numbered in order of definition, labels it only branches to
+// get the number `outer` gives them (their pairing between the functions).
+using OuterLabels = std::function<std::uint64_t(const char*)>;
+Hash128 hashExpression(BinaryenExpressionRef expr, const OuterLabels& outer);
+// The same for the expression alone, without its children.
+Hash128 hashExpressionNode(BinaryenExpressionRef expr, const OuterLabels& outer);
+
 // Name -> hash for every defined function.
 std::unordered_map<std::string, FunctionHash> hashFunctions(BinaryenModuleRef module);
 

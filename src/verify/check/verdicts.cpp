@@ -34,7 +34,8 @@ nlohmann::json VerifyOptions::toJson() const {
           {"loop_bound", loop_bound},
           {"inline_depth", inline_depth},
           {"max_terms", max_terms},
-          {"match_by_export", match_by_export}};
+          {"match_by_export", match_by_export},
+          {"by_regions", by_regions}};
 }
 
 namespace {

@@ -14,6 +14,7 @@
 #include "src/verify/check/correspondence.hpp"
 #include "src/verify/check/function_check.hpp"
 #include "src/verify/check/module_checks.hpp"
+#include "src/verify/check/regions.hpp"
 #include "src/verify/semantics/module_info.hpp"
 #include "src/verify/smt/context.hpp"
 
@@ -238,8 +239,14 @@ struct Verifier::Impl {
                c.original().function(b->original)->hash.expressions;
       });
       ModuleBudget budget(options.module_budget, ledger);
+      // Region checks run in batches, smallest functions first like the
+      // rest, as the loop reaches them: each function's share is charged to
+      // the module budget with its verdict.
+      std::map<const check::FunctionPair*, check::RegionCheck> by_regions;
+      std::size_t regions_tried = 0;
       std::vector<std::pair<const check::FunctionPair*, FunctionVerdict>> decided;
-      for (const check::FunctionPair* pair : changed) {
+      for (std::size_t index = 0; index < changed.size(); ++index) {
+        const check::FunctionPair* pair = changed[index];
         if (budget.spent()) {
           decided.emplace_back(pair, budget.notChecked(pair->label));
           continue;
@@ -253,7 +260,27 @@ struct Verifier::Impl {
           continue;
         }
         const auto started = std::chrono::steady_clock::now();
-        FunctionVerdict v = check::checkFunction(c, *pair, options);
+        if (index >= regions_tried) {
+          const std::size_t end = std::min(changed.size(), index + kRegionBatch);
+          by_regions.merge(proveByRegions(c,
+                                          std::vector<const check::FunctionPair*>(
+                                              changed.begin() + index, changed.begin() + end),
+                                          origins, optimized));
+          regions_tried = end;
+        }
+        auto region = by_regions.find(pair);
+        FunctionVerdict v;
+        if (region != by_regions.end() && region->second.proved) {
+          v = provedByRegions(*pair, region->second);
+        } else {
+          v = check::checkFunction(c, *pair, options);
+          if (region != by_regions.end()) {
+            v.solver_units += region->second.solver_units;
+            v.solver_seconds += region->second.solver_seconds;
+            if (v.verdict != Verdict::Proved && !region->second.reason.empty())
+              v.reason += " (by regions: " + region->second.reason + ")";
+          }
+        }
         budget.charge(v);
         if (trace) {
           // One write per line, so that lines of concurrent workers do not mix.
@@ -280,6 +307,53 @@ struct Verifier::Impl {
     }
     return out;
   }
+
+  // The changed functions a step rewrote in a few places, checked place by
+  // place first (check/regions.hpp); those not cached already.
+  std::map<const check::FunctionPair*, check::RegionCheck> proveByRegions(
+      const check::Correspondence& c, const std::vector<const check::FunctionPair*>& changed,
+      const GlobalOrigins& origins, const wasm::Module& optimized) {
+    std::map<const check::FunctionPair*, check::RegionCheck> out;
+    if (!options.by_regions || options.match_by_export) return out;
+    std::vector<check::RegionCheck> checks;
+    std::vector<const check::FunctionPair*> pairs;
+    for (const check::FunctionPair* pair : changed) {
+      if (pair->original != pair->optimized || cache->find(cacheKey(c, *pair, origins))) continue;
+      const sem::FunctionInfo* o = c.original().function(pair->original);
+      const sem::FunctionInfo* p = c.optimized().function(pair->optimized);
+      if (!o || !p || o->imported || p->imported) continue;
+      std::vector<check::Region> regions =
+          check::differingRegions(o->ref, p->ref, kMaxRegionsPerFunction);
+      if (regions.empty()) continue;
+      check::RegionCheck check;
+      check.function = pair->original;
+      check.regions = std::move(regions);
+      checks.push_back(std::move(check));
+      pairs.push_back(pair);
+    }
+    // Each region has a share of its function's budget; what they spend is
+    // charged to the module budget per function, as the loop decides it.
+    VerifyOptions unbounded = options;
+    unbounded.module_budget = std::chrono::milliseconds(0);
+    BudgetLedger own;
+    check::proveRegions(original, optimized, checks, unbounded, cache, own);
+    for (std::size_t i = 0; i < checks.size(); ++i) out.emplace(pairs[i], std::move(checks[i]));
+    return out;
+  }
+
+  static FunctionVerdict provedByRegions(const check::FunctionPair& pair,
+                                         const check::RegionCheck& check) {
+    FunctionVerdict v;
+    v.function = pair.label;
+    v.verdict = Verdict::Proved;
+    v.reason = fmt::format("proved region by region ({} regions)", check.regions.size());
+    v.solver_seconds = check.solver_seconds;
+    v.solver_units = check.solver_units;
+    return v;
+  }
+
+  static constexpr std::size_t kMaxRegionsPerFunction = 32;
+  static constexpr std::size_t kRegionBatch = 32;  // functions per pair of harness modules
 
   std::map<std::string, std::string> pairGlobals(const wasm::Module& optimized,
                                                  const GlobalOrigins& origins) try {
