@@ -77,6 +77,33 @@ TEST(Regions, AChangeThatRestsOnTheStatementBeforeIsProvedByAGrownRegion) {
   EXPECT_NE(only(wrong).verdict, Verdict::Proved) << describeVerdict(wrong);
 }
 
+// Two statements merged into one: the region is the run of children that
+// differs, although the blocks around it have other numbers of children.
+TEST(Regions, MergedStatementsAreARunOfChildren) {
+  const std::string two =
+      "(local.set 4 (i32.mul (local.get 0) (i32.const 3)))"
+      "(local.set 4 (i32.add (local.get 4) (i32.const 1)))"
+      "(local.set 2 (i32.add (local.get 2) (local.get 4)))";
+  const std::string one =
+      "(local.set 4 (i32.add (i32.mul (local.get 0) (i32.const 3)) (i32.const 1)))"
+      "(local.set 2 (i32.add (local.get 2) (local.get 4)))";
+  const wasm::Module a = parseWat(summing(two));
+  const wasm::Module b = parseWat(summing(one));
+  const auto regions = check::differingRegions(BinaryenGetFunction(a.get(), "f"),
+                                               BinaryenGetFunction(b.get(), "f"), 32);
+  ASSERT_EQ(regions.size(), 1u);
+  ASSERT_NE(regions[0].original.block, nullptr);
+  EXPECT_EQ(regions[0].original.end - regions[0].original.begin, 2u);
+  EXPECT_EQ(regions[0].optimized.end - regions[0].optimized.begin, 1u);
+  const ModuleVerdict right = verifyPair(summing(two), summing(one));
+  EXPECT_EQ(only(right).verdict, Verdict::Proved) << describeVerdict(right);
+  EXPECT_TRUE(byRegions(only(right))) << describeVerdict(right);
+  const ModuleVerdict wrong = verifyPair(
+      summing(two), summing("(local.set 4 (i32.add (i32.mul (local.get 0) (i32.const 3)) "
+                            "(i32.const 2)))(local.set 2 (i32.add (local.get 2) (local.get 4)))"));
+  EXPECT_NE(only(wrong).verdict, Verdict::Proved) << describeVerdict(wrong);
+}
+
 // A branch to another label ends the region elsewhere: not the same region.
 TEST(Regions, ABranchToAnotherLabelIsNeverProved) {
   const std::string tail = "(i32.store (i32.const 0) (local.get 3))";

@@ -87,8 +87,16 @@ class RegionFinder {
     if (tree_a == tree_b) return true;
     const wasm::ExprKind kind = wasm::kindOf(a);
     if (!wasm::isTransparent(kind) || !wasm::isTransparent(wasm::kindOf(b))) return false;
-    const auto [node_a, node_b] = hashes(a, b, true);
-    if (node_a != node_b) return depth_ > 0 && add({a}, {b});
+    // Two blocks of one type are walked into even with other numbers of
+    // children (a pass merged or split statements): the children that
+    // differ become a run. Any other node must be the same but for its
+    // children.
+    const bool blocks = kind == wasm::ExprKind::Block && wasm::kindOf(b) == wasm::ExprKind::Block &&
+                        BinaryenExpressionGetType(a) == BinaryenExpressionGetType(b);
+    if (!blocks) {
+      const auto [node_a, node_b] = hashes(a, b, true);
+      if (node_a != node_b) return depth_ > 0 && add({a}, {b});
+    }
     ++depth_;
     labels_a_.push_back(labelOf(a));
     labels_b_.push_back(labelOf(b));
@@ -157,8 +165,8 @@ class RegionFinder {
 
 constexpr const char* kExit = "__loom_region_exit";
 constexpr int kRegionShare = 8;
-// Loop-free functions smaller than this are checked whole at once: that is
-// cheap and sure, and their regions would only add solver calls.
+// Functions smaller than this without loops or calls are checked whole at
+// once: that is cheap and sure, and their regions would only add solver calls.
 constexpr std::size_t kLargeFunction = 200;
 
 bool harnessType(BinaryenType t) {
@@ -373,15 +381,19 @@ Region Region::grown(std::size_t level) const {
   return out;
 }
 
+// Loops (induction) and calls (callees executed symbolically) are what make
+// a whole-function check costly; so is size.
 bool worthRegions(BinaryenFunctionRef function) {
-  bool loop = false;
+  bool costly = false;
   std::size_t size = 0;
   wasm::walk(BinaryenFunctionGetBody(function), [&](BinaryenExpressionRef e, unsigned) {
-    loop = loop || wasm::kindOf(e) == wasm::ExprKind::Loop;
+    const wasm::ExprKind kind = wasm::kindOf(e);
+    costly = costly || kind == wasm::ExprKind::Loop || kind == wasm::ExprKind::Call ||
+             kind == wasm::ExprKind::CallIndirect;
     ++size;
-    return !loop;
+    return !costly;
   });
-  return loop || size >= kLargeFunction;
+  return costly || size >= kLargeFunction;
 }
 
 std::vector<Region> differingRegions(BinaryenFunctionRef original, BinaryenFunctionRef optimized,

@@ -57,7 +57,8 @@ struct Region {
 // The regions where two bodies of the same signature and locals differ, or
 // nothing if they cannot be checked region by region (other locals, more
 // than `max_regions` regions, a difference at the root) or need not be (a
-// small function without loops, which its whole check settles quickly).
+// small function without loops or calls, which its whole check settles
+// quickly).
 std::vector<Region> differingRegions(BinaryenFunctionRef original, BinaryenFunctionRef optimized,
                                      std::size_t max_regions);
 
