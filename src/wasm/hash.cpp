@@ -67,7 +67,7 @@ class Stream {
 class FunctionHasher {
  public:
   explicit FunctionHasher(const GlobalRename* rename = nullptr, bool rename_locals = false)
-      : rename_(rename), rename_locals_(rename_locals), normalize_(rename_locals) {}
+      : rename_(rename), rename_locals_(rename_locals) {}
 
   // One expression tree, or its root alone (`node_only`), with the labels it
   // branches to but does not define numbered by `outer`.
@@ -100,11 +100,13 @@ class FunctionHasher {
     findTargets(BinaryenFunctionGetBody(f));
     std::uint64_t expressions = 0;
     walk(BinaryenFunctionGetBody(f), [&](BinaryenExpressionRef e, unsigned) {
-      if (!normalize_) visit(e);
+      if (!rename_locals_) visit(e);
       ++expressions;
       return true;
     });
-    if (normalize_) hashNormalized(BinaryenFunctionGetBody(f));
+    // Up to renamed vars, bodies are also compared up to structure that
+    // decides nothing (hashNormalized).
+    if (rename_locals_) hashNormalized(BinaryenFunctionGetBody(f));
     return FunctionHash{stream_.digest(), opaque_, expressions};
   }
 
@@ -503,7 +505,6 @@ class FunctionHasher {
   bool every_label_targeted_ = false;
   const GlobalRename* rename_ = nullptr;
   bool rename_locals_ = false;
-  bool normalize_ = false;
   BinaryenFunctionRef function_ = nullptr;
   BinaryenIndex params_ = 0;
   std::map<BinaryenIndex, BinaryenIndex> locals_;

@@ -69,7 +69,6 @@ struct RegionCheck {
   std::string function;         // name on both sides
   std::vector<Region> regions;  // from differingRegions
   bool proved = false;          // set by proveRegions
-  std::size_t grown = 0;        // regions proved only with the statements before them
   std::string reason;           // why not, when not proved
   double solver_seconds = 0;
   std::uint64_t solver_units = 0;
