@@ -13,10 +13,19 @@
 namespace loom::verify {
 namespace {
 
+// Statements no step changes, enough to make a function large: a large
+// function is checked region by region first (a small one whole first).
+std::string padding() {
+  std::string out;
+  for (std::size_t i = 0; i * 3 < check::kLargeFunction; ++i)
+    out += "(i32.store (i32.const " + std::to_string(4 * i) + ") (local.get 3))";
+  return out;
+}
+
 // $f sums 2*x over a loop, in blocks the regions can grow within; `step`
 // is the loop's first statement, `tail` what runs after a branch to $out
 // and not after one to $skip.
-std::string summing(const std::string& step, const std::string& tail = "") {
+std::string summing(const std::string& step, const std::string& tail = "", bool large = true) {
   return "(module (memory 1)"
          " (func $f (export \"f\") (param i32 i32) (result i32) (local i32 i32 i32)"
          "  (block $skip"
@@ -28,9 +37,7 @@ std::string summing(const std::string& step, const std::string& tail = "") {
          "     (br_if $out (i32.eqz (local.get 1)))"
          "     (br_if $l (i32.lt_u (local.get 3) (local.get 1)))))"
          "   " +
-         tail +
-         ")"
-         "  (local.get 2)))";
+         tail + ")" + (large ? padding() : "") + "  (local.get 2)))";
 }
 
 const FunctionVerdict& only(const ModuleVerdict& v) {
@@ -48,6 +55,18 @@ TEST(Regions, ALocalChangeInALoopIsProvedByItsRegionAlone) {
       summing("(local.set 2 (i32.add (local.get 2) (i32.shl (local.get 0) (i32.const 1))))"));
   EXPECT_EQ(only(v).verdict, Verdict::Proved) << describeVerdict(v);
   EXPECT_TRUE(byRegions(only(v))) << describeVerdict(v);
+}
+
+// The same change in a small function: its whole check, with a region's
+// share of the budget, settles it before any region is tried.
+TEST(Regions, ASmallFunctionIsCheckedWholeFirst) {
+  const ModuleVerdict v = verifyPair(
+      summing("(local.set 2 (i32.add (local.get 2) (i32.mul (local.get 0) (i32.const 2))))", "",
+              false),
+      summing("(local.set 2 (i32.add (local.get 2) (i32.shl (local.get 0) (i32.const 1))))", "",
+              false));
+  EXPECT_EQ(only(v).verdict, Verdict::Proved) << describeVerdict(v);
+  EXPECT_FALSE(byRegions(only(v))) << describeVerdict(v);
 }
 
 TEST(Regions, AWrongLocalChangeIsNeverProved) {
@@ -146,6 +165,27 @@ TEST(Regions, TheRegionsAreTheSmallestSubtreesThatDiffer) {
   EXPECT_TRUE(check::differingRegions(BinaryenGetFunction(a.get(), "f"),
                                       BinaryenGetFunction(a.get(), "f"), 32)
                   .empty());
+}
+
+// A change to most of a function is no smaller as a region: it is checked whole.
+TEST(Regions, ARegionOfMoreThanHalfTheFunctionIsLeftWhole) {
+  std::string sum = "(local.get 0)", other = "(local.get 0)";
+  for (int i = 1; i <= 20; ++i) {
+    sum = "(i32.add " + sum + " (i32.const " + std::to_string(i) + "))";
+    other = "(i32.sub " + other + " (i32.const " + std::to_string(-i) + "))";
+  }
+  const wasm::Module a = parseWat(summing("(local.set 2 " + sum + ")", "", false));
+  const wasm::Module b = parseWat(summing("(local.set 2 " + other + ")", "", false));
+  EXPECT_TRUE(check::differingRegions(BinaryenGetFunction(a.get(), "f"),
+                                      BinaryenGetFunction(b.get(), "f"), 32)
+                  .empty());
+  // In a large function the same change is a region of its own.
+  const wasm::Module large_a = parseWat(summing("(local.set 2 " + sum + ")"));
+  const wasm::Module large_b = parseWat(summing("(local.set 2 " + other + ")"));
+  EXPECT_EQ(check::differingRegions(BinaryenGetFunction(large_a.get(), "f"),
+                                    BinaryenGetFunction(large_b.get(), "f"), 32)
+                .size(),
+            1u);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -167,6 +168,21 @@ struct BudgetLedger {
   bool exhausted = false;  // a function went unchecked because the budget was spent
 };
 
+// One of `count` workers that check a module's changed functions together,
+// each its share, to fill a shared cache (VerdictCache) that the one full
+// check then finds most verdicts in. A function belongs to the same worker
+// at every step (by its name), so that the worker undoes it where the full
+// check will and checks its later steps from the same body. What is not
+// this worker's share is taken as proved and never cached: a sharded
+// verdict only ever warms a cache, it is never an answer.
+struct Shard {
+  unsigned index = 0, count = 1;
+  bool whole() const { return count <= 1; }
+  bool mine(const std::string& function) const {
+    return whole() || std::hash<std::string>{}(function) % count == index;
+  }
+};
+
 class Verifier {
  public:
   // `original` must outlive the verifier; its function hashes are computed once.
@@ -184,7 +200,7 @@ class Verifier {
   ModuleVerdict verify(const wasm::Module& optimized, const GlobalOrigins& origins = {});
   // The same, with the module budget taken from and charged to `ledger`.
   ModuleVerdict verify(const wasm::Module& optimized, const GlobalOrigins& origins,
-                       BudgetLedger& ledger);
+                       BudgetLedger& ledger, Shard shard = {});
 
   // Which global of `optimized` each original global is, by name, as
   // verify() pairs them. An original global without a counterpart is absent.

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -473,20 +474,15 @@ std::vector<smt::Expr> lockstepOf(const Encoding& enc) {
 
 }  // namespace
 
-InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const Encoding& first,
-                                  const sem::StateLayout& layout, double* solver_seconds) {
+namespace {
+
+// Houdini from the candidates in `alive`, then the outcome under what is left.
+InductionOutcome houdini(smt::Smt& smt, const Encoder& encode, const Encoding& first,
+                         std::vector<Candidate>& cands, std::vector<bool> alive,
+                         double* solver_seconds) {
   InductionOutcome out;
   smt::Context& c = smt.ctx();
   out.loops = static_cast<unsigned>(first.original->loops.size());
-  if (!sameLoopStructure(first)) {
-    out.reason = first.original->loops.size() != first.optimized->loops.size()
-                     ? fmt::format("loop structures differ ({} loops against {})",
-                                   first.original->loops.size(), first.optimized->loops.size())
-                     : "loop nesting differs";
-    return out;
-  }
-  std::vector<Candidate> cands = candidates(c, first, layout);
-  std::vector<bool> alive(cands.size(), true);
 
   // Each round re-encodes both sides with the current pure equalities built
   // in, then runs Houdini on it: drop candidates a sample or a model
@@ -647,6 +643,41 @@ InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const En
   return fail(m.truth(smt::mkAnd(c, lockstep))
                   ? "the inferred loop invariants are too weak to show equal outcomes"
                   : "the loops do not iterate in lockstep");
+}
+
+}  // namespace
+
+InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const Encoding& first,
+                                  const sem::StateLayout& layout, double* solver_seconds) {
+  if (!sameLoopStructure(first)) {
+    InductionOutcome out;
+    out.loops = static_cast<unsigned>(first.original->loops.size());
+    out.reason = first.original->loops.size() != first.optimized->loops.size()
+                     ? fmt::format("loop structures differ ({} loops against {})",
+                                   first.original->loops.size(), first.optimized->loops.size())
+                     : "loop nesting differs";
+    return out;
+  }
+  std::vector<Candidate> cands = candidates(smt.ctx(), first, layout);
+  // A pass mostly leaves each local where it was, so the invariant that
+  // every component equals itself on the other side is tried first: with
+  // far fewer candidates every query is smaller, and on large loops that is
+  // often what lets Houdini finish at all. All pairs are tried after it.
+  std::vector<bool> identity(cands.size());
+  for (std::size_t i = 0; i < cands.size(); ++i) {
+    identity[i] = std::all_of(cands[i].components.begin(), cands[i].components.end(),
+                              [](const auto& xy) { return xy.first == xy.second; });
+  }
+  unsigned rounds = 0;
+  if (std::find(identity.begin(), identity.end(), false) != identity.end()) {
+    InductionOutcome first_try = houdini(smt, encode, first, cands, identity, solver_seconds);
+    if (first_try.result == InductionOutcome::Result::Proved) return first_try;
+    rounds = first_try.rounds;
+  }
+  InductionOutcome out =
+      houdini(smt, encode, first, cands, std::vector<bool>(cands.size(), true), solver_seconds);
+  out.rounds += rounds;
+  return out;
 }
 
 }  // namespace loom::verify::check

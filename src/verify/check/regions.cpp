@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
@@ -164,10 +165,6 @@ class RegionFinder {
 };
 
 constexpr const char* kExit = "__loom_region_exit";
-constexpr int kRegionShare = 8;
-// Functions smaller than this without loops or calls are checked whole at
-// once: that is cheap and sure, and their regions would only add solver calls.
-constexpr std::size_t kLargeFunction = 200;
 
 bool harnessType(BinaryenType t) {
   return t == BinaryenTypeInt32() || t == BinaryenTypeInt64() || t == BinaryenTypeFloat32() ||
@@ -368,6 +365,19 @@ class HarnessBuilder {
 
 }  // namespace
 
+std::size_t Fragment::expressions() const {
+  std::size_t n = 0;
+  const auto count = [&](BinaryenExpressionRef e) {
+    wasm::walk(e, [&](BinaryenExpressionRef, unsigned) {
+      ++n;
+      return true;
+    });
+  };
+  if (expr) count(expr);
+  for (BinaryenIndex i = begin; block && i < end; ++i) count(BinaryenBlockGetChildAt(block, i));
+  return n;
+}
+
 Region Region::grown(std::size_t level) const {
   const Enclosing& e = enclosing.at(level - 1);
   Region out;
@@ -378,30 +388,43 @@ Region Region::grown(std::size_t level) const {
   out.optimized_labels.assign(optimized_labels.begin(),
                               optimized_labels.begin() + static_cast<std::ptrdiff_t>(e.labels + 1));
   out.enclosing.assign(enclosing.begin() + static_cast<std::ptrdiff_t>(level), enclosing.end());
+  out.function_expressions = function_expressions;
   return out;
 }
 
-// Loops (induction) and calls (callees executed symbolically) are what make
-// a whole-function check costly; so is size.
-bool worthRegions(BinaryenFunctionRef function) {
+namespace {
+
+bool tooLarge(const Region& r) {
+  return 2 * r.original.expressions() > r.function_expressions;
+}
+
+}  // namespace
+
+std::vector<Region> differingRegions(BinaryenFunctionRef original, BinaryenFunctionRef optimized,
+                                     std::size_t max_regions) {
+  if (!sameLocals(original, optimized)) return {};
+  // Loops (induction) and calls (callees executed symbolically) are what
+  // make a whole-function check costly; so is size.
   bool costly = false;
   std::size_t size = 0;
-  wasm::walk(BinaryenFunctionGetBody(function), [&](BinaryenExpressionRef e, unsigned) {
+  wasm::walk(BinaryenFunctionGetBody(original), [&](BinaryenExpressionRef e, unsigned) {
     const wasm::ExprKind kind = wasm::kindOf(e);
     costly = costly || kind == wasm::ExprKind::Loop || kind == wasm::ExprKind::Call ||
              kind == wasm::ExprKind::CallIndirect;
     ++size;
-    return !costly;
+    return true;
   });
-  return costly || size >= kLargeFunction;
-}
-
-std::vector<Region> differingRegions(BinaryenFunctionRef original, BinaryenFunctionRef optimized,
-                                     std::size_t max_regions) {
-  if (!sameLocals(original, optimized) || !worthRegions(original)) return {};
+  if (!costly && size < kLargeFunction) return {};
   RegionFinder finder(max_regions);
   auto regions = finder.run(BinaryenFunctionGetBody(original), BinaryenFunctionGetBody(optimized));
-  return regions ? std::move(*regions) : std::vector<Region>{};
+  if (!regions) return {};
+  std::size_t in_regions = 0;
+  for (Region& r : *regions) {
+    r.function_expressions = size;
+    in_regions += r.original.expressions();
+  }
+  if (2 * in_regions > size) return {};
+  return std::move(*regions);
 }
 
 namespace {
@@ -508,15 +531,21 @@ void proveRegions(const wasm::Module& original, const wasm::Module& optimized,
     std::vector<Attempt> attempts;
     for (std::size_t i = 0; i < checks.size(); ++i) {
       if (failed[i]) continue;
-      for (std::size_t k = 0; k < checks[i].regions.size(); ++k) {
+      std::vector<Attempt> of_check;
+      for (std::size_t k = 0; k < checks[i].regions.size() && !failed[i]; ++k) {
         if (done[i][k]) continue;
         const Region& r = checks[i].regions[k];
         Attempt at;
         at.check = i;
         at.region = k;
         at.region_now = level[i][k] == 0 ? r : r.grown(level[i][k]);
-        attempts.push_back(std::move(at));
+        if (tooLarge(at.region_now)) {
+          failed[i] = true;
+          checks[i].reason += " (grown to more than half of the function)";
+        }
+        of_check.push_back(std::move(at));
       }
+      if (!failed[i]) std::move(of_check.begin(), of_check.end(), std::back_inserter(attempts));
     }
     if (attempts.empty()) break;
     proveBatch(original, optimized, checks, attempts, options, cache, ledger);

@@ -31,6 +31,8 @@ struct Fragment {
   BinaryenExpressionRef expr = nullptr;
   BinaryenExpressionRef block = nullptr;
   BinaryenIndex begin = 0, end = 0;
+
+  std::size_t expressions() const;
 };
 
 // A block around a region, where the region can grow to: children [0,
@@ -49,16 +51,26 @@ struct Region {
   // statements before it did (a local set earlier), so a region that is not
   // proved alone is tried again with those statements.
   std::vector<Enclosing> enclosing;
+  // Expressions in the whole original function: a region that is (or grows
+  // to) more than half of it is left to the whole check, which has the
+  // context and costs about as much.
+  std::size_t function_expressions = 0;
 
   // The region grown to the `level`-th enclosing block's statements up to it.
   Region grown(std::size_t level) const;
 };
 
+// A region's harness has this share of its function's budget.
+inline constexpr int kRegionShare = 8;
+// Functions smaller than this without loops or calls are checked whole at
+// once: that is cheap and sure, and their regions would only add solver calls.
+inline constexpr std::size_t kLargeFunction = 200;
+
 // The regions where two bodies of the same signature and locals differ, or
 // nothing if they cannot be checked region by region (other locals, more
 // than `max_regions` regions, a difference at the root) or need not be (a
 // small function without loops or calls, which its whole check settles
-// quickly).
+// quickly, or regions that make up more than half of the function).
 std::vector<Region> differingRegions(BinaryenFunctionRef original, BinaryenFunctionRef optimized,
                                      std::size_t max_regions);
 

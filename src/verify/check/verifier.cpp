@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <map>
+#include <optional>
 #include <set>
 
 #include "src/verify/check/correspondence.hpp"
@@ -87,8 +89,14 @@ class ModuleBudget {
   // much time to build as 20 resource units take to solve (measured on
   // sqljs's -Oz output: 4-250 us per term, median near 10 us).
   static constexpr std::uint64_t kUnitsPerTerm = 20;
-  void charge(const FunctionVerdict& v) {
-    ledger_.spent_units += v.solver_units + v.encoding_terms * kUnitsPerTerm;
+  static std::uint64_t cost(const FunctionVerdict& v) {
+    return v.solver_units + v.encoding_terms * kUnitsPerTerm;
+  }
+  void charge(const FunctionVerdict& v) { ledger_.spent_units += cost(v); }
+  // What is left of the budget, when there is one.
+  std::optional<std::uint64_t> remaining() const {
+    if (units_ == 0) return std::nullopt;
+    return ledger_.spent_units >= units_ ? 0 : units_ - ledger_.spent_units;
   }
   bool spent() const {
     return units_ > 0 &&
@@ -206,7 +214,7 @@ struct Verifier::Impl {
   }
 
   ModuleVerdict verify(const wasm::Module& optimized, const GlobalOrigins& origins,
-                       BudgetLedger& ledger) {
+                       BudgetLedger& ledger, Shard shard = {}) {
     ModuleVerdict out;
     // LOOM_VERIFY_TRACE=FILE: one line per function checked, appended to
     // FILE (workers' stderr is the engine's), to see where a budget goes.
@@ -238,13 +246,29 @@ struct Verifier::Impl {
         return c.original().function(a->original)->hash.expressions <
                c.original().function(b->original)->hash.expressions;
       });
-      ModuleBudget budget(options.module_budget, ledger);
-      // Region checks run in batches, smallest functions first like the
-      // rest, as the loop reaches them: each function's share is charged to
-      // the module budget with its verdict.
-      std::map<const check::FunctionPair*, check::RegionCheck> by_regions;
-      std::size_t regions_tried = 0;
       std::vector<std::pair<const check::FunctionPair*, FunctionVerdict>> decided;
+      if (!shard.whole()) {
+        std::vector<const check::FunctionPair*> mine;
+        for (std::size_t i = 0; i < changed.size(); ++i) {
+          if (shard.mine(changed[i]->original)) {
+            mine.push_back(changed[i]);
+            continue;
+          }
+          FunctionVerdict v;
+          v.function = changed[i]->label;
+          v.verdict = Verdict::Proved;
+          v.reason = "another shard's";
+          decided.emplace_back(changed[i], std::move(v));
+        }
+        changed = std::move(mine);
+      }
+      ModuleBudget budget(options.module_budget, ledger);
+      // What is tried before a function's full check (a short whole check,
+      // its regions) runs for a window of functions at a time, smallest
+      // first like the rest, as the loop reaches them: each function's share
+      // is charged to the module budget with its verdict.
+      std::map<const check::FunctionPair*, Prework> prework;
+      std::size_t prepared = 0;
       for (std::size_t index = 0; index < changed.size(); ++index) {
         const check::FunctionPair* pair = changed[index];
         if (budget.spent()) {
@@ -260,27 +284,15 @@ struct Verifier::Impl {
           continue;
         }
         const auto started = std::chrono::steady_clock::now();
-        if (index >= regions_tried) {
+        if (index >= prepared) {
           const std::size_t end = std::min(changed.size(), index + kRegionBatch);
-          by_regions.merge(proveByRegions(c,
-                                          std::vector<const check::FunctionPair*>(
-                                              changed.begin() + index, changed.begin() + end),
-                                          origins, optimized));
-          regions_tried = end;
+          prepare(c,
+                  std::vector<const check::FunctionPair*>(changed.begin() + index,
+                                                          changed.begin() + end),
+                  origins, optimized, budget.remaining(), prework);
+          prepared = end;
         }
-        auto region = by_regions.find(pair);
-        FunctionVerdict v;
-        if (region != by_regions.end() && region->second.proved) {
-          v = provedByRegions(*pair, region->second);
-        } else {
-          v = check::checkFunction(c, *pair, options);
-          if (region != by_regions.end()) {
-            v.solver_units += region->second.solver_units;
-            v.solver_seconds += region->second.solver_seconds;
-            if (v.verdict != Verdict::Proved && !region->second.reason.empty())
-              v.reason += " (by regions: " + region->second.reason + ")";
-          }
-        }
+        FunctionVerdict v = decide(c, *pair, prework[pair]);
         budget.charge(v);
         if (trace) {
           // One write per line, so that lines of concurrent workers do not mix.
@@ -308,16 +320,32 @@ struct Verifier::Impl {
     return out;
   }
 
-  // The changed functions a step rewrote in a few places, checked place by
-  // place first (check/regions.hpp); those not cached already.
-  std::map<const check::FunctionPair*, check::RegionCheck> proveByRegions(
-      const check::Correspondence& c, const std::vector<const check::FunctionPair*>& changed,
-      const GlobalOrigins& origins, const wasm::Module& optimized) {
-    std::map<const check::FunctionPair*, check::RegionCheck> out;
-    if (!options.by_regions || options.match_by_export) return out;
+  // What is tried for a changed function before its full check.
+  struct Prework {
+    std::optional<FunctionVerdict> quick;          // the whole function with a region's share
+    std::optional<check::RegionCheck> by_regions;  // when that did not decide it
+  };
+
+  // The changed functions of `window` a step rewrote in a few places (see
+  // check/regions.hpp): a small one is first checked whole with a region's
+  // share of its budget, since most are settled so and a region's harness,
+  // which starts from any state, is often harder than the whole function;
+  // what that does not decide, and every large one, is checked place by
+  // place. Stops taking on functions once it has spent what the module
+  // budget has left (`remaining`, when there is a module budget).
+  void prepare(const check::Correspondence& c,
+               const std::vector<const check::FunctionPair*>& window, const GlobalOrigins& origins,
+               const wasm::Module& optimized, std::optional<std::uint64_t> remaining,
+               std::map<const check::FunctionPair*, Prework>& prework) {
+    if (!options.by_regions || options.match_by_export) return;
+    VerifyOptions quick = options;
+    quick.function_timeout =
+        std::max(options.function_timeout / check::kRegionShare, std::chrono::milliseconds(100));
+    std::uint64_t spent = 0;
     std::vector<check::RegionCheck> checks;
     std::vector<const check::FunctionPair*> pairs;
-    for (const check::FunctionPair* pair : changed) {
+    for (const check::FunctionPair* pair : window) {
+      if (remaining && spent >= *remaining) break;
       if (pair->original != pair->optimized || cache->find(cacheKey(c, *pair, origins))) continue;
       const sem::FunctionInfo* o = c.original().function(pair->original);
       const sem::FunctionInfo* p = c.optimized().function(pair->optimized);
@@ -325,20 +353,56 @@ struct Verifier::Impl {
       std::vector<check::Region> regions =
           check::differingRegions(o->ref, p->ref, kMaxRegionsPerFunction);
       if (regions.empty()) continue;
-      check::RegionCheck check;
-      check.function = pair->original;
-      check.regions = std::move(regions);
-      checks.push_back(std::move(check));
+      Prework& work = prework[pair];
+      if (o->hash.expressions < check::kLargeFunction) {
+        work.quick = check::checkFunction(c, *pair, quick);
+        spent += ModuleBudget::cost(*work.quick);
+        if (decisive(*work.quick)) continue;
+      }
+      check::RegionCheck region_check;
+      region_check.function = pair->original;
+      region_check.regions = std::move(regions);
+      checks.push_back(std::move(region_check));
       pairs.push_back(pair);
     }
+    if (checks.empty()) return;
     // Each region has a share of its function's budget; what they spend is
     // charged to the module budget per function, as the loop decides it.
     VerifyOptions unbounded = options;
     unbounded.module_budget = std::chrono::milliseconds(0);
     BudgetLedger own;
     check::proveRegions(original, optimized, checks, unbounded, cache, own);
-    for (std::size_t i = 0; i < checks.size(); ++i) out.emplace(pairs[i], std::move(checks[i]));
-    return out;
+    for (std::size_t i = 0; i < checks.size(); ++i)
+      prework[pairs[i]].by_regions = std::move(checks[i]);
+  }
+
+  static bool decisive(const FunctionVerdict& v) {
+    return v.verdict == Verdict::Proved || v.verdict == Verdict::Refuted;
+  }
+
+  // A function's verdict from what `prepare` did and, when that did not
+  // decide it, its full check; the cost of everything tried is in it.
+  FunctionVerdict decide(const check::Correspondence& c, const check::FunctionPair& pair,
+                         const Prework& work) const {
+    if (work.quick && decisive(*work.quick)) return *work.quick;
+    FunctionVerdict v;
+    if (work.by_regions && work.by_regions->proved) {
+      v = provedByRegions(pair, *work.by_regions);
+    } else {
+      v = check::checkFunction(c, pair, options);
+      if (work.by_regions) {
+        v.solver_units += work.by_regions->solver_units;
+        v.solver_seconds += work.by_regions->solver_seconds;
+        if (v.verdict != Verdict::Proved && !work.by_regions->reason.empty())
+          v.reason += " (by regions: " + work.by_regions->reason + ")";
+      }
+    }
+    if (work.quick) {
+      v.solver_units += work.quick->solver_units;
+      v.solver_seconds += work.quick->solver_seconds;
+      v.encoding_terms += work.quick->encoding_terms;
+    }
+    return v;
   }
 
   static FunctionVerdict provedByRegions(const check::FunctionPair& pair,
@@ -393,8 +457,8 @@ ModuleVerdict Verifier::verify(const wasm::Module& optimized, const GlobalOrigin
 }
 
 ModuleVerdict Verifier::verify(const wasm::Module& optimized, const GlobalOrigins& origins,
-                               BudgetLedger& ledger) {
-  return impl_->verify(optimized, origins, ledger);
+                               BudgetLedger& ledger, Shard shard) {
+  return impl_->verify(optimized, origins, ledger, shard);
 }
 
 std::map<std::string, std::string> Verifier::pairGlobals(const wasm::Module& optimized,
