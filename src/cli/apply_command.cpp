@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "commands.hpp"
 #include "isolated_run.hpp"
@@ -29,6 +30,7 @@ struct ApplyOptions {
   bool no_proof_store = false;
   unsigned verify_timeout_ms = 3000;
   double verify_budget_seconds = 600;
+  unsigned jobs = 0;  // 0: one per core
 };
 
 // CONFIG is a built-in name (Oz, loom, ...), a configuration file, or a
@@ -87,7 +89,9 @@ int runApply(const ApplyOptions& options) {
     const engine::ProofStore check(store);  // a foreign file stops here, in one line
     if (!check.note().empty()) fmt::print(stderr, "warning: {}\n", check.note());
   }
-  const IsolatedRun run = runIsolated(source, config, timeout, verify, store);
+  const unsigned jobs =
+      options.jobs > 0 ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
+  const IsolatedRun run = runIsolated(source, config, timeout, verify, store, jobs);
   const bool input_is_wasm = !options.strip_debug && wasm::looksLikeBinary(source.bytes);
   if (!run.ok && verify && input_is_wasm && run.error.find("timed out") != std::string::npos) {
     // The chain stops taking steps at three quarters of --timeout; if even
@@ -188,6 +192,11 @@ Command addApplyCommand(CLI::App& app) {
                   "beyond it are not run")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--jobs", options->jobs,
+                  "Processes that verify the steps' changed functions together before the "
+                  "chain that writes the answer (0: one per core)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 256u));
   return [cmd, options]() -> int {
     if (!*cmd) return -1;
     return runApply(*options);

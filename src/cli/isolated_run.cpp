@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
+#include <vector>
 
 #include "loom/engine/proof_store.hpp"
 #include "loom/engine/stepwise.hpp"
@@ -18,14 +20,80 @@ namespace {
 // JSON text of the verification, 0 without), that text, then the module bytes.
 constexpr std::size_t kHeaderWords = 6;
 
+// The verdict cache of a child, with the proof store when there is one.
+std::shared_ptr<verify::VerdictCache> openCache(const std::string& proof_store) {
+  auto cache = std::make_shared<verify::VerdictCache>();
+  if (!proof_store.empty()) {
+    try {
+      cache->attachStore(std::make_shared<engine::ProofStore>(proof_store));
+    } catch (const std::exception&) {
+      // Checked by the command before; only sharing is lost.
+    }
+  }
+  return cache;
+}
+
+// The chain stops running steps with a share of the time left for the
+// write step, so that the run ends with what it verified; the module
+// budget's own wall-clock safety net holds too, when it is sooner.
+engine::StepwiseOptions chainOptions(const verify::VerifyOptions& verify,
+                                     std::chrono::milliseconds timeout) {
+  engine::StepwiseOptions stepwise{verify, false, std::nullopt, {}};
+  if (verify.module_budget.count() > 0) {
+    const auto now = std::chrono::steady_clock::now();
+    stepwise.deadline =
+        std::min(now + timeout * 3 / 4, now + 3 * verify.module_budget + std::chrono::seconds(1));
+  }
+  return stepwise;
+}
+
+// Verdicts for the chain of `config`, learned by `jobs` children at once,
+// each checking its share of every step's changed functions (verify::Shard)
+// within `timeout`. The full chain then finds most of its verdicts ready:
+// it asks the solver only where it parts from what the shards assumed (a
+// step after a function was undone). A child that fails only gives less.
+nlohmann::json warmVerdicts(const wasm::ModuleSource& source,
+                            const pipeline::PipelineConfig& config,
+                            const verify::VerifyOptions& verify, const std::string& proof_store,
+                            unsigned jobs, std::chrono::milliseconds timeout) {
+  std::vector<std::function<int(int)>> works;
+  for (unsigned k = 0; k < jobs; ++k) {
+    works.push_back([&, k](int fd) {
+      const wasm::Module base = wasm::instantiate(source);
+      auto cache = openCache(proof_store);
+      engine::StepwiseOptions stepwise = chainOptions(verify, timeout);
+      stepwise.shard = verify::Shard{k, jobs};
+      engine::runStepwise(base, config, stepwise, cache);
+      const std::string text = cache->exportEntries().dump();
+      return support::writeAll(fd, text.data(), text.size()) ? 0 : 1;
+    });
+  }
+  support::ChildLimits limits;
+  limits.timeout = timeout;
+  nlohmann::json verdicts = nlohmann::json::array();
+  for (const support::ChildOutcome& outcome : support::runInChildren(works, limits)) {
+    if (!outcome.ok()) continue;
+    const nlohmann::json entries = nlohmann::json::parse(outcome.result, nullptr, false);
+    if (!entries.is_array()) continue;
+    for (const auto& entry : entries) verdicts.push_back(entry);
+  }
+  return verdicts;
+}
+
 }  // namespace
 
 IsolatedRun runIsolated(const wasm::ModuleSource& source, const pipeline::PipelineConfig& config,
                         std::chrono::milliseconds timeout,
                         const std::optional<verify::VerifyOptions>& verify,
-                        const std::string& proof_store) {
+                        const std::string& proof_store, unsigned jobs) {
+  const auto started = std::chrono::steady_clock::now();
+  nlohmann::json warm = nlohmann::json::array();
+  if (verify && jobs > 1 && !config.phases.empty())
+    warm = warmVerdicts(source, config, *verify, proof_store, jobs, timeout / 2);
   support::ChildLimits limits;
-  limits.timeout = timeout;
+  limits.timeout = std::max(std::chrono::milliseconds(1000),
+                            timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::steady_clock::now() - started));
   const auto outcome = support::runInChild(
       [&](int fd) {
         wasm::Module base = wasm::instantiate(source);
@@ -33,24 +101,10 @@ IsolatedRun runIsolated(const wasm::ModuleSource& source, const pipeline::Pipeli
         cost::Metrics m;
         std::string verification;
         if (verify) {
-          auto cache = std::make_shared<verify::VerdictCache>();
-          if (!proof_store.empty()) {
-            try {
-              cache->attachStore(std::make_shared<engine::ProofStore>(proof_store));
-            } catch (const std::exception&) {
-              // Checked by the command before; only sharing is lost.
-            }
-          }
-          // The chain stops running steps with a share of the time left for
-          // the write step, so that the run ends with what it verified.
-          engine::StepwiseOptions stepwise{*verify, false, std::nullopt};
-          if (verify->module_budget.count() > 0) {
-            // The module budget's own wall-clock safety net, unless sooner.
-            const auto now = std::chrono::steady_clock::now();
-            stepwise.deadline = std::min(now + timeout * 3 / 4,
-                                         now + 3 * verify->module_budget + std::chrono::seconds(1));
-          }
-          engine::StepwiseOutcome out = engine::runStepwise(base, config, stepwise, cache);
+          auto cache = openCache(proof_store);
+          cache->importEntries(warm);
+          engine::StepwiseOutcome out =
+              engine::runStepwise(base, config, chainOptions(*verify, limits.timeout), cache);
           binary = std::move(out.binary);
           m = cost::measure(out.shipped, binary);
           nlohmann::json j;

@@ -25,10 +25,12 @@ struct IsolatedRun {
 };
 
 // An empty phase list measures the input as Binaryen writes it. With
-// `verify`, the pipeline runs stepwise and what is written is verified.
+// `verify`, the pipeline runs stepwise and what is written is verified;
+// with `jobs` above 1, that many children first check a share of every
+// step each (verify::Shard), at most half of `timeout` in all.
 IsolatedRun runIsolated(const wasm::ModuleSource& source, const pipeline::PipelineConfig& config,
                         std::chrono::milliseconds timeout,
                         const std::optional<verify::VerifyOptions>& verify = std::nullopt,
-                        const std::string& proof_store = "");
+                        const std::string& proof_store = "", unsigned jobs = 1);
 
 }  // namespace loom::cli

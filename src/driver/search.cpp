@@ -121,6 +121,7 @@ std::vector<problems::ScoredCandidate> scoreBaselines(
 std::optional<engine::EvalResult> keepWhatOzCannotVerify(engine::Engine& engine,
                                                          const RunOptions& options) {
   if (!options.repair) return std::nullopt;
+  engine.warmUp(*pipeline::builtinConfig("Oz"));
   engine::EvalResult oz = engine.evaluateRetryingCrashes(*pipeline::builtinConfig("Oz"));
   if (oz.verified(options.fitness.allow_bounded)) engine.keepOriginal(oz.repaired);
   return oz;

@@ -327,6 +327,29 @@ EvalResult Engine::evaluateRetryingCrashes(const pipeline::PipelineConfig& confi
   return result;
 }
 
+void Engine::warmUp(const pipeline::PipelineConfig& config) {
+  const unsigned n = impl_->options.workers;
+  if (n < 2 || !impl_->verifies(Check::Verify) || !impl_->options.evaluator.stepwise) return;
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->memo.count(config.key())) return;
+  }
+  std::vector<std::future<WorkerReply>> replies;
+  for (unsigned k = 0; k < n; ++k) {
+    nlohmann::json request;
+    {
+      std::lock_guard lock(impl_->mutex);
+      request["id"] = impl_->next_id++;
+    }
+    request["config"] = config.toJson();
+    request["verify"] = true;
+    request["want_module"] = false;
+    request["shard"] = {k, n};
+    replies.push_back(impl_->pool->submit(std::move(request), k));
+  }
+  for (auto& reply : replies) reply.wait();
+}
+
 EvalResult Engine::evaluate(const pipeline::PipelineConfig& config, Check check) {
   std::promise<EvalResult> promise;
   bool started = false;

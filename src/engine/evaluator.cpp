@@ -122,7 +122,8 @@ Evaluator::Evaluator(wasm::ModuleSource source, EvaluatorOptions options)
   }
   verifier_ = std::make_unique<verify::Verifier>(original_, options_.verify_options, verdicts_);
   stepwise_ = std::make_unique<StepwiseValidator>(
-      StepwiseOptions{options_.verify_options, options_.accept_bounded, std::nullopt}, verdicts_);
+      StepwiseOptions{options_.verify_options, options_.accept_bounded, std::nullopt, {}},
+      verdicts_);
   if (options_.prefix_stride > 0) {
     // Binaryen IR takes tens of bytes per byte of binary; 40 is what the
     // prefix-cache benchmark measured as a safe over-estimate.
@@ -305,6 +306,15 @@ void Evaluator::verifyStepwise(EvalResult& result, wasm::Bytes& binary,
   result.verification = s;
   result.reverted_steps = std::move(outcome.reverted);
   result.stepwise = outcome.stats;
+}
+
+void Evaluator::warm(const pipeline::PipelineConfig& config, verify::Shard shard) {
+  if (!options_.stepwise) return;
+  pipeline::validate(config);
+  runStepwise(
+      base_, config,
+      StepwiseOptions{options_.verify_options, options_.accept_bounded, std::nullopt, shard},
+      verdicts_);
 }
 
 EvalResult Evaluator::evaluate(const pipeline::PipelineConfig& config, bool verify,

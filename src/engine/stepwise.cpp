@@ -100,7 +100,7 @@ StepResult checkStep(const wasm::Module& before, wasm::Module after,
                      verify::BudgetLedger& ledger) {
   StepResult out;
   verify::Verifier verifier(before, options.verify_options, cache);
-  verify::ModuleVerdict verdict = verifier.verify(after, origins, ledger);
+  verify::ModuleVerdict verdict = verifier.verify(after, origins, ledger, options.shard);
   auto tally = [&](const verify::ModuleVerdict& v) {
     if (v.functions.empty() && v.module_problems.empty() && v.locals_renamed_functions == 0)
       ++out.stats.steps_unchanged;
@@ -145,7 +145,8 @@ StepResult checkStep(const wasm::Module& before, wasm::Module after,
     verify::GlobalOrigins repaired_origins = origins;
     for (const auto& [added, original_name] : repair.added_globals)
       repaired_origins.emplace(added, original_name);
-    const verify::ModuleVerdict again = verifier.verify(*repair.module, repaired_origins, ledger);
+    const verify::ModuleVerdict again =
+        verifier.verify(*repair.module, repaired_origins, ledger, options.shard);
     std::vector<std::string> more;
     for (const auto& f : again.functions) {
       if (accepted(f, options.accept_bounded)) continue;

@@ -438,6 +438,33 @@ TEST(Evaluator, RemovedUnnamedGlobalsKeepTheirIdentity) {
   EXPECT_LT(r.metrics.total_bytes, bytes.size());  // the global is gone
 }
 
+// A warm-up spreads one verification over every worker: the evaluation
+// after it finds its verdicts ready and ends as it would have without it,
+// and the warm-up itself is neither counted nor memoized.
+TEST(Engine, AWarmUpLeavesTheVerdictsAndNothingElse) {
+  const auto source = wasm::probeModuleFile(test::fixturePath("strings"));
+  const PipelineConfig oz = *pipeline::builtinConfig("Oz");
+  Engine cold(source, smallEngine(2));
+  const EvalResult expected = cold.evaluate(oz);
+  ASSERT_EQ(expected.status, EvalStatus::Ok) << expected.reason;
+  ASSERT_TRUE(expected.stepwise.has_value());
+
+  Engine engine(source, smallEngine(2));
+  engine.warmUp(oz);
+  EXPECT_EQ(engine.counters().evaluations, 0u);
+  EXPECT_EQ(engine.counters().requests, 0u);
+  const EvalResult r = engine.evaluate(oz);
+  ASSERT_EQ(r.status, EvalStatus::Ok) << r.reason;
+  EXPECT_FALSE(r.memo_hit);
+  EXPECT_EQ(r.output_hash, expected.output_hash);
+  EXPECT_EQ(r.reverted_steps.size(), expected.reverted_steps.size());
+  ASSERT_TRUE(r.stepwise.has_value());
+  EXPECT_GT(expected.stepwise->proved_by_solver, 0u);
+  EXPECT_LT(r.stepwise->proved_by_solver, expected.stepwise->proved_by_solver)
+      << r.stepwise->toJson().dump();
+  EXPECT_EQ(engine.counters().evaluations, 1u);
+}
+
 // With a module budget too small for the whole module, the functions it
 // does not reach keep their original bodies and the candidate still ships
 // verified: never larger than the input, never smaller than with the budget

@@ -219,5 +219,75 @@ TEST(Stepwise, ASpentModuleBudgetStopsTheChainWithAVerifiedModule) {
   EXPECT_EQ(d.differing, 0u) << d.first_difference;
 }
 
+// Shards (verify::Shard): each checks its share of every step; their
+// verdicts, handed to the full chain, leave it little to ask the solver,
+// and it writes what it writes without them.
+TEST(Stepwise, ShardsWarmTheCacheAndTheFullChainWritesTheSame) {
+  const wasm::Module input = loadFixture("arith");
+  const pipeline::PipelineConfig oz = *pipeline::builtinConfig("Oz");
+  const engine::StepwiseOutcome cold = engine::runStepwise(input, oz, options());
+  auto warm = std::make_shared<verify::VerdictCache>();
+  for (unsigned k = 0; k < 2; ++k) {
+    StepwiseOptions o = options();
+    o.shard = verify::Shard{k, 2};
+    auto own = std::make_shared<verify::VerdictCache>();
+    engine::runStepwise(input, oz, o, own);
+    warm->importEntries(own->exportEntries());
+  }
+  const engine::StepwiseOutcome warmed = engine::runStepwise(input, oz, options(), warm);
+  EXPECT_EQ(warmed.binary, cold.binary);
+  EXPECT_EQ(warmed.reverted.size(), cold.reverted.size());
+  EXPECT_GT(cold.stats.proved_by_solver, 4u) << cold.stats.toJson().dump();
+  EXPECT_EQ(warmed.stats.proved_by_solver, 0u) << warmed.stats.toJson().dump();
+  EXPECT_EQ(warmed.stats.proved_cached, cold.stats.proved_by_solver + cold.stats.proved_cached);
+}
+
+// A shard takes the functions that are not its share as proved; that must
+// never reach the cache, or a wrong step would be kept by the full chain.
+TEST(Stepwise, AShardNeverVouchesForAFunctionItDidNotCheck) {
+  const wasm::Module input = loadFixture("arith");
+  const pipeline::PipelineConfig oz = *pipeline::builtinConfig("Oz");
+  const std::size_t half = oz.phases.size() / 2;
+  StepwiseValidator plain(options(), nullptr);
+  StepwiseState start{input.copy(), {}, {}, {}, false, {}};
+  for (std::size_t i = 0; i < half; ++i) plain.step(start, oz, i);
+  unsigned tried = 0;
+  for (Mutant& mutant : generateMutants(start.module, "arith", {.max_sites_per_operator = 1})) {
+    SCOPED_TRACE(mutant.id.name());
+    // The shard that does not own the mutated function.
+    const verify::Shard other =
+        verify::Shard{0, 2}.mine(mutant.id.function) ? verify::Shard{1, 2} : verify::Shard{0, 2};
+    StepwiseOptions o = options();
+    o.shard = other;
+    auto cache = std::make_shared<verify::VerdictCache>();
+    StepwiseValidator sharded(o, cache);
+    StepwiseState shard_state = start.copy();
+    const wasm::Module mutated = mutant.module.copy();
+    const auto put = [&](wasm::Module& m) { m = mutated.copy(); };
+    sharded.step(shard_state, "mutant", static_cast<std::uint32_t>(half + 1), put);
+    // The shard kept the step (the function was not its to check)...
+    bool shard_undid = false;
+    for (const auto& r : shard_state.reverted) shard_undid = shard_undid || r.phase == "mutant";
+    EXPECT_FALSE(shard_undid);
+    // ...and the full chain, with everything the shard learned, undoes it.
+    StepwiseValidator full(options(), cache);
+    StepwiseState state = start.copy();
+    full.step(state, "mutant", static_cast<std::uint32_t>(half + 1), put);
+    bool undone = false;
+    for (const auto& r : state.reverted)
+      undone = undone || (r.phase == "mutant" && r.function == mutant.id.function);
+    // Only mutants that change behaviour count (some are equivalent).
+    StepwiseValidator alone(options(), nullptr);
+    StepwiseState reference = start.copy();
+    alone.step(reference, "mutant", static_cast<std::uint32_t>(half + 1), put);
+    bool undone_alone = false;
+    for (const auto& r : reference.reverted)
+      undone_alone = undone_alone || (r.phase == "mutant" && r.function == mutant.id.function);
+    EXPECT_EQ(undone, undone_alone);
+    if (undone_alone && ++tried >= 3) break;
+  }
+  EXPECT_GE(tried, 1u);
+}
+
 }  // namespace
 }  // namespace loom::test

@@ -83,6 +83,14 @@ class Engine {
   // a fresh worker starts with all of it).
   EvalResult evaluateRetryingCrashes(const pipeline::PipelineConfig& config, unsigned attempts = 3);
 
+  // Before one costly verification that would keep a single worker busy
+  // (a reference at set-up): every worker checks its share of each step of
+  // `config` (verify::Shard), and the verdicts they learn go to the worker
+  // that then evaluates it. Nothing is memoized or counted; a failed share
+  // only leaves more to that evaluation. Does nothing with one worker, when
+  // verification is off or not stepwise, or when `config` is memoized.
+  void warmUp(const pipeline::PipelineConfig& config);
+
   // Runs the pipeline again (never from the memo) and returns the module bytes too.
   EvalResult evaluateWithModule(const pipeline::PipelineConfig& config);
 

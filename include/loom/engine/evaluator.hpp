@@ -57,6 +57,11 @@ class Evaluator {
   EvalResult evaluate(const pipeline::PipelineConfig& config, bool verify, bool want_module,
                       const std::vector<std::string>& keep_original = {});
 
+  // Runs `config`'s stepwise verification for its share of every step
+  // (verify::Shard), for the verdicts it leaves in the cache: nothing else
+  // is kept. Does nothing when verification is not stepwise.
+  void warm(const pipeline::PipelineConfig& config, verify::Shard shard);
+
   verify::VerdictCache& verdictCache() { return *verdicts_; }
   const PrefixCacheStats& prefixStats() const { return prefix_stats_; }
 

@@ -57,6 +57,10 @@ struct StepwiseOptions {
   // as spent, so the steps left are not run and the module verified so far
   // is written.
   std::optional<std::chrono::steady_clock::time_point> deadline;
+  // A warm-up chain (verify::Shard): checks only its share of every step's
+  // changed functions and takes the rest as proved. What it writes is not
+  // an answer; the verdicts it leaves in the cache are what it is for.
+  verify::Shard shard;
 };
 
 class StepwiseValidator {

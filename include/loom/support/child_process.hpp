@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace loom::support {
 
@@ -28,6 +29,11 @@ struct ChildOutcome {
 // and exits with its return value. The caller must make sure the process has
 // no thread that holds a lock the child needs (see docs/architecture.md).
 ChildOutcome runInChild(const std::function<int(int result_fd)>& work, const ChildLimits& limits);
+
+// The same for several children at once, all forked before any is waited
+// for (no thread is involved), under one deadline; outcomes in order.
+std::vector<ChildOutcome> runInChildren(const std::vector<std::function<int(int result_fd)>>& works,
+                                        const ChildLimits& limits);
 
 // Writes all of `data` to `fd`, retrying on EINTR and short writes.
 bool writeAll(int fd, const void* data, std::size_t size);
