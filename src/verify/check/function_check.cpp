@@ -125,7 +125,10 @@ FunctionVerdict checkWith(const Correspondence& c, const FunctionPair& pair,
       const Encoder encoder = [&](const SharedHeads& shared) {
         return encodePair(smt, c, pair, exec, shared);
       };
-      InductionOutcome ind = proveByInduction(smt, encoder, *enc, c.layout(), &solver_seconds);
+      InductionOutcome ind =
+          proveByInduction(smt, encoder, *enc, c.layout(), &solver_seconds,
+                           correspondingLocals(c.original().function(pair.original)->ref,
+                                               c.optimized().function(pair.optimized)->ref));
       if (ind.result == InductionOutcome::Result::Proved) {
         FunctionVerdict v;
         v.function = pair.label;

@@ -9,6 +9,7 @@
 #include <random>
 #include <set>
 
+#include "loom/wasm/ir.hpp"
 #include "src/verify/smt/model.hpp"
 
 namespace loom::verify::check {
@@ -647,8 +648,29 @@ InductionOutcome houdini(smt::Smt& smt, const Encoder& encode, const Encoding& f
 
 }  // namespace
 
+LocalPairs correspondingLocals(BinaryenFunctionRef original, BinaryenFunctionRef optimized) {
+  LocalPairs out;
+  std::vector<std::pair<BinaryenExpressionRef, BinaryenExpressionRef>> work = {
+      {BinaryenFunctionGetBody(original), BinaryenFunctionGetBody(optimized)}};
+  while (!work.empty()) {
+    const auto [a, b] = work.back();
+    work.pop_back();
+    if (!a || !b || wasm::kindOf(a) != wasm::kindOf(b)) continue;
+    if (wasm::kindOf(a) == wasm::ExprKind::LocalGet)
+      out.emplace(BinaryenLocalGetGetIndex(a), BinaryenLocalGetGetIndex(b));
+    if (wasm::kindOf(a) == wasm::ExprKind::LocalSet)
+      out.emplace(BinaryenLocalSetGetIndex(a), BinaryenLocalSetGetIndex(b));
+    const auto ca = wasm::childrenOf(a);
+    const auto cb = wasm::childrenOf(b);
+    for (std::size_t i = 0; i < std::min(ca.size(), cb.size()); ++i)
+      work.emplace_back(ca[i], cb[i]);
+  }
+  return out;
+}
+
 InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const Encoding& first,
-                                  const sem::StateLayout& layout, double* solver_seconds) {
+                                  const sem::StateLayout& layout, double* solver_seconds,
+                                  const LocalPairs& guide) {
   if (!sameLoopStructure(first)) {
     InductionOutcome out;
     out.loops = static_cast<unsigned>(first.original->loops.size());
@@ -659,14 +681,22 @@ InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const En
     return out;
   }
   std::vector<Candidate> cands = candidates(smt.ctx(), first, layout);
-  // A pass mostly leaves each local where it was, so the invariant that
-  // every component equals itself on the other side is tried first: with
-  // far fewer candidates every query is smaller, and on large loops that is
-  // often what lets Houdini finish at all. All pairs are tried after it.
+  // A pass mostly leaves each local where it was (or renumbers it, which
+  // `guide` says), so the invariant that every component equals its
+  // counterpart is tried first: with far fewer candidates every query is
+  // smaller, and on large loops that is often what lets Houdini finish at
+  // all. All pairs are tried after it.
+  std::set<unsigned> guided;
+  for (const auto& [i, j] : guide) guided.insert(i);
+  const unsigned base = layout.localsBegin();
   std::vector<bool> identity(cands.size());
   for (std::size_t i = 0; i < cands.size(); ++i) {
-    identity[i] = std::all_of(cands[i].components.begin(), cands[i].components.end(),
-                              [](const auto& xy) { return xy.first == xy.second; });
+    identity[i] =
+        std::all_of(cands[i].components.begin(), cands[i].components.end(), [&](const auto& xy) {
+          if (xy.first < base || xy.second < base) return xy.first == xy.second;
+          const unsigned a = xy.first - base, b = xy.second - base;
+          return guided.count(a) ? guide.count({a, b}) > 0 : a == b;
+        });
   }
   unsigned rounds = 0;
   if (std::find(identity.begin(), identity.end(), false) != identity.end()) {

@@ -7,8 +7,11 @@
 // by a model are dropped until the rest is inductive.
 #pragma once
 
+#include <binaryen-c.h>
+
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "src/verify/check/encoding.hpp"
@@ -27,8 +30,19 @@ struct InductionOutcome {
 // Re-encodes the pair in LoopMode::Inductive with the given heads shared.
 using Encoder = std::function<std::unique_ptr<Encoding>(const SharedHeads&)>;
 
-// `first` is the inductive encoding without shared heads.
+// (original, optimized) local indices met at the same places when both
+// bodies are walked in step while their nodes are of the same kind: the
+// locals a pass left where they were, or renumbered (coalesce-locals
+// merges several into one). Only a guess, which Houdini checks.
+using LocalPairs = std::set<std::pair<unsigned, unsigned>>;
+LocalPairs correspondingLocals(BinaryenFunctionRef original, BinaryenFunctionRef optimized);
+
+// `first` is the inductive encoding without shared heads. Houdini starts
+// from the equalities `guide` suggests (each local with the locals it was
+// met with, one never met with itself; every other component with itself),
+// and from all pairs only if those do not prove the loops.
 InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const Encoding& first,
-                                  const sem::StateLayout& layout, double* solver_seconds);
+                                  const sem::StateLayout& layout, double* solver_seconds,
+                                  const LocalPairs& guide = {});
 
 }  // namespace loom::verify::check
