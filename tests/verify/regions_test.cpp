@@ -15,10 +15,11 @@ namespace {
 
 // Statements no step changes, enough to make a function large: a large
 // function is checked region by region first (a small one whole first).
+// They store above the addresses the tests' own statements write.
 std::string padding() {
   std::string out;
   for (std::size_t i = 0; i * 3 < check::kLargeFunction; ++i)
-    out += "(i32.store (i32.const " + std::to_string(4 * i) + ") (local.get 3))";
+    out += "(i32.store (i32.const " + std::to_string(1024 + 4 * i) + ") (local.get 3))";
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include "loom/verify/verifier.hpp"
 #include "loom/wasm/features.hpp"
 #include "loom/wasm/loader.hpp"
+#include "src/verify/check/loop_induction.hpp"
 #include "support/node_runner.hpp"
 #include "support/test_support.hpp"
 #include "verify/verify_pair.hpp"
@@ -439,6 +440,51 @@ TEST(VerifierCore, CorrespondingLoopsAreProvedByInduction) {
     EXPECT_EQ(v.functions[0].verdict, Verdict::Bounded);
     EXPECT_EQ(v.functions[0].bound, 4u);
   }
+}
+
+// coalesce-locals renumbers and merges locals: the loop's invariant pairs
+// locals by where they stand in both bodies, and a merge that mixes up two
+// live values is not proved.
+TEST(VerifierCore, RenumberedLoopLocalsArePairedByWhereTheyStand) {
+  auto sum = [](const char* tail_local, const char* result) {
+    return fmt::format(
+        "(module (func $f (export \"f\") (param i32) (result i32) (local i32 i32)"
+        " (local.set 2 (i32.const 0)) (local.set 1 (i32.const 0))"
+        " (block $out (loop $l"
+        "  (br_if $out (i32.ge_u (local.get 1) (local.get 0)))"
+        "  (local.set 2 (i32.add (local.get 2) (local.get 1)))"
+        "  (local.set 1 (i32.add (local.get 1) (i32.const 1)))"
+        "  (br $l)))"
+        " (local.set {} (i32.mul (local.get 2) (i32.const 3))) (local.get {})))",
+        tail_local, result);
+  };
+  const std::string original =
+      "(module (func $f (export \"f\") (param i32) (result i32) (local i32 i32 i32)"
+      " (local.set 1 (i32.const 0)) (local.set 2 (i32.const 0))"
+      " (block $out (loop $l"
+      "  (br_if $out (i32.ge_u (local.get 2) (local.get 0)))"
+      "  (local.set 1 (i32.add (local.get 1) (local.get 2)))"
+      "  (local.set 2 (i32.add (local.get 2) (i32.const 1)))"
+      "  (br $l)))"
+      " (local.set 3 (i32.mul (local.get 1) (i32.const 3))) (local.get 3)))";
+  // Locals 1 and 2 exchanged, and 3 stored in 1 (the counter, dead by then).
+  const std::string right = sum("1", "1");
+  const wasm::Module a = parseWat(original);
+  const wasm::Module b = parseWat(right);
+  const check::LocalPairs pairs = check::correspondingLocals(BinaryenGetFunction(a.get(), "f"),
+                                                             BinaryenGetFunction(b.get(), "f"));
+  EXPECT_EQ(pairs, (check::LocalPairs{{0, 0}, {1, 2}, {2, 1}, {3, 1}}));
+  VerifyOptions whole;
+  whole.by_regions = false;
+  const ModuleVerdict proved = verifyPair(original, right, whole);
+  ASSERT_EQ(proved.functions.size(), 1u) << describeVerdict(proved);
+  EXPECT_EQ(proved.functions[0].verdict, Verdict::Proved) << describeVerdict(proved);
+  EXPECT_NE(proved.functions[0].reason.find("induction"), std::string::npos)
+      << describeVerdict(proved);
+  // The result read from the counter instead: wrong, never proved.
+  const ModuleVerdict wrong = verifyPair(original, sum("2", "1"), whole);
+  ASSERT_EQ(wrong.functions.size(), 1u) << describeVerdict(wrong);
+  EXPECT_NE(wrong.functions[0].verdict, Verdict::Proved) << describeVerdict(wrong);
 }
 
 TEST(VerifierCore, SecondVerifyOfTheSamePairHitsTheCache) {
