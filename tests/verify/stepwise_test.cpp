@@ -260,29 +260,26 @@ TEST(Stepwise, AShardNeverVouchesForAFunctionItDidNotCheck) {
     StepwiseOptions o = options();
     o.shard = other;
     auto cache = std::make_shared<verify::VerdictCache>();
-    StepwiseValidator sharded(o, cache);
-    StepwiseState shard_state = start.copy();
     const wasm::Module mutated = mutant.module.copy();
-    const auto put = [&](wasm::Module& m) { m = mutated.copy(); };
-    sharded.step(shard_state, "mutant", static_cast<std::uint32_t>(half + 1), put);
-    // The shard kept the step (the function was not its to check)...
-    bool shard_undid = false;
-    for (const auto& r : shard_state.reverted) shard_undid = shard_undid || r.phase == "mutant";
-    EXPECT_FALSE(shard_undid);
-    // ...and the full chain, with everything the shard learned, undoes it.
+    // Whether the mutant step, run by `validator`, was undone for its function.
+    auto undoneBy = [&](StepwiseValidator& validator) {
+      StepwiseState state = start.copy();
+      validator.step(state, "mutant", static_cast<std::uint32_t>(half + 1),
+                     [&](wasm::Module& m) { m = mutated.copy(); });
+      bool undone = false;
+      for (const auto& r : state.reverted)
+        undone = undone || (r.phase == "mutant" && r.function == mutant.id.function);
+      return undone;
+    };
+    // The shard keeps the step (the function is not its to check)...
+    StepwiseValidator sharded(o, cache);
+    EXPECT_FALSE(undoneBy(sharded));
+    // ...and the full chain, with everything the shard learned, undoes it
+    // whenever it does so alone (some mutants are equivalent).
     StepwiseValidator full(options(), cache);
-    StepwiseState state = start.copy();
-    full.step(state, "mutant", static_cast<std::uint32_t>(half + 1), put);
-    bool undone = false;
-    for (const auto& r : state.reverted)
-      undone = undone || (r.phase == "mutant" && r.function == mutant.id.function);
-    // Only mutants that change behaviour count (some are equivalent).
+    const bool undone = undoneBy(full);
     StepwiseValidator alone(options(), nullptr);
-    StepwiseState reference = start.copy();
-    alone.step(reference, "mutant", static_cast<std::uint32_t>(half + 1), put);
-    bool undone_alone = false;
-    for (const auto& r : reference.reverted)
-      undone_alone = undone_alone || (r.phase == "mutant" && r.function == mutant.id.function);
+    const bool undone_alone = undoneBy(alone);
     EXPECT_EQ(undone, undone_alone);
     if (undone_alone && ++tried >= 3) break;
   }

@@ -80,7 +80,7 @@ class ModuleBudget {
         units_(static_cast<std::uint64_t>(std::max<long long>(0, nominal.count())) *
                smt::Budget::unitsPerMs()),
         ledger_(ledger) {
-    if (!ledger_.deadline)
+    if (units_ > 0 && !ledger_.deadline)
       ledger_.deadline = std::chrono::steady_clock::now() + 3 * nominal + std::chrono::seconds(1);
   }
 
@@ -98,9 +98,11 @@ class ModuleBudget {
     if (units_ == 0) return std::nullopt;
     return ledger_.spent_units >= units_ ? 0 : units_ - ledger_.spent_units;
   }
+  // A deadline the ledger was given holds without a budget in units too
+  // (the checks of regions, on behalf of a function the budget covers).
   bool spent() const {
-    return units_ > 0 &&
-           (ledger_.spent_units >= units_ || std::chrono::steady_clock::now() >= *ledger_.deadline);
+    if (ledger_.deadline && std::chrono::steady_clock::now() >= *ledger_.deadline) return true;
+    return units_ > 0 && ledger_.spent_units >= units_;
   }
   FunctionVerdict notChecked(const std::string& function) const {
     ledger_.exhausted = true;
@@ -289,7 +291,7 @@ struct Verifier::Impl {
           prepare(c,
                   std::vector<const check::FunctionPair*>(changed.begin() + index,
                                                           changed.begin() + end),
-                  origins, optimized, budget.remaining(), prework);
+                  origins, optimized, budget, ledger, prework);
           prepared = end;
         }
         FunctionVerdict v = decide(c, *pair, prework[pair]);
@@ -332,11 +334,12 @@ struct Verifier::Impl {
   // which starts from any state, is often harder than the whole function;
   // what that does not decide, and every large one, is checked place by
   // place. Stops taking on functions once it has spent what the module
-  // budget has left (`remaining`, when there is a module budget).
+  // budget has left, or at the budget's deadline.
   void prepare(const check::Correspondence& c,
                const std::vector<const check::FunctionPair*>& window, const GlobalOrigins& origins,
-               const wasm::Module& optimized, std::optional<std::uint64_t> remaining,
-               std::map<const check::FunctionPair*, Prework>& prework) {
+               const wasm::Module& optimized, const ModuleBudget& budget,
+               const BudgetLedger& ledger, std::map<const check::FunctionPair*, Prework>& prework) {
+    const std::optional<std::uint64_t> remaining = budget.remaining();
     if (!options.by_regions || options.match_by_export) return;
     VerifyOptions quick = options;
     quick.function_timeout =
@@ -345,7 +348,7 @@ struct Verifier::Impl {
     std::vector<check::RegionCheck> checks;
     std::vector<const check::FunctionPair*> pairs;
     for (const check::FunctionPair* pair : window) {
-      if (remaining && spent >= *remaining) break;
+      if (budget.spent() || (remaining && spent >= *remaining)) break;
       if (pair->original != pair->optimized || cache->find(cacheKey(c, *pair, origins))) continue;
       const sem::FunctionInfo* o = c.original().function(pair->original);
       const sem::FunctionInfo* p = c.optimized().function(pair->optimized);
@@ -371,6 +374,7 @@ struct Verifier::Impl {
     VerifyOptions unbounded = options;
     unbounded.module_budget = std::chrono::milliseconds(0);
     BudgetLedger own;
+    own.deadline = ledger.deadline;
     check::proveRegions(original, optimized, checks, unbounded, cache, own);
     for (std::size_t i = 0; i < checks.size(); ++i)
       prework[pairs[i]].by_regions = std::move(checks[i]);
