@@ -272,10 +272,14 @@ StepwiseOutcome StepwiseValidator::finish(StepwiseState state,
   const auto write_step = static_cast<std::uint32_t>(config.phases.size() + 1);
   // Every candidate needs its write verified, so the module budget (which
   // bounds the pipeline's steps, and may be spent) does not hold here: the
-  // write's checks are bounded by the function budget alone.
+  // write's checks are bounded by the function budget alone. The chain's
+  // deadline does hold for the Stack IR's checks (on a large module they
+  // take minutes); past it, what they did not prove is written from the IR
+  // as it is, whose encoding is checked without a deadline below.
   StepwiseOptions write_options = options_;
   write_options.verify_options.module_budget = std::chrono::milliseconds(0);
   verify::BudgetLedger write_ledger;
+  write_ledger.deadline = state.ledger.deadline;
   StepResult result = checkStep(plain, shipped.copy(), origins, "write", write_step, write_options,
                                 cache_, write_ledger);
   state.stats += result.stats;
@@ -310,9 +314,10 @@ StepwiseOutcome StepwiseValidator::finish(StepwiseState state,
     ++state.stats.reverted;
     state.reverted.push_back({"", "write", write_step, why_not});
     out.shipped = decodeWritten(plain, out.binary);
+    verify::BudgetLedger plain_ledger;
     const StepResult plain_check =
         checkStep(plain, out.shipped.copy(), writtenOrigins(plain, out.shipped), "write",
-                  write_step, write_options, cache_, write_ledger);
+                  write_step, write_options, cache_, plain_ledger);
     state.stats += plain_check.stats;
     if (!plain_check.module || !plain_check.reverted.empty()) {
       // Not even the module compared with its own encoding verifies (a

@@ -219,6 +219,30 @@ TEST(Stepwise, ASpentModuleBudgetStopsTheChainWithAVerifiedModule) {
   EXPECT_EQ(d.differing, 0u) << d.first_difference;
 }
 
+// The chain's deadline holds for the Stack IR's checks at the write (they
+// can take minutes on a large module): past it, the IR is written as it is,
+// and that encoding is still checked.
+TEST(Stepwise, PastTheDeadlineTheIrIsWrittenWithoutStackIr) {
+  // A local set and then read at once: the Stack IR keeps the value on the stack.
+  const wasm::Module input = wasm::Module::parseTextTrusted(
+      "(module (func $f (export \"f\") (param i32) (result i32) (local i32)"
+      " (local.set 1 (i32.add (local.get 0) (i32.const 1)))"
+      " (i32.mul (local.get 1) (i32.const 3))))");
+  pipeline::PipelineConfig stack_ir;
+  stack_ir.phases = {"generate-stack-ir", "optimize-stack-ir"};
+  StepwiseOptions late = options();
+  late.deadline = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  const engine::StepwiseOutcome out = engine::runStepwise(input, stack_ir, late);
+  EXPECT_TRUE(out.unverifiable.empty()) << out.unverifiable;
+  const engine::StepwiseOutcome plain =
+      engine::runStepwise(input, pipeline::PipelineConfig{}, options());
+  EXPECT_EQ(out.binary, plain.binary);
+  // In time, the Stack IR is written (and checked).
+  const engine::StepwiseOutcome in_time = engine::runStepwise(input, stack_ir, options());
+  EXPECT_TRUE(in_time.unverifiable.empty()) << in_time.unverifiable;
+  EXPECT_NE(in_time.binary, plain.binary);
+}
+
 // Shards (verify::Shard): each checks its share of every step; their
 // verdicts, handed to the full chain, leave it little to ask the solver,
 // and it writes what it writes without them.

@@ -109,8 +109,10 @@ class ModuleBudget {
     FunctionVerdict v;
     v.function = function;
     v.verdict = Verdict::Unknown;
-    v.reason = fmt::format("not checked: the module's verification budget ({} s) is spent",
-                           static_cast<double>(nominal_.count()) / 1000.0);
+    v.reason = units_ == 0
+                   ? std::string("not checked: the time allowed for the checks has run out")
+                   : fmt::format("not checked: the module's verification budget ({} s) is spent",
+                                 static_cast<double>(nominal_.count()) / 1000.0);
     return v;
   }
 
