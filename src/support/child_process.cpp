@@ -50,11 +50,16 @@ std::vector<ChildOutcome> runInChildren(const std::vector<std::function<int(int 
   };
   std::vector<Child> children(works.size());
   std::vector<ChildOutcome> outcomes(works.size());
-  auto closeAll = [&] {
+  // On a failure half-way, the children forked so far are ended and reaped.
+  auto abandon = [&] {
     for (Child& c : children) {
       for (int& fd : c.fds) {
         if (fd >= 0) ::close(fd);
         fd = -1;
+      }
+      if (c.pid <= 0) continue;
+      ::kill(c.pid, SIGKILL);
+      while (::waitpid(c.pid, nullptr, 0) < 0 && errno == EINTR) {
       }
     }
   };
@@ -63,23 +68,23 @@ std::vector<ChildOutcome> runInChildren(const std::vector<std::function<int(int 
     int result_pipe[2];
     int error_pipe[2];
     if (::pipe2(result_pipe, O_CLOEXEC) != 0) {
-      closeAll();
+      abandon();
       throw std::runtime_error("pipe failed");
     }
     if (::pipe2(error_pipe, O_CLOEXEC) != 0) {
       ::close(result_pipe[0]);
       ::close(result_pipe[1]);
-      closeAll();
+      abandon();
       throw std::runtime_error("pipe failed");
     }
     const pid_t pid = ::fork();
     if (pid < 0) {
-      closeAll();
+      abandon();
       throw std::runtime_error(fmt::format("fork failed: {}", std::strerror(errno)));
     }
     if (pid == 0) {
-      // The read ends of earlier children are close-on-exec, not closed:
-      // this child must not hold them, or they would never see end of file.
+      // The read ends of earlier children's pipes are close-on-exec, not
+      // closed: they are not this child's to hold.
       for (std::size_t j = 0; j < k; ++j) {
         for (int fd : children[j].fds) ::close(fd);
       }

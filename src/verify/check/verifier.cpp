@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -273,13 +274,20 @@ struct Verifier::Impl {
       // is charged to the module budget with its verdict.
       std::map<const check::FunctionPair*, Prework> prework;
       std::size_t prepared = 0;
+      // A key is built once per function (prepare looks ahead at the next ones).
+      std::map<const check::FunctionPair*, wasm::Hash128> keys;
+      const KeyOf keyOf = [&](const check::FunctionPair* pair) {
+        auto [it, fresh] = keys.try_emplace(pair);
+        if (fresh) it->second = cacheKey(c, *pair, origins);
+        return it->second;
+      };
       for (std::size_t index = 0; index < changed.size(); ++index) {
         const check::FunctionPair* pair = changed[index];
         if (budget.spent()) {
           decided.emplace_back(pair, budget.notChecked(pair->label));
           continue;
         }
-        const wasm::Hash128 key = cacheKey(c, *pair, origins);
+        const wasm::Hash128 key = keyOf(pair);
         if (auto hit = cache->find(key)) {
           hit->cached = true;
           hit->solver_seconds = 0;
@@ -293,7 +301,7 @@ struct Verifier::Impl {
           prepare(c,
                   std::vector<const check::FunctionPair*>(changed.begin() + index,
                                                           changed.begin() + end),
-                  origins, optimized, budget, ledger, prework);
+                  keyOf, optimized, budget, ledger, prework);
           prepared = end;
         }
         FunctionVerdict v = decide(c, *pair, prework[pair]);
@@ -324,6 +332,8 @@ struct Verifier::Impl {
     return out;
   }
 
+  using KeyOf = std::function<wasm::Hash128(const check::FunctionPair*)>;
+
   // What is tried for a changed function before its full check.
   struct Prework {
     std::optional<FunctionVerdict> quick;          // the whole function with a region's share
@@ -338,7 +348,7 @@ struct Verifier::Impl {
   // place. Stops taking on functions once it has spent what the module
   // budget has left, or at the budget's deadline.
   void prepare(const check::Correspondence& c,
-               const std::vector<const check::FunctionPair*>& window, const GlobalOrigins& origins,
+               const std::vector<const check::FunctionPair*>& window, const KeyOf& keyOf,
                const wasm::Module& optimized, const ModuleBudget& budget,
                const BudgetLedger& ledger, std::map<const check::FunctionPair*, Prework>& prework) {
     const std::optional<std::uint64_t> remaining = budget.remaining();
@@ -351,7 +361,7 @@ struct Verifier::Impl {
     std::vector<const check::FunctionPair*> pairs;
     for (const check::FunctionPair* pair : window) {
       if (budget.spent() || (remaining && spent >= *remaining)) break;
-      if (pair->original != pair->optimized || cache->find(cacheKey(c, *pair, origins))) continue;
+      if (pair->original != pair->optimized || cache->find(keyOf(pair))) continue;
       const sem::FunctionInfo* o = c.original().function(pair->original);
       const sem::FunctionInfo* p = c.optimized().function(pair->optimized);
       if (!o || !p || o->imported || p->imported) continue;
