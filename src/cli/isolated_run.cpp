@@ -38,7 +38,7 @@ std::shared_ptr<verify::VerdictCache> openCache(const std::string& proof_store) 
 // budget's own wall-clock safety net holds too, when it is sooner.
 engine::StepwiseOptions chainOptions(const verify::VerifyOptions& verify,
                                      std::chrono::milliseconds timeout) {
-  engine::StepwiseOptions stepwise{verify, false, std::nullopt, {}};
+  engine::StepwiseOptions stepwise{verify, false, std::nullopt, {}, {}};
   if (verify.module_budget.count() > 0) {
     const auto now = std::chrono::steady_clock::now();
     stepwise.deadline =

@@ -151,16 +151,26 @@ void Archipelago::countEvaluation(unsigned island) {
   if (island < islands_.size()) ++islands_[island]->evaluations;
 }
 
-void Archipelago::seed() {
-  for (unsigned i = 0; i < islands_.size(); ++i) {
-    Island& island = *islands_[i];
-    std::mt19937_64 random(deriveSeed(settings_.seed, i, 0));
-    const auto seeds = algorithms::seedPopulation(island.strategy.bias, island.population_size,
-                                                  context_->layout.maxPhases(), random);
-    island.xs.clear();
-    for (const auto& c : seeds) island.xs.push_back(context_->layout.encode(c));
-    island.fs = split(island.udp().batch_fitness(flatten(island.xs)), island.problem.get_nf());
+void Archipelago::seed(Clock::time_point deadline) {
+  context_->stop = Clock::now() >= deadline;  // then nothing is evaluated
+  context_->cut = false;
+  {
+    const CancelWatch cancel_when_due([&] { return Clock::now() >= deadline; },
+                                      [&] {
+                                        context_->stop = true;
+                                        context_->evaluator->cancel();
+                                      });
+    for (unsigned i = 0; i < islands_.size(); ++i) {
+      Island& island = *islands_[i];
+      std::mt19937_64 random(deriveSeed(settings_.seed, i, 0));
+      const auto seeds = algorithms::seedPopulation(island.strategy.bias, island.population_size,
+                                                    context_->layout.maxPhases(), random);
+      island.xs.clear();
+      for (const auto& c : seeds) island.xs.push_back(context_->layout.encode(c));
+      island.fs = split(island.udp().batch_fitness(flatten(island.xs)), island.problem.get_nf());
+    }
   }
+  context_->stop = false;
   for (auto& island : islands_) recordHistory(*island, 0, 0);
 }
 

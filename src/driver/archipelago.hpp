@@ -39,7 +39,10 @@ class Archipelago {
   ~Archipelago();
 
   // The first generation: each island's biased seeds, evaluated in one batch.
-  void seed();
+  // At `deadline` the evaluations still running are canceled, and the seeds
+  // not evaluated count as failed (the run then ends with its set-up's answer).
+  void seed(std::chrono::steady_clock::time_point deadline =
+                std::chrono::steady_clock::time_point::max());
   void restore(const nlohmann::json& saved_islands, const nlohmann::json& saved_migrations);
   nlohmann::json saveIslands() const;
   nlohmann::json saveMigrations() const;

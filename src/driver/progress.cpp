@@ -43,6 +43,8 @@ std::string versusReferences(std::uint64_t bytes, std::uint64_t tool_oz,
 
 void Progress::update(const ProgressSnapshot& p) {
   if (mode_ == Mode::Quiet) return;
+  std::lock_guard lock(mutex_);
+  clearStatus();
   const std::string best = p.best_bytes ? fmt::format("{} B", p.best_bytes) : "none verified yet";
   const std::string head =
       fmt::format("generation {}/{}  best {}{}  {:.1f} evals/s  {} elapsed, {} left", p.generation,
@@ -69,21 +71,104 @@ void Progress::update(const ProgressSnapshot& p) {
   drawn_lines_ = 1 + static_cast<int>(p.islands.size());
 }
 
+void Progress::clearStatus() {
+  if (!status_drawn_) return;
+  fmt::print(out_, "\r\x1b[2K");
+  status_drawn_ = false;
+}
+
 void Progress::message(const std::string& line) {
   if (mode_ == Mode::Quiet) return;
+  std::lock_guard lock(mutex_);
+  clearStatus();
   fmt::print(out_, "{}\n", line);
   std::fflush(out_);
   drawn_lines_ = 0;
 }
 
+void Progress::status(const std::string& line) {
+  if (mode_ == Mode::Quiet) return;
+  std::lock_guard lock(mutex_);
+  if (mode_ == Mode::Lines) {
+    const auto now = std::chrono::steady_clock::now();
+    if (last_status_line_ != std::chrono::steady_clock::time_point{} &&
+        now - last_status_line_ < std::chrono::duration<double>(kStatusEverySeconds))
+      return;
+    last_status_line_ = now;
+    fmt::print(out_, "{}\n", line);
+  } else {
+    fmt::print(out_, "\r\x1b[2K{}", line);
+    status_drawn_ = true;
+  }
+  std::fflush(out_);
+}
+
 void Progress::warning(const std::string& line) {
+  std::lock_guard lock(mutex_);
+  clearStatus();
   fmt::print(out_, "{}\n", line);
   std::fflush(out_);
   drawn_lines_ = 0;
 }
 
 void Progress::finish() {
+  std::lock_guard lock(mutex_);
+  clearStatus();
   drawn_lines_ = 0;
+}
+
+void SetupStatus::stage(const std::string& what) {
+  {
+    std::lock_guard lock(mutex_);
+    stage_ = what;
+    chains_.clear();
+  }
+  progress_.message(what);
+}
+
+void SetupStatus::onProgress(const engine::Engine::Progress& p, unsigned engine) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    auto [it, fresh] = chains_.try_emplace({engine, p.worker}, Chain{now, p.step});
+    // A step number going back is the worker's next chain.
+    if (!fresh && p.step.step < it->second.at.step) it->second.started = now;
+    it->second.at = p.step;
+  }
+  progress_.status(line(now));
+}
+
+std::string SetupStatus::line(std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  auto seconds = [](auto d) { return std::chrono::duration<double>(d).count(); };
+  // The chain furthest behind decides when the stage ends.
+  const Chain* slowest = nullptr;
+  double done = 1;
+  for (const auto& [source, chain] : chains_) {
+    const auto& at = chain.at;
+    if (at.steps == 0) continue;
+    const double within = at.changed ? static_cast<double>(at.decided) / at.changed : 1.0;
+    const double fraction = (at.step - 1 + within) / static_cast<double>(at.steps);
+    if (!slowest || fraction < done) {
+      slowest = &chain;
+      done = fraction;
+    }
+  }
+  std::string out = stage_;
+  if (slowest) {
+    const auto& at = slowest->at;
+    out += fmt::format("  step {}/{} {}", at.step, at.steps, at.phase);
+    if (at.changed) out += fmt::format(", function {}/{}", at.decided, at.changed);
+  }
+  out += fmt::format("  {} elapsed", formatDuration(seconds(now - started_)));
+  double left = -1;
+  if (slowest && done >= 0.02) left = seconds(now - slowest->started) * (1 - done) / done;
+  if (deadline_ != std::chrono::steady_clock::time_point::max()) {
+    const double budget_left = std::max(0.0, seconds(deadline_ - now));
+    left = left < 0 ? budget_left : std::min(left, budget_left);
+  }
+  if (left >= 0) out += fmt::format(", about {} left", formatDuration(left));
+  return out;
 }
 
 }  // namespace loom::driver

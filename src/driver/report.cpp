@@ -62,6 +62,7 @@ nlohmann::json describeCandidate(const pipeline::PipelineConfig& config,
   j["reverted_steps"] = nlohmann::json::array();
   for (const auto& r : result.reverted_steps) j["reverted_steps"].push_back(r.toJson());
   if (result.stepwise) j["stepwise"] = result.stepwise->toJson();
+  j["cut_short"] = result.cut_short;
   j["status"] = engine::statusName(result.status);
   if (!result.reason.empty()) j["reason"] = result.reason;
   j["total_bytes"] = result.metrics.total_bytes;

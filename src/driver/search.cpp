@@ -298,7 +298,13 @@ RunOutcome runSearch(const RunOptions& options) {
                            module_sha, options.toJson());
   }
 
+  // --time-budget holds from the start: a set-up verification that reaches
+  // it keeps what it proved by then, and no generation follows.
+  const auto deadline = deadlineOf(started, options);
+  SetupStatus setup(progress, started, deadline);  // outlives the engine that calls it
   auto engine = std::make_shared<engine::Engine>(source, engineOptions(options));
+  if (options.time_budget_seconds > 0) engine->setDeadline(deadline);
+  engine->setProgressListener([&setup](const engine::Engine::Progress& p) { setup.onProgress(p); });
   if (log) {
     std::size_t known = 0;
     log->forEachKnown(module_sha, verifyFingerprint(options),
@@ -313,7 +319,7 @@ RunOutcome runSearch(const RunOptions& options) {
 
   // The input as Binaryen writes it: the denominators of every ratio.
   // Set-up steps can take minutes on a large module: say what is going on.
-  progress.message(fmt::format("set-up: measuring {}", options.module.filename().string()));
+  setup.stage(fmt::format("set-up: measuring {}", options.module.filename().string()));
   const engine::EvalResult input = engine->evaluateRetryingCrashes(pipeline::PipelineConfig{});
   if (input.status != engine::EvalStatus::Ok) {
     throw SearchError(fmt::format("{}: cannot measure the input: {}{}", options.module.string(),
@@ -334,17 +340,18 @@ RunOutcome runSearch(const RunOptions& options) {
 
   // The reference users know: what the wasm-opt tool itself writes
   // (unverified), in an engine of its own, so nothing is kept original.
-  progress.message("set-up: what the wasm-opt tool writes at -O, -Os, -Oz, -O3, -O4");
+  setup.stage("set-up: what the wasm-opt tool writes at -O, -Os, -Oz, -O3, -O4");
   const std::vector<ToolOutput> wasm_opt = measureWasmOpt(source, options);
   const std::uint64_t tool_oz_bytes = toolOzBytes(wasm_opt);
 
   Archive archive;
   auto logRecord = [&](const pipeline::PipelineConfig& config, const engine::EvalResult& result,
                        int island, unsigned generation) {
-    if (!log || result.memo_hit) return;
+    // A result the deadline cut short is not what its pipeline gives with time left.
+    if (!log || result.memo_hit || result.cut_short) return;
     log->record(run_id, module_sha, config, result, island, static_cast<int>(generation));
   };
-  if (options.repair) progress.message("set-up: verifying -Oz's output");
+  if (options.repair) setup.stage("set-up: verifying -Oz's output");
   if (const auto oz = keepWhatOzCannotVerify(*engine, options)) {
     logRecord(*pipeline::builtinConfig("Oz"), *oz, -1, 0);
   }
@@ -362,7 +369,7 @@ RunOutcome runSearch(const RunOptions& options) {
   {
     std::vector<pipeline::PipelineConfig> configs = {pipeline::PipelineConfig{}};
     for (const auto& b : pipeline::builtinConfigs()) configs.push_back(b.config);
-    progress.message("set-up: the built-in pipelines (loom, O, Os, Oz, O3, O4)");
+    setup.stage("set-up: the built-in pipelines (loom, O, Os, Oz, O3, O4)");
     const auto scored = scoreBaselines(*evaluator, configs, options);
     for (std::size_t i = 0; i < configs.size(); ++i) {
       const std::string name =
@@ -385,9 +392,9 @@ RunOutcome runSearch(const RunOptions& options) {
     archive.restore(checkpoint.at("archive"));  // checked when the checkpoint was read
   } else {
     context->verify_threshold = verifyThreshold(archive, options);
-    progress.message(
+    setup.stage(
         fmt::format("set-up: the first generation of {} islands", islands->records().size()));
-    islands->seed();
+    islands->seed(deadline);
   }
   context->verify_threshold = verifyThreshold(archive, options);
 
@@ -444,8 +451,9 @@ RunOutcome runSearch(const RunOptions& options) {
     return p;
   };
 
+  engine->setProgressListener({});
+  progress.finish();
   endSetup();
-  const auto deadline = deadlineOf(started, options);
   unsigned last_generation = first_generation - 1;
   const bool interrupted =
       islands->evolve(first_generation, options.generations, stopFlag(), deadline, [&](unsigned g) {

@@ -273,7 +273,15 @@ RunOutcome runTune(const RunOptions& options) {
 
   progress.message(fmt::format("tuning on {} training modules ({} held out for testing)",
                                train.size(), test.size()));
+  // --time-budget holds from the start (see runSearch).
+  const auto deadline = deadlineOf(started, options);
+  SetupStatus setup(progress, started, deadline);  // outlives the engines that call it
   std::vector<Loaded> loaded = openAll(train, options, workers_each);
+  for (unsigned i = 0; i < loaded.size(); ++i) {
+    if (options.time_budget_seconds > 0) loaded[i].engine->setDeadline(deadline);
+    loaded[i].engine->setProgressListener(
+        [&setup, i](const engine::Engine::Progress& p) { setup.onProgress(p, i); });
+  }
 
   // The corpus identity: a resumed tune must see the same modules.
   std::string corpus_identity;
@@ -304,6 +312,7 @@ RunOutcome runTune(const RunOptions& options) {
                         [&](const auto& c, const auto& r) { l.engine->remember(c, r); });
       l.engine->setListener([&log, &context, run_id, sha = l.sha256](
                                 const pipeline::PipelineConfig& c, const engine::EvalResult& r) {
+        if (r.cut_short) return;  // not what the pipeline gives with time left
         log->record(run_id, sha, c, r, -1, static_cast<int>(context->generation.load()));
       });
     }
@@ -311,7 +320,7 @@ RunOutcome runTune(const RunOptions& options) {
 
   // After the log has seeded the engines: a resumed run finds its
   // references there instead of verifying them again.
-  progress.message("set-up: verifying wasm-opt -Oz on every training module, all at once");
+  setup.stage("set-up: verifying wasm-opt -Oz on every training module, all at once");
   measureReferences(loaded, options);
   const nlohmann::json excluded =
       setAsideUnverifiable(loaded, options.fitness.allow_bounded, progress);
@@ -333,7 +342,7 @@ RunOutcome runTune(const RunOptions& options) {
   {
     std::vector<pipeline::PipelineConfig> configs;
     for (const auto& b : pipeline::builtinConfigs()) configs.push_back(b.config);
-    progress.message("set-up: the built-in pipelines (loom, O, Os, Oz, O3, O4)");
+    setup.stage("set-up: the built-in pipelines (loom, O, Os, Oz, O3, O4)");
     const auto scored = scoreBaselines(*evaluator, configs, options);
     for (std::size_t i = 0; i < configs.size(); ++i) {
       archive.offer(ArchivedCandidate{configs[i], scored[i].result, scored[i].score, -1, 0});
@@ -348,8 +357,8 @@ RunOutcome runTune(const RunOptions& options) {
     archive.restore(checkpoint.at("archive"));  // checked when the checkpoint was read
   } else {
     context->verify_threshold = verifyThreshold(archive, options);
-    progress.message("set-up: the first generation");
-    islands->seed();
+    setup.stage("set-up: the first generation");
+    islands->seed(deadline);
   }
   context->verify_threshold = verifyThreshold(archive, options);
 
@@ -380,8 +389,9 @@ RunOutcome runTune(const RunOptions& options) {
     }
   };
 
+  for (auto& l : loaded) l.engine->setProgressListener({});
+  progress.finish();
   endSetup();
-  const auto deadline = deadlineOf(started, options);
   unsigned last_generation = first_generation - 1;
   bool interrupted =
       islands->evolve(first_generation, options.generations, stopFlag(), deadline, [&](unsigned g) {

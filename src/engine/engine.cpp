@@ -82,6 +82,10 @@ std::size_t definedFunctions(const wasm::ModuleSource& source) {
 
 struct Engine::Impl {
   EngineOptions options;
+  // Before the pool: its thread calls the listener until the pool is gone.
+  std::mutex progress_mutex;
+  ProgressListener progress_listener;
+  std::optional<std::chrono::steady_clock::time_point> deadline;  // guarded by `mutex`
   std::unique_ptr<WorkerPool> pool;
 
   mutable std::mutex mutex;
@@ -109,6 +113,14 @@ struct Engine::Impl {
     pool_options.workers = options.workers;
     pool_options.job_timeout = options.candidate_timeout;
     pool_options.memory_limit_bytes = options.memory_limit_bytes;
+    pool_options.on_progress = [this](unsigned worker, const nlohmann::json& frame) {
+      std::lock_guard lock(progress_mutex);
+      if (!progress_listener) return;
+      progress_listener(Progress{
+          worker, StepProgress{frame.value("step", 0u), frame.value("steps", std::size_t{0}),
+                               frame.value("phase", ""), frame.value("decided", std::size_t{0}),
+                               frame.value("changed", std::size_t{0})}});
+    };
     nlohmann::json init = {
         {"name", source.name},
         {"format", source.format == wasm::SourceFormat::Text ? "text" : "binary"},
@@ -143,6 +155,19 @@ struct Engine::Impl {
     }
   }
 
+  // The run's deadline and whether progress is wanted, as the worker takes them.
+  void addLimits(nlohmann::json& request) {
+    {
+      std::lock_guard lock(mutex);
+      if (deadline)
+        request["seconds_left"] = std::max(
+            0.0,
+            std::chrono::duration<double>(*deadline - std::chrono::steady_clock::now()).count());
+    }
+    std::lock_guard lock(progress_mutex);
+    if (progress_listener) request["progress"] = true;
+  }
+
   EvalResult runInWorkerOrThrow(const pipeline::PipelineConfig& config, bool want_module,
                                 Check check, Memoized memoized) {
     nlohmann::json request;
@@ -151,6 +176,7 @@ struct Engine::Impl {
       request["id"] = next_id++;
       if (!keep_original.empty()) request["keep_original"] = keep_original;
     }
+    addLimits(request);
     request["config"] = config.toJson();
     request["verify"] = verifies(check);
     request["want_module"] = want_module;
@@ -341,6 +367,7 @@ void Engine::warmUp(const pipeline::PipelineConfig& config) {
       std::lock_guard lock(impl_->mutex);
       request["id"] = impl_->next_id++;
     }
+    impl_->addLimits(request);
     request["config"] = config.toJson();
     request["verify"] = true;
     request["want_module"] = false;
@@ -408,6 +435,16 @@ void Engine::cancelPending() {
 void Engine::keepOriginal(std::vector<std::string> functions) {
   std::lock_guard lock(impl_->mutex);
   impl_->keep_original = std::move(functions);
+}
+
+void Engine::setProgressListener(ProgressListener listener) {
+  std::lock_guard lock(impl_->progress_mutex);
+  impl_->progress_listener = std::move(listener);
+}
+
+void Engine::setDeadline(std::optional<std::chrono::steady_clock::time_point> deadline) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->deadline = deadline;
 }
 
 void Engine::setListener(Listener listener) {

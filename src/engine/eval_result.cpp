@@ -113,6 +113,7 @@ nlohmann::json EvalResult::toJson(bool with_times) const {
     for (const auto& r : reverted_steps) j["reverted_steps"].push_back(r.toJson());
   }
   if (stepwise) j["stepwise"] = stepwise->toJson();
+  if (cut_short) j["cut_short"] = true;
   if (!output_hash.empty()) j["output_hash"] = output_hash;
   if (with_times) {
     j["seconds"] = {{"passes", times.passes},
@@ -160,6 +161,7 @@ EvalResult EvalResult::fromJson(const nlohmann::json& j) {
       r.reverted_steps.push_back(RevertedStep::fromJson(s));
   }
   if (j.contains("stepwise")) r.stepwise = StepwiseStats::fromJson(j.at("stepwise"));
+  r.cut_short = j.value("cut_short", false);
   r.phases_reused = j.value("phases_reused", 0u);
   r.output_hash = j.value("output_hash", "");
   return r;

@@ -122,7 +122,7 @@ Evaluator::Evaluator(wasm::ModuleSource source, EvaluatorOptions options)
   }
   verifier_ = std::make_unique<verify::Verifier>(original_, options_.verify_options, verdicts_);
   stepwise_ = std::make_unique<StepwiseValidator>(
-      StepwiseOptions{options_.verify_options, options_.accept_bounded, std::nullopt, {}},
+      StepwiseOptions{options_.verify_options, options_.accept_bounded, std::nullopt, {}, {}},
       verdicts_);
   if (options_.prefix_stride > 0) {
     // Binaryen IR takes tens of bytes per byte of binary; 40 is what the
@@ -272,17 +272,32 @@ void Evaluator::verifyStepwise(EvalResult& result, wasm::Bytes& binary,
     if (const StepwiseState* snapshot = findSnapshot(stepKey(k))) {
       state = snapshot->copy();
       // The safety net is wall-clock time: a resumed chain starts its own.
-      state->ledger.deadline.reset();
+      state->ledger.deadline = deadline_;
       first = k;
       break;
     }
   }
-  if (!state) state = StepwiseState{base_.copy(), {}, {}, {}, false, {}};
+  if (!state) {
+    state = StepwiseState{base_.copy(), {}, {}, {}, false, {}};
+    state->ledger.deadline = deadline_;
+  }
+  auto late = [&] { return deadline_ && Clock::now() >= *deadline_; };
+  if (progress_) {
+    // The write is the last step.
+    stepwise_->setProgress([&, steps = n + 1](const StepProgress& p) {
+      StepProgress whole = p;
+      whole.steps = steps;
+      progress_(whole);
+    });
+  }
   stepwise_->run(*state, config, first, [&](std::size_t done, const StepwiseState& s) {
-    if (stride > 0 && done % stride == 0 && done < n && wantsSnapshot(stepKey(done)))
+    // A chain the deadline cut is not what this prefix gives with time left.
+    if (stride > 0 && done % stride == 0 && done < n && !late() && wantsSnapshot(stepKey(done)))
       storeSnapshot(stepKey(done), s.copy());
   });
   StepwiseOutcome outcome = stepwise_->finish(std::move(*state), config);
+  stepwise_->setProgress({});
+  result.cut_short = late();
   binary = std::move(outcome.binary);
   result.metrics = cost::measure(outcome.shipped, binary);
   VerificationSummary s;
@@ -311,10 +326,23 @@ void Evaluator::verifyStepwise(EvalResult& result, wasm::Bytes& binary,
 void Evaluator::warm(const pipeline::PipelineConfig& config, verify::Shard shard) {
   if (!options_.stepwise) return;
   pipeline::validate(config);
-  runStepwise(
-      base_, config,
-      StepwiseOptions{options_.verify_options, options_.accept_bounded, std::nullopt, shard},
-      verdicts_);
+  StepwiseOptions options{options_.verify_options, options_.accept_bounded, deadline_, shard, {}};
+  if (progress_) {
+    options.progress = [&, steps = config.phases.size() + 1](const StepProgress& p) {
+      StepProgress whole = p;
+      whole.steps = steps;
+      progress_(whole);
+    };
+  }
+  runStepwise(base_, config, options, verdicts_);
+}
+
+void Evaluator::setDeadline(std::optional<std::chrono::steady_clock::time_point> deadline) {
+  deadline_ = deadline;
+}
+
+void Evaluator::setProgress(std::function<void(const StepProgress&)> progress) {
+  progress_ = std::move(progress);
 }
 
 EvalResult Evaluator::evaluate(const pipeline::PipelineConfig& config, bool verify,

@@ -100,6 +100,10 @@ StepResult checkStep(const wasm::Module& before, wasm::Module after,
                      verify::BudgetLedger& ledger) {
   StepResult out;
   verify::Verifier verifier(before, options.verify_options, cache);
+  if (options.progress)
+    verifier.onDecided([&](std::size_t decided, std::size_t changed) {
+      options.progress(StepProgress{step, 0, phase, decided, changed});
+    });
   verify::ModuleVerdict verdict = verifier.verify(after, origins, ledger, options.shard);
   auto tally = [&](const verify::ModuleVerdict& v) {
     if (v.functions.empty() && v.module_problems.empty() && v.locals_renamed_functions == 0)
@@ -246,8 +250,11 @@ void StepwiseValidator::run(StepwiseState& state, const pipeline::PipelineConfig
                             std::size_t first, const StepObserver& after_step) {
   for (std::size_t i = first; i < config.phases.size(); ++i) {
     if (state.ledger.exhausted) {
+      const bool late =
+          state.ledger.deadline && std::chrono::steady_clock::now() >= *state.ledger.deadline;
       state.reverted.push_back({"", config.phases[i], static_cast<std::uint32_t>(i + 1),
-                                "not run: the module's verification budget is spent"});
+                                late ? "not run: the time allowed has run out"
+                                     : "not run: the module's verification budget is spent"});
       ++state.stats.reverted;
       return;
     }

@@ -9,7 +9,9 @@
 
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <new>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -46,6 +48,25 @@ nlohmann::json newVerdicts(verify::VerdictCache& cache, std::set<std::string>& r
     if (reported.insert(key).second) fresh.push_back(entry);
   }
   return fresh;
+}
+
+// Progress frames for the parent's progress line, a few a second at most
+// (a step may decide thousands of functions).
+std::function<void(const engine::StepProgress&)> reportProgress(const nlohmann::json& id) {
+  return
+      [id, last = std::chrono::steady_clock::time_point{}](const engine::StepProgress& p) mutable {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last < std::chrono::milliseconds(200)) return;
+        last = now;
+        engine::protocol::writeFrame(STDOUT_FILENO, Frame{{{"type", "progress"},
+                                                           {"id", id},
+                                                           {"step", p.step},
+                                                           {"steps", p.steps},
+                                                           {"phase", p.phase},
+                                                           {"decided", p.decided},
+                                                           {"changed", p.changed}},
+                                                          {}});
+      };
 }
 
 // A worker must not outlive its engine: a parent killed during a long
@@ -87,6 +108,14 @@ int serve() {
     engine::EvalResult result;
     try {
       const auto config = pipeline::PipelineConfig::fromJson(h.at("config"));
+      evaluator->setDeadline(
+          h.contains("seconds_left")
+              ? std::optional(
+                    std::chrono::steady_clock::now() +
+                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                        std::chrono::duration<double>(h.at("seconds_left").get<double>())))
+              : std::nullopt);
+      evaluator->setProgress(h.value("progress", false) ? reportProgress(h.at("id")) : nullptr);
       if (h.contains("shard")) {
         // A warm-up: only the verdicts it learns go back.
         evaluator->warm(config, verify::Shard{h.at("shard").at(0), h.at("shard").at(1)});

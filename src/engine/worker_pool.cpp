@@ -309,6 +309,9 @@ struct WorkerPool::Impl {
     } else if (type == "error") {
       broken =
           fmt::format("worker could not load the module: {}", frame.header.value("reason", "?"));
+    } else if (type == "progress") {
+      if (options.on_progress && w.job)
+        options.on_progress(static_cast<unsigned>(&w - workers.data()), frame.header);
     } else if (type == "result") {
       if (frame.header.contains("verdicts")) {
         for (auto& entry : frame.header["verdicts"]) verdict_log.push_back(std::move(entry));

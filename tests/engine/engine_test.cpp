@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -463,6 +464,69 @@ TEST(Engine, AWarmUpLeavesTheVerdictsAndNothingElse) {
   EXPECT_LT(r.stepwise->proved_by_solver, expected.stepwise->proved_by_solver)
       << r.stepwise->toJson().dump();
   EXPECT_EQ(engine.counters().evaluations, 1u);
+}
+
+// A run's deadline (--time-budget) ends a verification where it is: what it
+// proved by then is kept, the steps left are not run, the result says it was
+// cut short, and it is still verified and never larger than the input. The
+// same pipeline without a deadline is not cut short.
+TEST(Engine, ADeadlineEndsTheVerificationWithWhatItProved) {
+  const auto source = wasm::probeModuleFile(test::fixturePath("strings"));
+  const PipelineConfig oz = *pipeline::builtinConfig("Oz");
+  Engine free_engine(source, smallEngine(1));
+  const EvalResult full = free_engine.evaluate(oz);
+  ASSERT_EQ(full.status, EvalStatus::Ok) << full.reason;
+  EXPECT_FALSE(full.cut_short);
+
+  Engine engine(source, smallEngine(1));
+  engine.setDeadline(std::chrono::steady_clock::now());
+  const EvalResult r = engine.evaluate(oz);
+  ASSERT_EQ(r.status, EvalStatus::Ok) << r.reason;
+  EXPECT_TRUE(r.cut_short);
+  EXPECT_TRUE(r.verified(false)) << r.toJson().dump();
+  EXPECT_LE(r.metrics.total_bytes, source.bytes.size());
+  EXPECT_GT(r.metrics.total_bytes, full.metrics.total_bytes);
+  bool said = false;
+  for (const auto& step : r.reverted_steps)
+    said = said || step.reason == "not run: the time allowed has run out";
+  EXPECT_TRUE(said) << r.toJson().dump();
+  EXPECT_TRUE(EvalResult::fromJson(r.toJson()).cut_short);
+}
+
+// Workers say where a stepwise verification is while it runs: the steps
+// come in order within the pipeline's length (its phases and the write),
+// and a listener removed hears nothing more.
+TEST(Engine, ProgressNamesTheStepsOfTheVerificationRunning) {
+  const auto source = wasm::probeModuleFile(test::fixturePath("strings"));
+  const PipelineConfig oz = *pipeline::builtinConfig("Oz");
+  Engine engine(source, smallEngine(1));
+  std::mutex mutex;
+  std::vector<StepProgress> heard;
+  engine.setProgressListener([&](const Engine::Progress& p) {
+    std::lock_guard lock(mutex);
+    heard.push_back(p.step);
+  });
+  ASSERT_EQ(engine.evaluate(oz).status, EvalStatus::Ok);
+  engine.setProgressListener({});
+  std::size_t before = 0;
+  {
+    std::lock_guard lock(mutex);
+    ASSERT_FALSE(heard.empty());
+    for (std::size_t i = 0; i < heard.size(); ++i) {
+      EXPECT_EQ(heard[i].steps, oz.phases.size() + 1);
+      EXPECT_GE(heard[i].step, 1u);
+      EXPECT_LE(heard[i].step, heard[i].steps);
+      EXPECT_LE(heard[i].decided, heard[i].changed);
+      EXPECT_FALSE(heard[i].phase.empty());
+      if (i > 0) {
+        EXPECT_GE(heard[i].step, heard[i - 1].step);
+      }
+    }
+    before = heard.size();
+  }
+  ASSERT_EQ(engine.evaluate(*pipeline::builtinConfig("Os")).status, EvalStatus::Ok);
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(heard.size(), before);
 }
 
 // With a module budget too small for the whole module, the functions it

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "loom/driver/plot.hpp"
+#include "loom/driver/progress.hpp"
 #include "loom/support/files.hpp"
 #include "loom/wasm/loader.hpp"
 #include "support/test_support.hpp"
@@ -137,6 +138,52 @@ TEST(Search, ZeroGenerationsRunsOnlyTheSeeds) {
   for (const auto& island : outcome.report["islands"]) EXPECT_EQ(island["history"].size(), 1u);
   EXPECT_LE(outcome.report["best"]["total_bytes"].get<std::uint64_t>(),
             bestVerifiedBaseline(outcome.report));
+}
+
+// --time-budget ends the set-up too: with the time spent before the first
+// verification, the run ends at once after its set-up, with no generation,
+// and still writes a verified answer no larger than the input.
+TEST(Search, ATimeBudgetSpentInTheSetUpEndsTheRunWithAVerifiedAnswer) {
+  test::TempDir dir;
+  const auto module = test::fixtureBinary("strings");
+  RunOptions o = smallRun(module, dir, 50);
+  o.time_budget_seconds = 0.001;
+  const RunOutcome outcome = runSearch(o);
+  ASSERT_EQ(outcome.exit_code, 0);
+  EXPECT_EQ(outcome.report["generations"], 0);
+  const auto written = support::readFile(dir / "out.wasm");
+  EXPECT_LE(written.size(), support::readFile(module).size());
+  const auto& oz = outcome.report["baselines"]["Oz"];
+  EXPECT_TRUE(oz["verified"].get<bool>()) << oz.dump();
+  EXPECT_TRUE(oz["cut_short"].get<bool>()) << "the set-up's -Oz was not cut: " << oz.dump();
+  // Past the deadline the seeds are not evaluated at all.
+  for (const auto& island : outcome.report["islands"])
+    EXPECT_TRUE(island["history"][0]["best_objective"].is_null()) << island["history"].dump();
+}
+
+// The set-up's status line: the stage, where the verification furthest
+// behind is, the time so far, and what is left (never more than the time
+// budget allows).
+TEST(SetupStatusLine, NamesTheStepTheFunctionAndTheTimeLeft) {
+  using namespace std::chrono_literals;
+  const auto now = std::chrono::steady_clock::now();
+  std::FILE* sink = std::tmpfile();
+  ASSERT_NE(sink, nullptr);
+  Progress progress(Progress::Mode::Lines, sink);
+  SetupStatus status(progress, now - 40s, now + 30s);
+  status.stage("set-up: verifying -Oz's output");
+  status.onProgress({0, engine::StepProgress{30, 40, "vacuum", 1, 4}});
+  status.onProgress({1, engine::StepProgress{10, 40, "dce", 5, 10}});
+  const std::string line = status.line(std::chrono::steady_clock::now());
+  EXPECT_NE(line.find("set-up: verifying -Oz's output"), std::string::npos) << line;
+  EXPECT_NE(line.find("step 10/40 dce, function 5/10"), std::string::npos) << line;
+  EXPECT_NE(line.find("00:40 elapsed"), std::string::npos) << line;
+  EXPECT_NE(line.find("about 00:"), std::string::npos) << line;  // at most the 30 s left
+
+  SetupStatus unbounded(progress, now, std::chrono::steady_clock::time_point::max());
+  unbounded.stage("set-up: measuring");
+  EXPECT_EQ(unbounded.line(now).find("left"), std::string::npos) << "nothing to estimate from";
+  std::fclose(sink);
 }
 
 TEST(Search, SameSeedSameResultWhateverTheWorkerCount) {

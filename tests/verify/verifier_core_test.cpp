@@ -487,6 +487,38 @@ TEST(VerifierCore, RenumberedLoopLocalsArePairedByWhereTheyStand) {
   EXPECT_NE(wrong.functions[0].verdict, Verdict::Proved) << describeVerdict(wrong);
 }
 
+// A change next to calls of module functions is first checked with the
+// calls as events of their callees (each callee is verified on its own), so
+// the callee's body is not executed: proved so, and said. A change to what
+// a call is given is never proved that way, and the full check refutes it.
+TEST(VerifierCore, ACallerIsProvedWithItsCallsAsEvents) {
+  auto caller = [](const char* argument) {
+    return fmt::format(
+        "(module (memory 1)"
+        " (func $mix (param i64) (result i64) (local i32)"
+        "  (loop $l (local.set 0 (i64.rem_u (i64.mul (local.get 0) (i64.const 0x9e3779b97f4a7c15))"
+        "   (i64.const 0xfffffffb)))"
+        "   (local.set 1 (i32.add (local.get 1) (i32.const 1)))"
+        "   (br_if $l (i32.lt_u (local.get 1) (i32.load (i32.const 64)))))"
+        "  (local.get 0))"
+        " (func $f (export \"f\") (param i32) (result i64)"
+        "  (i64.add (call $mix {}) (call $mix (i64.const 7)))))",
+        argument);
+  };
+  const std::string original = caller("(i64.extend_i32_u (i32.add (local.get 0) (i32.const 0)))");
+  const ModuleVerdict proved = verifyPair(original, caller("(i64.extend_i32_u (local.get 0))"));
+  ASSERT_EQ(proved.functions.size(), 1u) << describeVerdict(proved);
+  EXPECT_EQ(proved.functions[0].verdict, Verdict::Proved) << describeVerdict(proved);
+  EXPECT_NE(proved.functions[0].reason.find("calls taken as their callees' events"),
+            std::string::npos)
+      << describeVerdict(proved);
+
+  const ModuleVerdict wrong =
+      verifyPair(original, caller("(i64.extend_i32_u (i32.add (local.get 0) (i32.const 1)))"));
+  ASSERT_EQ(wrong.functions.size(), 1u) << describeVerdict(wrong);
+  EXPECT_NE(wrong.functions[0].verdict, Verdict::Proved) << describeVerdict(wrong);
+}
+
 TEST(VerifierCore, SecondVerifyOfTheSamePairHitsTheCache) {
   wasm::Module original = loadFixture("loops");
   wasm::Module optimized = pipeline::applyPipeline(original, *pipeline::builtinConfig("O"));

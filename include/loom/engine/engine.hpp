@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "loom/engine/eval_result.hpp"
@@ -114,6 +115,21 @@ class Engine {
   // Called after every evaluation a worker ran (not for memo hits).
   using Listener = std::function<void(const pipeline::PipelineConfig&, const EvalResult&)>;
   void setListener(Listener listener);
+
+  // Where the stepwise verifications running now are, a few times a second
+  // each, on the engine's own thread (keep it short; do not evaluate from
+  // it). Empty: workers send none.
+  struct Progress {
+    unsigned worker = 0;
+    StepProgress step;
+  };
+  using ProgressListener = std::function<void(const Progress&)>;
+  void setProgressListener(ProgressListener listener);
+
+  // When the run must end (--time-budget): evaluations started from now on
+  // stop verifying by then and undo the steps they have not proved
+  // (EvalResult::cut_short). None by default.
+  void setDeadline(std::optional<std::chrono::steady_clock::time_point> deadline);
 
   EngineCounters counters() const;
   unsigned workers() const;

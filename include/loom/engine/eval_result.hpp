@@ -79,6 +79,10 @@ struct EvalResult {
   // and what the chain checked.
   std::vector<RevertedStep> reverted_steps;
   std::optional<StepwiseStats> stepwise;
+  // The run's deadline (--time-budget) came before its verification ended:
+  // steps were undone for want of time, so a run with time left may do
+  // better. Such a result is not kept in the evaluation log.
+  bool cut_short = false;
   std::uint32_t phases_reused = 0;  // phases skipped thanks to the prefix cache
   bool memo_hit = false;            // answered from the engine's memo, no work done
   // The measured module's hash (before any repair): a verification of the same

@@ -3,7 +3,9 @@
 // and benchmarks may use one directly.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -62,6 +64,13 @@ class Evaluator {
   // is kept. Does nothing when verification is not stepwise.
   void warm(const pipeline::PipelineConfig& config, verify::Shard shard);
 
+  // When the run must end (--time-budget): a stepwise verification that
+  // reaches it undoes the steps it has not proved, and its result says so
+  // (EvalResult::cut_short). None by default.
+  void setDeadline(std::optional<std::chrono::steady_clock::time_point> deadline);
+  // Told where stepwise verifications are, as they go (a progress line).
+  void setProgress(std::function<void(const StepProgress&)> progress);
+
   verify::VerdictCache& verdictCache() { return *verdicts_; }
   const PrefixCacheStats& prefixStats() const { return prefix_stats_; }
 
@@ -103,6 +112,8 @@ class Evaluator {
       snapshot_index_;
   std::size_t snapshot_capacity_ = 0;
   std::unique_ptr<StepwiseValidator> stepwise_;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
+  std::function<void(const StepProgress&)> progress_;
   PrefixCacheStats prefix_stats_;
 };
 

@@ -50,6 +50,16 @@ struct StepwiseOutcome {
   std::string unverifiable;
 };
 
+// Where a chain is, for a progress line: step `step` of `steps` (1-based;
+// the write is the last; 0 steps: not known), `decided` of the `changed`
+// functions it checks.
+struct StepProgress {
+  std::uint32_t step = 0;
+  std::size_t steps = 0;
+  std::string phase;
+  std::size_t decided = 0, changed = 0;
+};
+
 struct StepwiseOptions {
   verify::VerifyOptions verify_options;
   bool accept_bounded = false;
@@ -61,6 +71,8 @@ struct StepwiseOptions {
   // changed functions and takes the rest as proved. What it writes is not
   // an answer; the verdicts it leaves in the cache are what it is for.
   verify::Shard shard;
+  // Told as the chain goes; changes nothing that is checked.
+  std::function<void(const StepProgress&)> progress;
 };
 
 class StepwiseValidator {
@@ -86,6 +98,10 @@ class StepwiseValidator {
   // The final step: writing `state.module` as it would be shipped, after the
   // Stack IR phases of `config` that no other phase followed.
   StepwiseOutcome finish(StepwiseState state, const pipeline::PipelineConfig& config) const;
+
+  void setProgress(std::function<void(const StepProgress&)> progress) {
+    options_.progress = std::move(progress);
+  }
 
  private:
   StepwiseOptions options_;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -19,6 +20,10 @@ struct WorkerPoolOptions {
   unsigned workers = 1;
   std::chrono::milliseconds job_timeout{60000};
   std::uint64_t memory_limit_bytes = 0;  // RLIMIT_AS per worker; 0 = none
+  // Called on the pool's own thread with each "progress" frame a worker
+  // sends while it works (see loom-worker): keep it short, and do not call
+  // back into the pool from it.
+  std::function<void(unsigned worker, const nlohmann::json& progress)> on_progress;
 };
 
 struct WorkerReply {

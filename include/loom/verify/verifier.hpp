@@ -140,6 +140,8 @@ class VerdictCache {
   std::size_t size() const;
   std::uint64_t hits() const;
   std::uint64_t misses() const;
+  // Entries another process may take as its own: all but the unknowns that
+  // this process's load decided (a wall-clock limit, memory).
   nlohmann::json exportEntries() const;
   void importEntries(const nlohmann::json& entries);
   // Misses are looked up in `store`, and decided verdicts written to it.
@@ -206,6 +208,12 @@ class Verifier {
   // verify() pairs them. An original global without a counterpart is absent.
   std::map<std::string, std::string> pairGlobals(const wasm::Module& optimized,
                                                  const GlobalOrigins& origins = {});
+
+  // Told before each changed function of a verify() call is decided, and
+  // once at its end, how many of them are decided so far: what a progress
+  // line shows. It changes nothing that is checked.
+  using OnDecided = std::function<void(std::size_t decided, std::size_t changed)>;
+  void onDecided(OnDecided callback);
 
   const VerifyOptions& options() const;
   VerdictCache& cache();

@@ -99,7 +99,9 @@ nlohmann::json VerdictCache::exportEntries() const {
   std::lock_guard lock(impl_->mutex);
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [key, verdict] : impl_->entries) {
-    out.push_back({{"key", key.hex()}, {"verdict", verdict.toJson()}});
+    // What another process may take as its own: an unknown that this
+    // process's load decided is not (that process may have time for it).
+    if (keepable(verdict)) out.push_back({{"key", key.hex()}, {"verdict", verdict.toJson()}});
   }
   return out;
 }

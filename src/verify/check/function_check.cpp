@@ -94,9 +94,12 @@ FunctionVerdict unknown(const FunctionPair& pair, std::string reason) {
 
 namespace {
 
+// `proof_only`: the caller takes nothing but a proof from this attempt, so
+// the bounded unrolling after a failed induction (which proves only when
+// every loop ends within the bound) is not tried.
 FunctionVerdict checkWith(const Correspondence& c, const FunctionPair& pair,
                           const VerifyOptions& options, smt::Budget& budget,
-                          bool abstract_recursion) {
+                          bool abstract_recursion, bool proof_only = false) {
   double solver_seconds = 0;
   std::string induction_note;
   auto finish = [&](FunctionVerdict v) {
@@ -142,6 +145,7 @@ FunctionVerdict checkWith(const Correspondence& c, const FunctionPair& pair,
       if (budget.expired()) throw;
       induction_note = std::string("induction failed: ") + e.what();
     }
+    if (proof_only) return finish(unknown(pair, ""));
     // Then bounded unrolling, with smaller bounds if the encoding is too big.
     std::string last_error;
     for (unsigned bound = std::max(1u, options.loop_bound);; bound = bound / 2) {
@@ -171,6 +175,13 @@ FunctionVerdict checkWith(const Correspondence& c, const FunctionPair& pair,
   }
 }
 
+bool hasModuleCalls(const sem::ModuleInfo& m, const sem::FunctionInfo& f) {
+  return std::any_of(f.direct_callees.begin(), f.direct_callees.end(), [&](const std::string& n) {
+    const sem::FunctionInfo* callee = m.function(n);
+    return callee && !callee->imported;
+  });
+}
+
 bool callsItself(const sem::FunctionInfo& f) {
   return std::find(f.direct_callees.begin(), f.direct_callees.end(), f.name) !=
          f.direct_callees.end();
@@ -180,26 +191,56 @@ bool callsItself(const sem::FunctionInfo& f) {
 
 FunctionVerdict checkFunction(const Correspondence& c, const FunctionPair& pair,
                               const VerifyOptions& options) {
+  const sem::FunctionInfo& o = *c.original().function(pair.original);
+  const sem::FunctionInfo& p = *c.optimized().function(pair.optimized);
+  // What earlier attempts cost is charged to the verdict that is returned.
+  FunctionVerdict spent;
+  auto charged = [&](FunctionVerdict v) {
+    v.solver_units += spent.solver_units;
+    v.encoding_terms += spent.encoding_terms;
+    v.solver_seconds += spent.solver_seconds;
+    return v;
+  };
+  auto keepCost = [&](const FunctionVerdict& v) {
+    spent.solver_units += v.solver_units;
+    spent.encoding_terms += v.encoding_terms;
+    spent.solver_seconds += v.solver_seconds;
+  };
+  // Calls to module functions first as events keyed by their callees, as
+  // calls beyond the inline depth always are (sound for the same reason:
+  // every callee is verified on its own), on an eighth of the budget: a
+  // change next to a call of a large callee then needs no symbolic
+  // execution of it. Only a proof is taken from this attempt; a difference it sees may be one the
+  // callees' bodies hide (a call the step inlined), so anything else goes on below.
+  if (options.inline_depth > 0 &&
+      (hasModuleCalls(c.original(), o) || hasModuleCalls(c.optimized(), p))) {
+    VerifyOptions calls_abstracted = options;
+    calls_abstracted.inline_depth = 0;
+    smt::Budget first(
+        std::chrono::milliseconds(std::max<long>(1, options.function_timeout.count() / 8)),
+        options.max_terms);
+    FunctionVerdict v = checkWith(c, pair, calls_abstracted, first, false, true);
+    if (v.verdict == Verdict::Proved) {
+      v.reason = v.reason.empty() ? "calls taken as their callees' events"
+                                  : v.reason + " (calls taken as their callees' events)";
+      return v;
+    }
+    keepCost(v);
+  }
   smt::Budget budget(options.function_timeout, options.max_terms);
   // A recursive function is first checked with its recursive calls assumed
   // equivalent (sound: every terminating execution has a finite call tree,
   // and the function is verified here under that very assumption), which
   // keeps the encoding small when the recursion kept its shape.
-  const sem::FunctionInfo& o = *c.original().function(pair.original);
-  const sem::FunctionInfo& p = *c.optimized().function(pair.optimized);
   if (callsItself(o) || callsItself(p)) {
     smt::Budget first(
         std::chrono::milliseconds(std::max<long>(1, options.function_timeout.count() / 4)),
         options.max_terms);
     FunctionVerdict v = checkWith(c, pair, options, first, true);
-    if (v.verdict == Verdict::Proved || v.verdict == Verdict::Refuted) return v;
-    FunctionVerdict again = checkWith(c, pair, options, budget, false);
-    again.solver_units += v.solver_units;
-    again.encoding_terms += v.encoding_terms;
-    again.solver_seconds += v.solver_seconds;
-    return again;
+    if (v.verdict == Verdict::Proved || v.verdict == Verdict::Refuted) return charged(v);
+    keepCost(v);
   }
-  return checkWith(c, pair, options, budget, false);
+  return charged(checkWith(c, pair, options, budget, false));
 }
 
 }  // namespace loom::verify::check

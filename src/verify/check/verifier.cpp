@@ -81,8 +81,12 @@ class ModuleBudget {
         units_(static_cast<std::uint64_t>(std::max<long long>(0, nominal.count())) *
                smt::Budget::unitsPerMs()),
         ledger_(ledger) {
-    if (units_ > 0 && !ledger_.deadline)
-      ledger_.deadline = std::chrono::steady_clock::now() + 3 * nominal + std::chrono::seconds(1);
+    // The first call of a chain sets it; a deadline the caller set (the
+    // run's) holds too, whichever comes first.
+    if (units_ > 0) {
+      const auto net = std::chrono::steady_clock::now() + 3 * nominal + std::chrono::seconds(1);
+      if (!ledger_.deadline || net < *ledger_.deadline) ledger_.deadline = net;
+    }
   }
 
   // Encoding work counts too, or a module of cheap proofs over expensive
@@ -110,7 +114,8 @@ class ModuleBudget {
     FunctionVerdict v;
     v.function = function;
     v.verdict = Verdict::Unknown;
-    v.reason = units_ == 0
+    const bool late = ledger_.deadline && std::chrono::steady_clock::now() >= *ledger_.deadline;
+    v.reason = units_ == 0 || late
                    ? std::string("not checked: the time allowed for the checks has run out")
                    : fmt::format("not checked: the module's verification budget ({} s) is spent",
                                  static_cast<double>(nominal_.count()) / 1000.0);
@@ -130,6 +135,7 @@ struct Verifier::Impl {
   VerifyOptions options;
   std::shared_ptr<VerdictCache> cache;
   sem::ModuleInfo original_info;
+  OnDecided on_decided;
 
   Impl(const wasm::Module& m, VerifyOptions o, std::shared_ptr<VerdictCache> c)
       : original(m),
@@ -268,6 +274,7 @@ struct Verifier::Impl {
         changed = std::move(mine);
       }
       ModuleBudget budget(options.module_budget, ledger);
+      const smt::WallClockCap cap(ledger.deadline);
       // What is tried before a function's full check (a short whole check,
       // its regions) runs for a window of functions at a time, smallest
       // first like the rest, as the loop reaches them: each function's share
@@ -282,6 +289,7 @@ struct Verifier::Impl {
         return it->second;
       };
       for (std::size_t index = 0; index < changed.size(); ++index) {
+        if (on_decided) on_decided(index, changed.size());
         const check::FunctionPair* pair = changed[index];
         if (budget.spent()) {
           decided.emplace_back(pair, budget.notChecked(pair->label));
@@ -322,6 +330,7 @@ struct Verifier::Impl {
         cache->insert(key, v);
         decided.emplace_back(pair, std::move(v));
       }
+      if (on_decided) on_decided(changed.size(), changed.size());
       // Reported in the module's order, whatever order they were checked in.
       std::sort(decided.begin(), decided.end(),
                 [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -480,6 +489,10 @@ ModuleVerdict Verifier::verify(const wasm::Module& optimized, const GlobalOrigin
 std::map<std::string, std::string> Verifier::pairGlobals(const wasm::Module& optimized,
                                                          const GlobalOrigins& origins) {
   return impl_->pairGlobals(optimized, origins);
+}
+
+void Verifier::onDecided(OnDecided callback) {
+  impl_->on_decided = std::move(callback);
 }
 
 const VerifyOptions& Verifier::options() const {

@@ -124,12 +124,27 @@ std::uint64_t Budget::unitsPerMs() {
   return units;
 }
 
+namespace {
+thread_local std::optional<std::chrono::steady_clock::time_point> wall_clock_cap;
+}  // namespace
+
+WallClockCap::WallClockCap(std::optional<std::chrono::steady_clock::time_point> deadline)
+    : outer_(wall_clock_cap) {
+  if (deadline && (!wall_clock_cap || *deadline < *wall_clock_cap)) wall_clock_cap = deadline;
+}
+
+WallClockCap::~WallClockCap() {
+  wall_clock_cap = outer_;
+}
+
 Budget::Budget(std::chrono::milliseconds nominal, std::uint64_t max_terms)
     : start_(std::chrono::steady_clock::now()),
       deadline_(start_ + kSafetyFactor * nominal + std::chrono::seconds(1)),
       max_terms_(max_terms),
       units_total_(static_cast<std::uint64_t>(std::max<long long>(1, nominal.count())) *
-                   unitsPerMs()) {}
+                   unitsPerMs()) {
+  if (wall_clock_cap && *wall_clock_cap < deadline_) deadline_ = *wall_clock_cap;
+}
 
 std::uint64_t Budget::remainingUnits() const {
   return units_spent_ >= units_total_ ? 0 : units_total_ - units_spent_;

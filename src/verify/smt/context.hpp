@@ -59,6 +59,20 @@ class Budget {
   std::uint64_t units_spent_ = 0;
 };
 
+// While one lives, every Budget made on this thread stops by `deadline` at
+// the latest: a check that starts just before a run's deadline must not
+// run its whole safety net past it. Nested caps keep the earliest.
+class WallClockCap {
+ public:
+  explicit WallClockCap(std::optional<std::chrono::steady_clock::time_point> deadline);
+  ~WallClockCap();
+  WallClockCap(const WallClockCap&) = delete;
+  WallClockCap& operator=(const WallClockCap&) = delete;
+
+ private:
+  std::optional<std::chrono::steady_clock::time_point> outer_;
+};
+
 enum class CheckResult { Sat, Unsat, Unknown };
 
 class Smt {
