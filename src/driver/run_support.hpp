@@ -56,6 +56,13 @@ std::chrono::steady_clock::time_point deadlineOf(std::chrono::steady_clock::time
 // Evaluates -Oz (with repair) and keeps the functions its repair reverted
 // original in every later candidate (Engine::keepOriginal). Returns that
 // evaluation (nullopt when repair is off).
+// After the run's deadline: the input's and -Oz's results (memoized in the
+// set-up), and every other built-in marked canceled, not evaluated (its
+// passes alone take minutes on a large module).
+std::vector<problems::ScoredCandidate> knownBaselines(
+    problems::CandidateEvaluator& evaluator, const std::vector<pipeline::PipelineConfig>& configs,
+    const cost::Metrics& input, const RunOptions& options);
+
 std::optional<engine::EvalResult> keepWhatOzCannotVerify(engine::Engine& engine,
                                                          const RunOptions& options);
 ArchipelagoSettings archipelagoSettings(const RunOptions& options);

@@ -249,9 +249,9 @@ void StepwiseValidator::step(StepwiseState& state, const std::string& phase,
 void StepwiseValidator::run(StepwiseState& state, const pipeline::PipelineConfig& config,
                             std::size_t first, const StepObserver& after_step) {
   for (std::size_t i = first; i < config.phases.size(); ++i) {
-    if (state.ledger.exhausted) {
-      const bool late =
-          state.ledger.deadline && std::chrono::steady_clock::now() >= *state.ledger.deadline;
+    const bool late =
+        state.ledger.deadline && std::chrono::steady_clock::now() >= *state.ledger.deadline;
+    if (state.ledger.exhausted || late) {
       state.reverted.push_back({"", config.phases[i], static_cast<std::uint32_t>(i + 1),
                                 late ? "not run: the time allowed has run out"
                                      : "not run: the module's verification budget is spent"});

@@ -156,7 +156,9 @@ TEST(Search, ATimeBudgetSpentInTheSetUpEndsTheRunWithAVerifiedAnswer) {
   const auto& oz = outcome.report["baselines"]["Oz"];
   EXPECT_TRUE(oz["verified"].get<bool>()) << oz.dump();
   EXPECT_TRUE(oz["cut_short"].get<bool>()) << "the set-up's -Oz was not cut: " << oz.dump();
-  // Past the deadline the seeds are not evaluated at all.
+  // Past the deadline the other built-ins and the seeds are not evaluated at all.
+  EXPECT_EQ(outcome.report["baselines"]["O3"]["status"], "canceled")
+      << outcome.report["baselines"]["O3"].dump();
   for (const auto& island : outcome.report["islands"])
     EXPECT_TRUE(island["history"][0]["best_objective"].is_null()) << island["history"].dump();
 }

@@ -3,6 +3,7 @@
 #include "loom/verify/verifier.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -317,11 +318,13 @@ struct Verifier::Impl {
         if (trace) {
           // One write per line, so that lines of concurrent workers do not mix.
           const std::string line = fmt::format(
-              "{}\t{}\t{}\t{}\t{}\t{:.3f}\t{:.3f}\t{}\n", v.function, verdictName(v.verdict),
-              c.original().function(pair->original)->hash.expressions, v.solver_units,
-              v.encoding_terms, v.solver_seconds,
+              "{}\t{}\t{}\t{}\t{}\t{:.3f}\t{:.3f}\t{}\t{}\t{:.3f}\n", v.function,
+              verdictName(v.verdict), c.original().function(pair->original)->hash.expressions,
+              v.solver_units, v.encoding_terms, v.solver_seconds,
               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
-              v.reason.substr(0, 120));
+              v.reason.substr(0, 120), ::getpid(),
+              std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+                  .count());
           if (std::FILE* f = std::fopen(trace, "a")) {
             std::fwrite(line.data(), 1, line.size(), f);
             std::fclose(f);

@@ -44,7 +44,10 @@ class Budget {
   // Counts encoding work; throws LimitExceeded past the term limit or the safety net.
   void charge(std::uint64_t terms = 1);
   std::uint64_t terms() const { return terms_; }
-  void resetTerms() { terms_ = 0; }
+  void resetTerms() {
+    terms_ = 0;
+    next_clock_check_ = 1024;
+  }
   // Every term charged, across resets: the encoding work of the whole job.
   std::uint64_t totalTerms() const { return total_terms_; }
   double elapsedSeconds() const;
@@ -54,6 +57,7 @@ class Budget {
   std::chrono::steady_clock::time_point deadline_;
   std::uint64_t max_terms_;
   std::uint64_t terms_ = 0;
+  std::uint64_t next_clock_check_ = 1024;  // terms_ at which charge() next reads the clock
   std::uint64_t total_terms_ = 0;
   std::uint64_t units_total_;
   std::uint64_t units_spent_ = 0;
