@@ -63,6 +63,11 @@ std::vector<problems::ScoredCandidate> knownBaselines(
     problems::CandidateEvaluator& evaluator, const std::vector<pipeline::PipelineConfig>& configs,
     const cost::Metrics& input, const RunOptions& options);
 
+// How long past --time-budget a candidate may still run before its worker
+// is stopped (Z3 does not always stop at its timeout): a fifth of the
+// budget, at least 30 s (the passes of a reference on a large module).
+std::chrono::milliseconds graceOf(const RunOptions& options);
+
 std::optional<engine::EvalResult> keepWhatOzCannotVerify(engine::Engine& engine,
                                                          const RunOptions& options);
 ArchipelagoSettings archipelagoSettings(const RunOptions& options);

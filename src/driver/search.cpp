@@ -233,6 +233,11 @@ std::chrono::steady_clock::time_point deadlineOf(std::chrono::steady_clock::time
                        std::chrono::duration<double>(options.time_budget_seconds));
 }
 
+std::chrono::milliseconds graceOf(const RunOptions& options) {
+  return std::chrono::milliseconds(
+      static_cast<long>(1000 * std::max(30.0, options.time_budget_seconds / 5)));
+}
+
 std::size_t closeLog(EvaluationLog* log, const RunOptions& options, Progress& progress) {
   if (!log) return 0;
   const std::size_t lost =
@@ -322,7 +327,7 @@ RunOutcome runSearch(const RunOptions& options) {
   const auto deadline = deadlineOf(started, options);
   SetupStatus setup(progress, started, deadline);  // outlives the engine that calls it
   auto engine = std::make_shared<engine::Engine>(source, engineOptions(options));
-  if (options.time_budget_seconds > 0) engine->setDeadline(deadline);
+  if (options.time_budget_seconds > 0) engine->setDeadline(deadline, graceOf(options));
   engine->setProgressListener([&setup](const engine::Engine::Progress& p) { setup.onProgress(p); });
   if (log) {
     std::size_t known = 0;

@@ -278,7 +278,7 @@ RunOutcome runTune(const RunOptions& options) {
   SetupStatus setup(progress, started, deadline);  // outlives the engines that call it
   std::vector<Loaded> loaded = openAll(train, options, workers_each);
   for (unsigned i = 0; i < loaded.size(); ++i) {
-    if (options.time_budget_seconds > 0) loaded[i].engine->setDeadline(deadline);
+    if (options.time_budget_seconds > 0) loaded[i].engine->setDeadline(deadline, graceOf(options));
     loaded[i].engine->setProgressListener(
         [&setup, i](const engine::Engine::Progress& p) { setup.onProgress(p, i); });
   }

@@ -86,6 +86,7 @@ struct Engine::Impl {
   std::mutex progress_mutex;
   ProgressListener progress_listener;
   std::optional<std::chrono::steady_clock::time_point> deadline;  // guarded by `mutex`
+  std::chrono::steady_clock::time_point stop_by = std::chrono::steady_clock::time_point::max();
   std::unique_ptr<WorkerPool> pool;
 
   mutable std::mutex mutex;
@@ -155,6 +156,11 @@ struct Engine::Impl {
     }
   }
 
+  std::chrono::steady_clock::time_point stopBy() {
+    std::lock_guard lock(mutex);
+    return stop_by;
+  }
+
   // The run's deadline and whether progress is wanted, as the worker takes them.
   void addLimits(nlohmann::json& request) {
     {
@@ -180,8 +186,9 @@ struct Engine::Impl {
     request["config"] = config.toJson();
     request["verify"] = verifies(check);
     request["want_module"] = want_module;
-    WorkerReply reply =
-        pool->submit(std::move(request), affinityOf(config, options.evaluator.prefix_stride)).get();
+    WorkerReply reply = pool->submit(std::move(request),
+                                     affinityOf(config, options.evaluator.prefix_stride), stopBy())
+                            .get();
     EvalResult result;
     switch (reply.kind) {
       case WorkerReply::Kind::Result:
@@ -372,7 +379,7 @@ void Engine::warmUp(const pipeline::PipelineConfig& config) {
     request["verify"] = true;
     request["want_module"] = false;
     request["shard"] = {k, n};
-    replies.push_back(impl_->pool->submit(std::move(request), k));
+    replies.push_back(impl_->pool->submit(std::move(request), k, impl_->stopBy()));
   }
   for (auto& reply : replies) reply.wait();
 }
@@ -442,9 +449,11 @@ void Engine::setProgressListener(ProgressListener listener) {
   impl_->progress_listener = std::move(listener);
 }
 
-void Engine::setDeadline(std::optional<std::chrono::steady_clock::time_point> deadline) {
+void Engine::setDeadline(std::optional<std::chrono::steady_clock::time_point> deadline,
+                         std::chrono::milliseconds grace) {
   std::lock_guard lock(impl_->mutex);
   impl_->deadline = deadline;
+  impl_->stop_by = deadline ? *deadline + grace : std::chrono::steady_clock::time_point::max();
 }
 
 void Engine::setListener(Listener listener) {

@@ -30,6 +30,7 @@ using Clock = std::chrono::steady_clock;
 struct Job {
   nlohmann::json request;
   std::uint64_t affinity = 0;
+  Clock::time_point stop_by = Clock::time_point::max();
   std::promise<WorkerReply> promise;
 };
 
@@ -187,7 +188,10 @@ struct WorkerPool::Impl {
       const std::string tail = lastLine(w.stderr_tail);
       if (killed_for_timeout) {
         reply.kind = WorkerReply::Kind::TimedOut;
-        reply.reason = fmt::format("over the time limit of {} ms", options.job_timeout.count());
+        reply.reason =
+            w.job && w.job->stop_by <= w.deadline
+                ? std::string("still running when the run's time was up")
+                : fmt::format("over the time limit of {} ms", options.job_timeout.count());
       } else if (w.stderr_tail.find("bad_alloc") != std::string::npos ||
                  w.stderr_tail.find("out of memory") != std::string::npos ||
                  w.stderr_tail.find("Cannot allocate memory") != std::string::npos) {
@@ -294,7 +298,7 @@ struct WorkerPool::Impl {
       w->verdicts_sent = verdict_log.size();
       w->job = std::move(job);
       w->state = Worker::State::Busy;
-      w->deadline = Clock::now() + options.job_timeout;
+      w->deadline = std::min(Clock::now() + options.job_timeout, w->job->stop_by);
       w->stderr_tail.clear();
       ++stats.jobs;
       if (!protocol::writeFrame(w->in, protocol::Frame{request, {}})) replace(*w, false);
@@ -431,10 +435,12 @@ WorkerPool::WorkerPool(WorkerPoolOptions options, nlohmann::json init, wasm::Byt
 
 WorkerPool::~WorkerPool() = default;
 
-std::future<WorkerReply> WorkerPool::submit(nlohmann::json request, std::uint64_t affinity) {
+std::future<WorkerReply> WorkerPool::submit(nlohmann::json request, std::uint64_t affinity,
+                                            std::chrono::steady_clock::time_point stop_by) {
   Job job;
   job.request = std::move(request);
   job.affinity = affinity;
+  job.stop_by = stop_by;
   std::future<WorkerReply> future = job.promise.get_future();
   {
     std::lock_guard lock(impl_->mutex);

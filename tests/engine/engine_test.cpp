@@ -155,6 +155,24 @@ TEST_F(FaultInjection, CrashHangAndOutOfMemoryFailOnlyTheirCandidate) {
   EXPECT_EQ(engine.evaluate(*pipeline::builtinConfig("O3")).status, EvalStatus::Ok);
 }
 
+// Z3 does not always stop at its timeout: a candidate still running a grace
+// period after the run's deadline is ended like a hung one, long before its
+// own time limit, and says why.
+TEST_F(FaultInjection, ACandidateStillRunningAfterTheDeadlineIsStopped) {
+  using namespace std::chrono_literals;
+  const auto source = wasm::probeModuleFile(test::fixturePath("helpers"));
+  EngineOptions options = smallEngine(1);
+  options.candidate_timeout = 600s;
+  Engine engine(source, options);
+  engine.setDeadline(std::chrono::steady_clock::now() + 1s, 1s);
+  auto running =
+      std::async(std::launch::async, [&] { return engine.evaluate(phases({"test-hang"})); });
+  ASSERT_EQ(running.wait_for(120s), std::future_status::ready);
+  const EvalResult r = running.get();
+  EXPECT_EQ(r.status, EvalStatus::TimedOut) << r.reason;
+  EXPECT_EQ(r.reason, "still running when the run's time was up");
+}
+
 // Cancellation is what makes time budgets hard: a candidate that would run
 // for its whole time limit (here forever) ends at once, and so do the queued
 // ones; nothing canceled is counted, memoized or reported, and the engine

@@ -128,8 +128,11 @@ class Engine {
 
   // When the run must end (--time-budget): evaluations started from now on
   // stop verifying by then and undo the steps they have not proved
-  // (EvalResult::cut_short). None by default.
-  void setDeadline(std::optional<std::chrono::steady_clock::time_point> deadline);
+  // (EvalResult::cut_short). One still running `grace` later is ended like
+  // a hung one (EvalStatus::TimedOut): Z3 does not always stop at its
+  // timeout. None by default.
+  void setDeadline(std::optional<std::chrono::steady_clock::time_point> deadline,
+                   std::chrono::milliseconds grace = std::chrono::seconds(30));
 
   EngineCounters counters() const;
   unsigned workers() const;

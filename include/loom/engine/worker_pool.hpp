@@ -46,8 +46,11 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   // Queues a request; `affinity` prefers the worker affinity % workers, whose
-  // caches probably hold related work. The future never throws.
-  std::future<WorkerReply> submit(nlohmann::json request, std::uint64_t affinity);
+  // caches probably hold related work. A job still running at `stop_by` (or
+  // past the job timeout) is ended like a hung one. The future never throws.
+  std::future<WorkerReply> submit(
+      nlohmann::json request, std::uint64_t affinity,
+      std::chrono::steady_clock::time_point stop_by = std::chrono::steady_clock::time_point::max());
 
   // Added to the init message of workers started from now on, and sent with the
   // next request to each running worker (verdicts learned elsewhere).
