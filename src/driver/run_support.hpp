@@ -53,9 +53,6 @@ void openProofStore(const RunOptions& options, Progress& progress);
 std::chrono::steady_clock::time_point deadlineOf(std::chrono::steady_clock::time_point started,
                                                  const RunOptions& options);
 
-// Evaluates -Oz (with repair) and keeps the functions its repair reverted
-// original in every later candidate (Engine::keepOriginal). Returns that
-// evaluation (nullopt when repair is off).
 // After the run's deadline: the input's and -Oz's results (memoized in the
 // set-up), and every other built-in marked canceled, not evaluated (its
 // passes alone take minutes on a large module).
@@ -68,6 +65,9 @@ std::vector<problems::ScoredCandidate> knownBaselines(
 // budget, at least 30 s (the passes of a reference on a large module).
 std::chrono::milliseconds graceOf(const RunOptions& options);
 
+// Evaluates -Oz (with repair) and keeps the functions its repair reverted
+// original in every later candidate (Engine::keepOriginal). Returns that
+// evaluation (nullopt when repair is off).
 std::optional<engine::EvalResult> keepWhatOzCannotVerify(engine::Engine& engine,
                                                          const RunOptions& options);
 ArchipelagoSettings archipelagoSettings(const RunOptions& options);

@@ -282,14 +282,7 @@ void Evaluator::verifyStepwise(EvalResult& result, wasm::Bytes& binary,
     state->ledger.deadline = deadline_;
   }
   auto late = [&] { return deadline_ && Clock::now() >= *deadline_; };
-  if (progress_) {
-    // The write is the last step.
-    stepwise_->setProgress([&, steps = n + 1](const StepProgress& p) {
-      StepProgress whole = p;
-      whole.steps = steps;
-      progress_(whole);
-    });
-  }
+  if (progress_) stepwise_->setProgress(progressOf(config));
   stepwise_->run(*state, config, first, [&](std::size_t done, const StepwiseState& s) {
     // A chain the deadline cut is not what this prefix gives with time left.
     if (stride > 0 && done % stride == 0 && done < n && !late() && wantsSnapshot(stepKey(done)))
@@ -327,14 +320,18 @@ void Evaluator::warm(const pipeline::PipelineConfig& config, verify::Shard shard
   if (!options_.stepwise) return;
   pipeline::validate(config);
   StepwiseOptions options{options_.verify_options, options_.accept_bounded, deadline_, shard, {}};
-  if (progress_) {
-    options.progress = [&, steps = config.phases.size() + 1](const StepProgress& p) {
-      StepProgress whole = p;
-      whole.steps = steps;
-      progress_(whole);
-    };
-  }
+  if (progress_) options.progress = progressOf(config);
   runStepwise(base_, config, options, verdicts_);
+}
+
+std::function<void(const StepProgress&)> Evaluator::progressOf(
+    const pipeline::PipelineConfig& config) const {
+  // The write is the last step.
+  return [this, steps = config.phases.size() + 1](const StepProgress& p) {
+    StepProgress whole = p;
+    whole.steps = steps;
+    progress_(whole);
+  };
 }
 
 void Evaluator::setDeadline(std::optional<std::chrono::steady_clock::time_point> deadline) {

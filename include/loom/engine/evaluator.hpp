@@ -95,6 +95,8 @@ class Evaluator {
   void verifyStepwise(EvalResult& result, wasm::Bytes& binary,
                       const pipeline::PipelineConfig& config,
                       const std::vector<wasm::Hash128>& keys);
+  // progress_, told how many steps `config`'s chain has.
+  std::function<void(const StepProgress&)> progressOf(const pipeline::PipelineConfig& config) const;
   const StepwiseState* findSnapshot(const wasm::Hash128& key);
   bool wantsSnapshot(const wasm::Hash128& key) const;
   void storeSnapshot(const wasm::Hash128& key, StepwiseState state);

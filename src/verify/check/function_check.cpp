@@ -196,22 +196,16 @@ FunctionVerdict checkFunction(const Correspondence& c, const FunctionPair& pair,
   // What earlier attempts cost is charged to the verdict that is returned.
   FunctionVerdict spent;
   auto charged = [&](FunctionVerdict v) {
-    v.solver_units += spent.solver_units;
-    v.encoding_terms += spent.encoding_terms;
-    v.solver_seconds += spent.solver_seconds;
+    addCost(v, spent);
     return v;
-  };
-  auto keepCost = [&](const FunctionVerdict& v) {
-    spent.solver_units += v.solver_units;
-    spent.encoding_terms += v.encoding_terms;
-    spent.solver_seconds += v.solver_seconds;
   };
   // Calls to module functions first as events keyed by their callees, as
   // calls beyond the inline depth always are (sound for the same reason:
   // every callee is verified on its own), on an eighth of the budget: a
   // change next to a call of a large callee then needs no symbolic
-  // execution of it. Only a proof is taken from this attempt; a difference it sees may be one the
-  // callees' bodies hide (a call the step inlined), so anything else goes on below.
+  // execution of it. Only a proof is taken from this attempt; a difference
+  // it sees may be one the callees' bodies hide (a call the step inlined),
+  // so anything else goes on below.
   if (options.inline_depth > 0 &&
       (hasModuleCalls(c.original(), o) || hasModuleCalls(c.optimized(), p))) {
     VerifyOptions calls_abstracted = options;
@@ -225,7 +219,7 @@ FunctionVerdict checkFunction(const Correspondence& c, const FunctionPair& pair,
                                   : v.reason + " (calls taken as their callees' events)";
       return v;
     }
-    keepCost(v);
+    addCost(spent, v);
   }
   smt::Budget budget(options.function_timeout, options.max_terms);
   // A recursive function is first checked with its recursive calls assumed
@@ -238,7 +232,7 @@ FunctionVerdict checkFunction(const Correspondence& c, const FunctionPair& pair,
         options.max_terms);
     FunctionVerdict v = checkWith(c, pair, options, first, true);
     if (v.verdict == Verdict::Proved || v.verdict == Verdict::Refuted) return charged(v);
-    keepCost(v);
+    addCost(spent, v);
   }
   return charged(checkWith(c, pair, options, budget, false));
 }

@@ -10,4 +10,11 @@ namespace loom::verify::check {
 FunctionVerdict checkFunction(const Correspondence& correspondence, const FunctionPair& pair,
                               const VerifyOptions& options);
 
+// Charges what an earlier attempt at the same function cost to `to`.
+inline void addCost(FunctionVerdict& to, const FunctionVerdict& from) {
+  to.solver_units += from.solver_units;
+  to.encoding_terms += from.encoding_terms;
+  to.solver_seconds += from.solver_seconds;
+}
+
 }  // namespace loom::verify::check

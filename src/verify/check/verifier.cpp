@@ -425,11 +425,7 @@ struct Verifier::Impl {
           v.reason += " (by regions: " + work.by_regions->reason + ")";
       }
     }
-    if (work.quick) {
-      v.solver_units += work.quick->solver_units;
-      v.solver_seconds += work.quick->solver_seconds;
-      v.encoding_terms += work.quick->encoding_terms;
-    }
+    if (work.quick) check::addCost(v, *work.quick);
     return v;
   }
 
