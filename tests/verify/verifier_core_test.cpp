@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <string>
 
 #include "loom/pipeline/apply.hpp"
@@ -471,9 +472,11 @@ TEST(VerifierCore, RenumberedLoopLocalsArePairedByWhereTheyStand) {
   const std::string right = sum("1", "1");
   const wasm::Module a = parseWat(original);
   const wasm::Module b = parseWat(right);
-  const check::LocalPairs pairs = check::correspondingLocals(BinaryenGetFunction(a.get(), "f"),
+  const check::LocalGuide pairs = check::correspondingLocals(BinaryenGetFunction(a.get(), "f"),
                                                              BinaryenGetFunction(b.get(), "f"));
-  EXPECT_EQ(pairs, (check::LocalPairs{{0, 0}, {1, 2}, {2, 1}, {3, 1}}));
+  EXPECT_EQ(pairs.everywhere, (check::LocalPairs{{0, 0}, {1, 2}, {2, 1}, {3, 1}}));
+  ASSERT_EQ(pairs.in_loop.size(), 1u);
+  EXPECT_EQ(pairs.in_loop.begin()->second.met, (check::LocalPairs{{0, 0}, {1, 2}, {2, 1}}));
   VerifyOptions whole;
   whole.by_regions = false;
   const ModuleVerdict proved = verifyPair(original, right, whole);
@@ -485,6 +488,76 @@ TEST(VerifierCore, RenumberedLoopLocalsArePairedByWhereTheyStand) {
   const ModuleVerdict wrong = verifyPair(original, sum("2", "1"), whole);
   ASSERT_EQ(wrong.functions.size(), 1u) << describeVerdict(wrong);
   EXPECT_NE(wrong.functions[0].verdict, Verdict::Proved) << describeVerdict(wrong);
+}
+
+// ssa-nomerge splits a local reused by two loops into one local per loop.
+// At each head the guide pairs what the loop reads before writing it, and
+// leaves out the split local, which each loop writes before reading (dead
+// at both heads); a local read after the loop is live at its head even if
+// the loop never reads it. Proved by induction; reading the other loop's
+// copy is never proved.
+TEST(VerifierCore, SplitLocalsArePairedWhereEachLoopReadsThem) {
+  auto twoLoops = [](const char* first_t, const char* second_t, const char* second_read) {
+    return fmt::format(
+        "(module (func $f (export \"f\") (param i32) (result i32) (local i32 i32 i32 i32 i32)"
+        " (local.set 1 (i32.const 0))"
+        " (block $o1 (loop $l1"
+        "  (br_if $o1 (i32.ge_u (local.get 1) (local.get 0)))"
+        "  (local.set {0} (i32.mul (local.get 1) (i32.const 3)))"
+        "  (local.set 3 (i32.add (local.get 3) (local.get {0})))"
+        "  (local.set 1 (i32.add (local.get 1) (i32.const 1)))"
+        "  (br $l1)))"
+        " (block $o2 (loop $l2"
+        "  (br_if $o2 (i32.eqz (local.get 1)))"
+        "  (local.set {1} (i32.add (local.get 1) (local.get 3)))"
+        "  (local.set 3 (i32.xor (local.get 3) (local.get {2})))"
+        "  (local.set 1 (i32.sub (local.get 1) (i32.const 1)))"
+        "  (br $l2)))"
+        " (local.get 3)))",
+        first_t, second_t, second_read);
+  };
+  const std::string original = twoLoops("2", "2", "2");
+  const std::string split = twoLoops("4", "5", "5");
+  const wasm::Module a = parseWat(original);
+  const wasm::Module b = parseWat(split);
+  const check::LocalGuide guide = check::correspondingLocals(BinaryenGetFunction(a.get(), "f"),
+                                                             BinaryenGetFunction(b.get(), "f"));
+  ASSERT_EQ(guide.in_loop.size(), 2u);
+  for (const auto& [loop, at] : guide.in_loop) {
+    EXPECT_EQ(at.live.count(2), 0u) << "the split local is written before it is read";
+    EXPECT_EQ(at.live.count(3), 1u);
+    EXPECT_EQ(at.at_head.count({3, 3}), 1u);
+    EXPECT_EQ(at.at_head.count({1, 1}), 1u);
+    EXPECT_TRUE(at.met.count({2, 4}) || at.met.count({2, 5}));
+  }
+  VerifyOptions whole;
+  whole.by_regions = false;
+  const ModuleVerdict proved = verifyPair(original, split, whole);
+  ASSERT_EQ(proved.functions.size(), 1u) << describeVerdict(proved);
+  EXPECT_EQ(proved.functions[0].verdict, Verdict::Proved) << describeVerdict(proved);
+  EXPECT_NE(proved.functions[0].reason.find("induction"), std::string::npos)
+      << describeVerdict(proved);
+  const ModuleVerdict wrong = verifyPair(original, twoLoops("4", "5", "4"), whole);
+  ASSERT_EQ(wrong.functions.size(), 1u) << describeVerdict(wrong);
+  EXPECT_NE(wrong.functions[0].verdict, Verdict::Proved) << describeVerdict(wrong);
+
+  // Set before the loop and again in it, read only after it: live at the
+  // head through the exit taken before the loop writes it.
+  const wasm::Module exit_only = parseWat(
+      "(module (func $g (export \"g\") (param i32) (result i32) (local i32)"
+      " (local.set 1 (i32.const 5))"
+      " (block $out (loop $l"
+      "  (br_if $out (i32.eqz (local.get 0)))"
+      "  (local.set 1 (i32.const 7))"
+      "  (local.set 0 (i32.sub (local.get 0) (i32.const 1)))"
+      "  (br $l)))"
+      " (local.get 1)))");
+  const BinaryenFunctionRef g = BinaryenGetFunction(exit_only.get(), "g");
+  const check::LocalGuide exits = check::correspondingLocals(g, g);
+  ASSERT_EQ(exits.in_loop.size(), 1u);
+  const check::LoopGuide& at = exits.in_loop.begin()->second;
+  EXPECT_EQ(at.live, (std::set<unsigned>{0, 1}));
+  EXPECT_EQ(at.at_head, (check::LocalPairs{{0, 0}}));
 }
 
 // A change next to calls of module functions is first checked with the
@@ -503,6 +576,38 @@ TEST(VerifierCore, ACallerIsProvedWithItsCallsAsEvents) {
         "  (local.get 0))"
         " (func $f (export \"f\") (param i32) (result i64)"
         "  (i64.add (call $mix {}) (call $mix (i64.const 7)))))",
+        argument);
+  };
+  const std::string original = caller("(i64.extend_i32_u (i32.add (local.get 0) (i32.const 0)))");
+  const ModuleVerdict proved = verifyPair(original, caller("(i64.extend_i32_u (local.get 0))"));
+  ASSERT_EQ(proved.functions.size(), 1u) << describeVerdict(proved);
+  EXPECT_EQ(proved.functions[0].verdict, Verdict::Proved) << describeVerdict(proved);
+  EXPECT_NE(proved.functions[0].reason.find("calls taken as their callees' events"),
+            std::string::npos)
+      << describeVerdict(proved);
+
+  const ModuleVerdict wrong =
+      verifyPair(original, caller("(i64.extend_i32_u (i32.add (local.get 0) (i32.const 1)))"));
+  ASSERT_EQ(wrong.functions.size(), 1u) << describeVerdict(wrong);
+  EXPECT_NE(wrong.functions[0].verdict, Verdict::Proved) << describeVerdict(wrong);
+}
+
+// The same through call_indirect: the table's functions are module
+// functions, each verified on its own, so the first attempt takes the
+// indirect call as their events too.
+TEST(VerifierCore, AnIndirectCallerIsProvedWithItsCallsAsEvents) {
+  auto caller = [](const char* argument) {
+    return fmt::format(
+        "(module (memory 1) (type $t (func (param i64) (result i64)))"
+        " (table 2 funcref) (elem (i32.const 0) $mix $mix)"
+        " (func $mix (type $t) (param i64) (result i64) (local i32)"
+        "  (loop $l (local.set 0 (i64.rem_u (i64.mul (local.get 0) (i64.const 0x9e3779b97f4a7c15))"
+        "   (i64.const 0xfffffffb)))"
+        "   (local.set 1 (i32.add (local.get 1) (i32.const 1)))"
+        "   (br_if $l (i32.lt_u (local.get 1) (i32.load (i32.const 64)))))"
+        "  (local.get 0))"
+        " (func $f (export \"f\") (param i32) (result i64)"
+        "  (call_indirect (type $t) {} (i32.and (local.get 0) (i32.const 1)))))",
         argument);
   };
   const std::string original = caller("(i64.extend_i32_u (i32.add (local.get 0) (i32.const 0)))");

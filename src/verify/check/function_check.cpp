@@ -175,11 +175,26 @@ FunctionVerdict checkWith(const Correspondence& c, const FunctionPair& pair,
   }
 }
 
+// call_indirect counts: its callees in the table are module functions too.
 bool hasModuleCalls(const sem::ModuleInfo& m, const sem::FunctionInfo& f) {
-  return std::any_of(f.direct_callees.begin(), f.direct_callees.end(), [&](const std::string& n) {
+  return f.calls_indirect ||
+         std::any_of(f.direct_callees.begin(), f.direct_callees.end(), [&](const std::string& n) {
+           const sem::FunctionInfo* callee = m.function(n);
+           return callee && !callee->imported;
+         });
+}
+
+// Whether what a function calls is larger than the function itself, so that
+// executing the callees would make most of its encoding. An indirect call
+// counts as large: it runs every function of its type the table holds.
+bool calleesOutweigh(const sem::ModuleInfo& m, const sem::FunctionInfo& f) {
+  if (f.calls_indirect) return true;
+  std::uint64_t callees = 0;
+  for (const std::string& n : f.direct_callees) {
     const sem::FunctionInfo* callee = m.function(n);
-    return callee && !callee->imported;
-  });
+    if (callee && !callee->imported) callees += callee->hash.expressions;
+  }
+  return callees > f.hash.expressions;
 }
 
 bool callsItself(const sem::FunctionInfo& f) {
@@ -201,17 +216,21 @@ FunctionVerdict checkFunction(const Correspondence& c, const FunctionPair& pair,
   };
   // Calls to module functions first as events keyed by their callees, as
   // calls beyond the inline depth always are (sound for the same reason:
-  // every callee is verified on its own), on an eighth of the budget: a
-  // change next to a call of a large callee then needs no symbolic
-  // execution of it. Only a proof is taken from this attempt; a difference
-  // it sees may be one the callees' bodies hide (a call the step inlined),
-  // so anything else goes on below.
+  // every callee is verified on its own): a change next to a call of a
+  // large callee then needs no symbolic execution of it. Only a proof is
+  // taken from this attempt; a difference it sees may be one the callees'
+  // bodies hide (a call the step inlined), so anything else goes on below.
+  // It gets an eighth of the budget, half when the callees outweigh the
+  // caller: the check that executes them is then the one unlikely to end,
+  // while an attempt that sees a difference ends early whatever its share.
   if (options.inline_depth > 0 &&
       (hasModuleCalls(c.original(), o) || hasModuleCalls(c.optimized(), p))) {
     VerifyOptions calls_abstracted = options;
     calls_abstracted.inline_depth = 0;
+    const long share =
+        calleesOutweigh(c.original(), o) || calleesOutweigh(c.optimized(), p) ? 2 : 8;
     smt::Budget first(
-        std::chrono::milliseconds(std::max<long>(1, options.function_timeout.count() / 8)),
+        std::chrono::milliseconds(std::max<long>(1, options.function_timeout.count() / share)),
         options.max_terms);
     FunctionVerdict v = checkWith(c, pair, calls_abstracted, first, false, true);
     if (v.verdict == Verdict::Proved) {

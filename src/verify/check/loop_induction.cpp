@@ -8,6 +8,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <string>
 
 #include "loom/wasm/ir.hpp"
 #include "src/verify/smt/model.hpp"
@@ -570,13 +571,25 @@ InductionOutcome houdini(smt::Smt& smt, const Encoder& encode, const Encoding& f
         std::chrono::duration<double>(std::chrono::steady_clock::now() - sample_start).count();
     std::optional<smt::ModelReader> model;
     if (!sampled) {
-      std::vector<smt::Expr> broken;
-      for (std::size_t i = 0; i < cands.size(); ++i) {
-        if (alive[i])
-          broken.push_back(smt::mkNot(entry_phase ? cands[i].on_entry : cands[i].on_back));
+      // One query per loop, outer loops first, up to the first that finds a
+      // broken candidate: a query over all loops at once bit-blasts every
+      // loop's iteration together, and is often far harder than the sum of
+      // its parts (a loop over memory next to one doing arithmetic).
+      smt::CheckResult r = smt::CheckResult::Unsat;
+      for (std::size_t k = 0; k < lo.size() && r == smt::CheckResult::Unsat; ++k) {
+        std::vector<smt::Expr> broken;
+        for (std::size_t i = 0; i < cands.size(); ++i) {
+          const smt::Expr& holds_here = entry_phase ? cands[i].on_entry : cands[i].on_back;
+          if (alive[i] && cands[i].loop == k && !smt::isTrue(holds_here))
+            broken.push_back(smt::mkNot(holds_here));
+        }
+        if (broken.empty()) continue;
+        solver.push();
+        solver.add(smt::mkOr(c, broken));
+        r = solver.check();
+        if (r == smt::CheckResult::Sat) model.emplace(solver.model());
+        solver.pop();
       }
-      solver.add(smt::mkOr(c, broken));
-      const smt::CheckResult r = solver.check();
       *solver_seconds += solver.seconds();
       if (r == smt::CheckResult::Unknown) {
         out.result = InductionOutcome::Result::Unknown;
@@ -587,7 +600,6 @@ InductionOutcome houdini(smt::Smt& smt, const Encoder& encode, const Encoding& f
         entry_phase = false;
         continue;
       }
-      model.emplace(solver.model());
     }
     auto is_broken = [&](std::size_t i) {
       if (sampled) return static_cast<bool>(sampled_broken[i]);
@@ -648,29 +660,235 @@ InductionOutcome houdini(smt::Smt& smt, const Encoder& encode, const Encoding& f
 
 }  // namespace
 
-LocalPairs correspondingLocals(BinaryenFunctionRef original, BinaryenFunctionRef optimized) {
-  LocalPairs out;
-  std::vector<std::pair<BinaryenExpressionRef, BinaryenExpressionRef>> work = {
-      {BinaryenFunctionGetBody(original), BinaryenFunctionGetBody(optimized)}};
+namespace {
+
+// Which locals one loop of the original reads before writing them, in step
+// with the optimized body to pair them. A write counts as done only where
+// nothing can skip it, so a read it cannot vouch for is taken as a read of
+// the head's value. Getting this wrong costs a proof attempt, never
+// soundness: Houdini checks whatever it is given.
+class HeadReads {
+ public:
+  explicit HeadReads(LoopGuide& out) : out_(out) {}
+
+  void scan(BinaryenExpressionRef loop_a, BinaryenExpressionRef loop_b) {
+    std::set<unsigned> written;
+    walk(BinaryenLoopGetBody(loop_a), loop_b ? BinaryenLoopGetBody(loop_b) : nullptr, written);
+  }
+
+ private:
+  void walk(BinaryenExpressionRef a, BinaryenExpressionRef b, std::set<unsigned>& written) {
+    if (!a) return;
+    if (b && wasm::kindOf(a) != wasm::kindOf(b)) b = nullptr;
+    switch (wasm::kindOf(a)) {
+      case wasm::ExprKind::LocalGet: {
+        const unsigned local = BinaryenLocalGetGetIndex(a);
+        if (written.count(local)) return;
+        if (b) {
+          out_.at_head.emplace(local, BinaryenLocalGetGetIndex(b));
+        } else {
+          out_.unsure.insert(local);
+        }
+        return;
+      }
+      case wasm::ExprKind::LocalSet:
+        walk(BinaryenLocalSetGetValue(a), b ? BinaryenLocalSetGetValue(b) : nullptr, written);
+        written.insert(BinaryenLocalSetGetIndex(a));
+        return;
+      case wasm::ExprKind::Block: {
+        // A branch to a named block skips the rest of it.
+        std::set<unsigned> inside = written;
+        std::set<unsigned>& w = BinaryenBlockGetName(a) ? inside : written;
+        const BinaryenIndex n = BinaryenBlockGetNumChildren(a);
+        const bool lined_up = b && BinaryenBlockGetNumChildren(b) == n;
+        for (BinaryenIndex i = 0; i < n; ++i)
+          walk(BinaryenBlockGetChildAt(a, i), lined_up ? BinaryenBlockGetChildAt(b, i) : nullptr,
+               w);
+        return;
+      }
+      case wasm::ExprKind::If: {
+        walk(BinaryenIfGetCondition(a), b ? BinaryenIfGetCondition(b) : nullptr, written);
+        const bool has_else = BinaryenIfGetIfFalse(a) != nullptr;
+        const bool lined_up = b && (BinaryenIfGetIfFalse(b) != nullptr) == has_else;
+        std::set<unsigned> then_w = written, else_w = written;
+        walk(BinaryenIfGetIfTrue(a), lined_up ? BinaryenIfGetIfTrue(b) : nullptr, then_w);
+        walk(BinaryenIfGetIfFalse(a), lined_up ? BinaryenIfGetIfFalse(b) : nullptr, else_w);
+        if (!has_else) return;
+        for (unsigned local : then_w) {
+          if (else_w.count(local)) written.insert(local);
+        }
+        return;
+      }
+      default:
+        break;
+    }
+    // Operands are all evaluated, in order. Inside an inner loop or a kind
+    // the C API cannot see into, what is written is not trusted afterwards.
+    const auto ca = wasm::childrenOf(a);
+    const auto cb = b ? wasm::childrenOf(b) : std::vector<BinaryenExpressionRef>{};
+    const bool lined_up = ca.size() == cb.size();
+    const bool trusted =
+        wasm::isTransparent(wasm::kindOf(a)) && wasm::kindOf(a) != wasm::ExprKind::Loop;
+    std::set<unsigned> inside = written;
+    std::set<unsigned>& w = trusted ? written : inside;
+    for (std::size_t i = 0; i < ca.size(); ++i) walk(ca[i], lined_up ? cb[i] : nullptr, w);
+  }
+
+  LoopGuide& out_;
+};
+
+// The locals live at each loop head of a function: read on some path from
+// the head before being written, the paths that leave the loop included.
+// Backward over the structured body; a loop's head is its own fixpoint.
+class HeadLiveness {
+ public:
+  using Live = std::set<unsigned>;
+
+  explicit HeadLiveness(BinaryenFunctionRef f) {
+    const BinaryenIndex n =
+        BinaryenTypeArity(BinaryenFunctionGetParams(f)) + BinaryenFunctionGetNumVars(f);
+    for (unsigned i = 0; i < n; ++i) all_.insert(i);
+    live(BinaryenFunctionGetBody(f), {});
+  }
+
+  std::map<BinaryenExpressionRef, Live> at_head;
+
+ private:
+  Live target(const char* name) const {
+    const auto it = name ? labels_.find(name) : labels_.end();
+    return it == labels_.end() ? all_ : it->second;
+  }
+
+  // A label's live set for the extent of `body`, then the one it shadowed.
+  template <class Body>
+  Live withLabel(const char* name, const Live& at_label, Body body) {
+    if (!name) return body();
+    std::optional<Live> shadowed;
+    if (auto it = labels_.find(name); it != labels_.end()) shadowed = it->second;
+    labels_[name] = at_label;
+    Live out = body();
+    if (shadowed) {
+      labels_[name] = *shadowed;
+    } else {
+      labels_.erase(name);
+    }
+    return out;
+  }
+
+  Live live(BinaryenExpressionRef e, Live after) {
+    if (!e) return after;
+    switch (wasm::kindOf(e)) {
+      case wasm::ExprKind::LocalGet:
+        after.insert(BinaryenLocalGetGetIndex(e));
+        return after;
+      case wasm::ExprKind::LocalSet:
+        after.erase(BinaryenLocalSetGetIndex(e));
+        return live(BinaryenLocalSetGetValue(e), std::move(after));
+      case wasm::ExprKind::Block:
+        return withLabel(BinaryenBlockGetName(e), after, [&] {
+          Live cur = after;
+          for (BinaryenIndex i = BinaryenBlockGetNumChildren(e); i-- > 0;)
+            cur = live(BinaryenBlockGetChildAt(e, i), std::move(cur));
+          return cur;
+        });
+      case wasm::ExprKind::Loop: {
+        Live head;
+        for (;;) {
+          Live next = withLabel(BinaryenLoopGetName(e), head,
+                                [&] { return live(BinaryenLoopGetBody(e), after); });
+          if (next == head) break;
+          head = std::move(next);  // grows each round: a fixpoint within the locals
+        }
+        at_head[e] = head;
+        return head;
+      }
+      case wasm::ExprKind::If: {
+        Live arms = live(BinaryenIfGetIfTrue(e), after);
+        const Live other = BinaryenIfGetIfFalse(e) ? live(BinaryenIfGetIfFalse(e), after) : after;
+        arms.insert(other.begin(), other.end());
+        return live(BinaryenIfGetCondition(e), std::move(arms));
+      }
+      case wasm::ExprKind::Break: {
+        Live out = target(BinaryenBreakGetName(e));
+        if (BinaryenBreakGetCondition(e)) out.insert(after.begin(), after.end());
+        out = live(BinaryenBreakGetCondition(e), std::move(out));
+        return live(BinaryenBreakGetValue(e), std::move(out));
+      }
+      case wasm::ExprKind::Switch: {
+        Live out = target(BinaryenSwitchGetDefaultName(e));
+        for (BinaryenIndex i = 0, n = BinaryenSwitchGetNumNames(e); i < n; ++i) {
+          const Live t = target(BinaryenSwitchGetNameAt(e, i));
+          out.insert(t.begin(), t.end());
+        }
+        out = live(BinaryenSwitchGetCondition(e), std::move(out));
+        return live(BinaryenSwitchGetValue(e), std::move(out));
+      }
+      case wasm::ExprKind::Return:
+      case wasm::ExprKind::Unreachable:
+        after.clear();
+        break;
+      case wasm::ExprKind::Try:
+      case wasm::ExprKind::Throw:
+      case wasm::ExprKind::Rethrow:
+        after = all_;  // control may go to a handler anywhere
+        break;
+      default:
+        if (!wasm::isTransparent(wasm::kindOf(e))) after = all_;
+        break;
+    }
+    const auto children = wasm::childrenOf(e);
+    for (auto it = children.rbegin(); it != children.rend(); ++it)
+      after = live(*it, std::move(after));
+    return after;
+  }
+
+  Live all_;
+  std::map<std::string, Live> labels_;
+};
+
+}  // namespace
+
+LocalGuide correspondingLocals(BinaryenFunctionRef original, BinaryenFunctionRef optimized) {
+  LocalGuide out;
+  struct Item {
+    BinaryenExpressionRef a, b;
+    std::vector<BinaryenExpressionRef> loops;  // the original's loops around a
+  };
+  std::vector<Item> work = {
+      {BinaryenFunctionGetBody(original), BinaryenFunctionGetBody(optimized), {}}};
+  auto met = [&](const std::vector<BinaryenExpressionRef>& loops, unsigned i, unsigned j) {
+    out.everywhere.emplace(i, j);
+    for (BinaryenExpressionRef loop : loops) out.in_loop[loop].met.emplace(i, j);
+  };
   while (!work.empty()) {
-    const auto [a, b] = work.back();
+    Item item = std::move(work.back());
     work.pop_back();
+    const auto [a, b] = std::pair{item.a, item.b};
     if (!a || !b || wasm::kindOf(a) != wasm::kindOf(b)) continue;
     if (wasm::kindOf(a) == wasm::ExprKind::LocalGet)
-      out.emplace(BinaryenLocalGetGetIndex(a), BinaryenLocalGetGetIndex(b));
+      met(item.loops, BinaryenLocalGetGetIndex(a), BinaryenLocalGetGetIndex(b));
     if (wasm::kindOf(a) == wasm::ExprKind::LocalSet)
-      out.emplace(BinaryenLocalSetGetIndex(a), BinaryenLocalSetGetIndex(b));
+      met(item.loops, BinaryenLocalSetGetIndex(a), BinaryenLocalSetGetIndex(b));
+    if (wasm::kindOf(a) == wasm::ExprKind::Loop) {
+      item.loops.push_back(a);
+      HeadReads(out.in_loop[a]).scan(a, b);
+    }
     const auto ca = wasm::childrenOf(a);
     const auto cb = wasm::childrenOf(b);
     for (std::size_t i = 0; i < std::min(ca.size(), cb.size()); ++i)
-      work.emplace_back(ca[i], cb[i]);
+      work.push_back({ca[i], cb[i], item.loops});
+  }
+  HeadLiveness liveness(original);
+  for (auto& [loop, guide] : out.in_loop) {
+    const auto it = liveness.at_head.find(loop);
+    if (it != liveness.at_head.end()) guide.live = it->second;
   }
   return out;
 }
 
 InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const Encoding& first,
                                   const sem::StateLayout& layout, double* solver_seconds,
-                                  const LocalPairs& guide) {
+                                  const LocalGuide& guide) {
   if (!sameLoopStructure(first)) {
     InductionOutcome out;
     out.loops = static_cast<unsigned>(first.original->loops.size());
@@ -686,16 +904,44 @@ InductionOutcome proveByInduction(smt::Smt& smt, const Encoder& encode, const En
   // counterpart is tried first: with far fewer candidates every query is
   // smaller, and on large loops that is often what lets Houdini finish at
   // all. All pairs are tried after it.
-  std::set<unsigned> guided;
-  for (const auto& [i, j] : guide) guided.insert(i);
+  const auto& loops = first.original->loops;
+  std::vector<const LoopGuide*> guide_at(loops.size(), nullptr);
+  for (std::size_t k = 0; k < loops.size(); ++k) {
+    // Only the checked function's own loops are in the guide; an inlined
+    // callee's locals are its own.
+    const auto it = guide.in_loop.find(loops[k].expr);
+    if (loops[k].depth == 0 && it != guide.in_loop.end()) guide_at[k] = &it->second;
+  }
+  auto firsts = [](const LocalPairs& pairs) {
+    std::set<unsigned> out;
+    for (const auto& [i, j] : pairs) out.insert(i);
+    return out;
+  };
+  const std::set<unsigned> met_anywhere = firsts(guide.everywhere);
+  std::vector<std::set<unsigned>> met_in(loops.size()), read_at_head(loops.size());
+  for (std::size_t k = 0; k < loops.size(); ++k) {
+    if (!guide_at[k]) continue;
+    met_in[k] = firsts(guide_at[k]->met);
+    read_at_head[k] = firsts(guide_at[k]->at_head);
+  }
+  // Whether local a of the original may equal local b of the optimized at
+  // loop k's head, as far as the guide knows.
+  auto paired = [&](std::size_t k, unsigned a, unsigned b) {
+    if (loops[k].depth > 0) return a == b;
+    const LoopGuide* g = guide_at[k];
+    if (!g) return met_anywhere.count(a) ? guide.everywhere.count({a, b}) > 0 : a == b;
+    if (!g->live.count(a)) return false;  // dead at the head
+    if (read_at_head[k].count(a) && !g->unsure.count(a)) return g->at_head.count({a, b}) > 0;
+    // Live only through the loop's exits, or read where the bodies differ.
+    return met_anywhere.count(a) ? guide.everywhere.count({a, b}) > 0 : a == b;
+  };
   const unsigned base = layout.localsBegin();
   std::vector<bool> identity(cands.size());
   for (std::size_t i = 0; i < cands.size(); ++i) {
     identity[i] =
         std::all_of(cands[i].components.begin(), cands[i].components.end(), [&](const auto& xy) {
           if (xy.first < base || xy.second < base) return xy.first == xy.second;
-          const unsigned a = xy.first - base, b = xy.second - base;
-          return guided.count(a) ? guide.count({a, b}) > 0 : a == b;
+          return paired(cands[i].loop, xy.first - base, xy.second - base);
         });
   }
   unsigned rounds = 0;

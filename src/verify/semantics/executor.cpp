@@ -968,7 +968,7 @@ struct Executor::Impl {
 
     const int ordinal = static_cast<int>(out.loops.size());
     out.loops.push_back(LoopInstance{ordinal, current_loop, frame().depth, pc, st, head, havocked,
-                                     frame().function->locals, c.boolVal(false), std::nullopt});
+                                     frame().function->locals, c.boolVal(false), std::nullopt, e});
     const int saved_loop = current_loop;
     current_loop = ordinal;
     st = head;

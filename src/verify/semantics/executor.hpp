@@ -86,6 +86,7 @@ struct LoopInstance {
   std::vector<ValType> local_types;
   smt::Expr back_pc;
   std::optional<State> back;
+  BinaryenExpressionRef expr = nullptr;  // the loop in its function's body
 };
 
 struct EventSite {
