@@ -641,7 +641,17 @@ InductionOutcome houdini(smt::Smt& smt, const Encoder& encode, const Encoding& f
   smt::Solver solver(smt);
   for (const auto& a : enc->env->axioms()) solver.add(a);
   solver.add(assumedInvariant(c, cands, planInvariant(cands, alive, lo, lp), lo, lp));
-  solver.add(!smt::mkAnd(c, lockstep) || enc->differs);
+  // Outcomes count only on paths that leave every loop: every terminating
+  // execution, from the last visit of each head on, is one of them. A path
+  // cut at a back edge has no outcome, and the joins that make the final
+  // state give it whatever the last joined path had, which two bodies
+  // ordered differently (block and br_if against if) do not share.
+  std::vector<smt::Expr> leaves_every_loop;
+  for (std::size_t k = 0; k < lo.size(); ++k) {
+    leaves_every_loop.push_back(smt::mkNot(lo[k].back_pc));
+    leaves_every_loop.push_back(smt::mkNot(lp[k].back_pc));
+  }
+  solver.add(!smt::mkAnd(c, lockstep) || (smt::mkAnd(c, leaves_every_loop) && enc->differs));
   const smt::CheckResult r = solver.check();
   *solver_seconds += solver.seconds();
   if (r == smt::CheckResult::Unsat) {
